@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class TrainshedConfig(AppConfig):
+    """Holds the commands that span every app: `demo`, `serve`, `doctor`."""
+
+    name = "config"
+    label = "trainshed"
+    verbose_name = "Trainshed"

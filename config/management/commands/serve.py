@@ -1,0 +1,56 @@
+"""`manage.py serve`: the web server and every background process, stopped together by Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+def processes(addr: str) -> list[tuple[str, list[str]]]:
+    manage = [sys.executable, "manage.py"]
+    return [
+        ("web", [*manage, "runserver", addr]),
+        ("worker", [*manage, "db_worker", "--queue-name", "*", "--interval", "0.5"]),
+    ]
+
+
+class Command(BaseCommand):
+    help = "Serve Trainshed and run its worker; Ctrl-C stops all of it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default=os.environ.get("TRAINSHED_ADDR", "127.0.0.1:8000"))
+
+    def handle(self, *args, addr, **options):
+        children: list[tuple[str, subprocess.Popen]] = []
+        for name, argv in processes(addr):
+            self.stdout.write(f"starting {name}: {' '.join(argv[1:])}")
+            children.append((name, subprocess.Popen(argv, start_new_session=True)))
+        self.stdout.write(self.style.SUCCESS(f"Trainshed is at http://{addr}/ — Ctrl-C stops it."))
+
+        def stop(*_):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while True:
+                for name, proc in children:
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
+                        raise KeyboardInterrupt
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for _name, proc in children:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for _name, proc in children:
+                try:
+                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+            self.stdout.write("stopped.")

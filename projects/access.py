@@ -1,0 +1,101 @@
+"""The one place that answers "may this person do this here?".
+
+Every view, API endpoint and service asks `require()` (or `can()` to decide what to show).
+Answers come from django-guardian object permissions on the Project, which `services` keeps in
+step with Membership rows and ownership. Nothing is cached across requests: the permissions are
+read once per (user object, project), and a request builds a fresh user object.
+
+What a refusal looks like is part of the rule:
+- something you may not see at all answers 404 (Http404), identical to a missing id;
+- something you may see but not change answers 403 (PermissionDenied).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from guardian.core import ObjectPermissionChecker
+
+from projects.models import RESOURCE_TYPES, Project
+
+What = Literal["project", "jobs", "datasets", "models", "secrets"]
+Level = Literal["read", "manage", "administer"]
+
+_CACHE_ATTR = "_trainshed_project_perms"
+
+
+def perms(user, project: Project) -> frozenset[str]:
+    """The codenames `user` holds on `project` (object permissions only, never global ones)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cache: dict = user.__dict__.setdefault(_CACHE_ATTR, {})
+    if project.pk not in cache:
+        checker = user.__dict__.setdefault("_trainshed_checker", ObjectPermissionChecker(user))
+        cache[project.pk] = frozenset(checker.get_user_perms(project))
+    return cache[project.pk]
+
+
+def forget(user) -> None:
+    """Drop what this user object knows of its permissions (after a change in the same request)."""
+    if user is not None:
+        user.__dict__.pop(_CACHE_ATTR, None)
+
+
+def _needed(what: What, level: Level) -> tuple[str, str | None]:
+    """(permission that makes the thing visible, permission the action needs beyond that)."""
+    if what == "project":
+        if level == "read":
+            return "view_project", None
+        return "view_project", "administer_project"
+    if what == "secrets":
+        # Keys and secrets are invisible to everyone but the owner: no 403 that says they exist.
+        return "administer_project", None
+    if what in RESOURCE_TYPES:
+        if level == "read":
+            return f"view_{what}", None
+        if level == "manage":
+            return f"view_{what}", f"manage_{what}"
+    raise ValueError(f"Unknown access question: {what}/{level}")
+
+
+def can(user, project: Project, what: What = "project", level: Level = "read") -> bool:
+    held = perms(user, project)
+    visible, action = _needed(what, level)
+    return "view_project" in held and visible in held and (action is None or action in held)
+
+
+def require(user, project: Project, what: What = "project", level: Level = "read") -> None:
+    """Raise Http404 if `user` may not see `what` in `project`, PermissionDenied if they may see
+    it but not act at `level`."""
+    held = perms(user, project)
+    visible, action = _needed(what, level)
+    if "view_project" not in held or visible not in held:
+        raise Http404
+    if action is not None and action not in held:
+        raise PermissionDenied
+
+
+def project_for(user, project_id, what: What = "project", level: Level = "read") -> Project:
+    """Look a project up by id and `require` access: a missing id and a hidden project answer
+    the same 404."""
+    try:
+        project = Project.objects.select_related("owner").get(pk=project_id)
+    except (Project.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
+    require(user, project, what, level)
+    return project
+
+
+def access_summary(user, project: Project) -> dict[str, str]:
+    """For display: {"jobs": "all"|"read"|"none", ...} as the permissions stand."""
+    held = perms(user, project)
+    out = {}
+    for rt in RESOURCE_TYPES:
+        out[rt] = "all" if f"manage_{rt}" in held else "read" if f"view_{rt}" in held else "none"
+    return out
+
+
+def is_owner(user, project: Project) -> bool:
+    return "administer_project" in perms(user, project)

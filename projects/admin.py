@@ -1,0 +1,57 @@
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+
+from projects import services
+from projects.models import AuditEvent, Membership, Project
+
+
+@admin.register(Project)
+class ProjectAdmin(GuardedModelAdmin):
+    list_display = ["name", "owner", "is_personal", "owned_compute_only", "created_at"]
+    list_filter = ["is_personal", "owned_compute_only"]
+    search_fields = ["name", "owner__email", "id"]
+    readonly_fields = ["id", "is_personal", "created_at", "updated_at"]
+    autocomplete_fields = ["owner"]
+    list_select_related = ["owner"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Writes go through the services, so permissions and the audit log follow every change."""
+
+    list_display = ["project", "user", "jobs", "datasets", "models", "updated_at"]
+    list_filter = ["jobs", "datasets", "models"]
+    search_fields = ["project__name", "user__email"]
+    list_select_related = ["project", "user"]
+    autocomplete_fields = ["project", "user"]
+
+    def save_model(self, request, obj, form, change):
+        saved = services.membership_set(
+            project=obj.project, user=obj.user, jobs=obj.jobs, datasets=obj.datasets,
+            models=obj.models, actor=None,
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        services.membership_remove(project=obj.project, user=obj.user, actor=None)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("project", "user"):
+            self.delete_model(request, membership)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "project_name", "actor", "action", "target"]
+    list_filter = ["action"]
+    search_fields = ["project_name", "actor__email", "target", "project__id"]
+    list_select_related = ["actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

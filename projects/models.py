@@ -1,0 +1,149 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+
+class Access(models.TextChoices):
+    """What a member may do with one resource type (jobs, datasets or models)."""
+
+    NONE = "none", "None"
+    READ = "read", "Read-Only"
+    ALL = "all", "All"
+
+
+RESOURCE_TYPES = ("jobs", "datasets", "models")
+
+
+class ProjectQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ProjectQuerySet":
+        """Projects `user` may view: owned or shared, from the object permissions only.
+
+        Model-wide permissions (superusers, staff) are never honoured here: operators use the admin.
+        """
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        return self.filter(
+            user_perms__user=user, user_perms__permission__codename="view_project"
+        )
+
+    def personal_of(self, user) -> "Project":
+        return self.get(owner=user, is_personal=True)
+
+
+class Project(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects"
+    )
+    is_personal = models.BooleanField(default=False, editable=False)
+    owned_compute_only = models.BooleanField(
+        "use only owned compute resources",
+        default=False,
+        help_text="Jobs run, and datasets and models are stored, only on the owner's nodes.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_personal", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=models.Q(is_personal=True),
+                name="one_personal_project_per_owner",
+            ),
+        ]
+        permissions = [
+            ("view_jobs", "View jobs"),
+            ("manage_jobs", "Create, edit, start, stop and delete jobs"),
+            ("view_datasets", "View datasets"),
+            ("manage_datasets", "Create, edit and delete datasets"),
+            ("view_models", "View models"),
+            ("manage_models", "Create, edit and delete models"),
+            ("administer_project", "Administer the project (members, keys, settings)"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's direct-FK table: one row per (user, permission, project)."""
+
+    content_object = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="user_perms")
+
+
+class ProjectGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="group_perms"
+    )
+
+
+class Membership(models.Model):
+    """The truth about a member's access. The owner has no row: ownership is Project.owner."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    jobs = models.CharField(max_length=4, choices=Access.choices, default=Access.ALL)
+    datasets = models.CharField(max_length=4, choices=Access.choices, default=Access.READ)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Last: from here on the class body's `models` is this field, not the module.
+    models = models.CharField(max_length=4, choices=Access.choices, default=Access.READ)
+
+    class Meta:
+        ordering = ["project", "user__email"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+            *[
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{field}__in": Access.values}),
+                    name=f"membership_{field}_valid",
+                )
+                for field in RESOURCE_TYPES
+            ],
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project}"
+
+    def access(self) -> dict[str, str]:
+        return {field: getattr(self, field) for field in RESOURCE_TYPES}
+
+
+class AuditEvent(models.Model):
+    """Append-only record of what happened in a project. Never holds a secret.
+
+    `project` keeps its id after the project is deleted (no database constraint), so the
+    "project deleted" entry survives for operators.
+    """
+
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="audit_events",
+    )
+    project_name = models.CharField(max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=254, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}".strip()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from projects.models import Membership, Project
+
+
+def projects_for_user(*, user):
+    """Every project `user` can view, Personal first, then by name; owner loaded."""
+    return Project.objects.for_user(user).select_related("owner").order_by("-is_personal", "name")
+
+
+def personal_project(*, user) -> Project:
+    return Project.objects.select_related("owner").personal_of(user)
+
+
+def dashboard(*, user) -> dict[str, list]:
+    """The Projects Dashboard: my projects (Personal first) and those shared with me, each shared
+    one with its owner and my Membership (access per type). Two queries whatever the count."""
+    mine = list(
+        Project.objects.filter(owner=user).select_related("owner").order_by("-is_personal", "name")
+    )
+    shared = list(
+        Membership.objects.filter(user=user)
+        .select_related("project__owner")
+        .order_by("project__name")
+    )
+    return {"mine": mine, "shared": shared}
+
+
+def members_of(*, project: Project):
+    return (
+        Membership.objects.filter(project=project)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+__all__ = ["dashboard", "members_of", "personal_project", "projects_for_user"]

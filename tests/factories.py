@@ -1,0 +1,46 @@
+"""Factories that can only build rows inside one project's world.
+
+Accounts are created through the service, so every account has its Personal project and billing
+account, exactly as in production.
+"""
+
+import factory
+
+from accounts.models import User
+from accounts.services import user_create
+from projects import services as project_services
+from projects.models import Project
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
+    name = factory.Sequence(lambda n: f"Person {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs.setdefault("password", PASSWORD)
+        kwargs.setdefault("verified", True)
+        return user_create(**kwargs)
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    name = factory.Sequence(lambda n: f"Project {n}")
+    owner = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, owner, name, **kwargs):
+        return project_services.project_create(owner=owner, name=name)
+
+
+def add_member(project, user, *, jobs="all", datasets="read", models="read"):
+    return project_services.membership_set(
+        project=project, user=user, jobs=jobs, datasets=datasets, models=models, actor=None
+    )

@@ -1,0 +1,51 @@
+"""Production mode: `manage.py check --deploy` is clean, and the production-only rules hold."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _production_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="p" * 20 + "-production-secret-key-for-deploy-check-0123456789",
+        ALLOWED_HOSTS="trainshed.example.com",
+        TRAINSHED_FERNET_KEYS=Fernet.generate_key().decode(),
+    )
+    env.update(extra)
+    return env
+
+
+def _manage(*args, env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def test_check_deploy_is_clean_in_production_mode(tmp_path):
+    result = _manage("check", "--deploy", env=_production_env(TRAINSHED_VAR_DIR=str(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    env = _production_env(TRAINSHED_VAR_DIR=str(tmp_path))
+    del env["SECRET_KEY"]
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_fernet_keys(tmp_path):
+    env = _production_env(TRAINSHED_VAR_DIR=str(tmp_path))
+    del env["TRAINSHED_FERNET_KEYS"]
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "TRAINSHED_FERNET_KEYS must be set" in result.stderr
