@@ -44,6 +44,15 @@ class Project(models.Model):
         default=False,
         help_text="Jobs run, and datasets and models are stored, only on the owner's nodes.",
     )
+    # Ownership transfer: the owner offers the project to a member, who accepts or declines.
+    transfer_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="offered_projects",
+    )
+    transfer_offered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,3 +156,50 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}".strip()
+
+
+class Invitation(models.Model):
+    """A pending membership for an e-mail address with no account yet.
+
+    It becomes a Membership, with the access it carries, when someone verifies that exact address.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    jobs = models.CharField(max_length=4, choices=Access.choices, default=Access.ALL)
+    datasets = models.CharField(max_length=4, choices=Access.choices, default=Access.READ)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Last: from here on the class body's `models` is this field, not the module.
+    models = models.CharField(max_length=4, choices=Access.choices, default=Access.READ)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "email"],
+                condition=models.Q(status="pending"),
+                name="one_pending_invitation_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.project}"
+
+    def access(self) -> dict[str, str]:
+        return {field: getattr(self, field) for field in RESOURCE_TYPES}
