@@ -41,3 +41,57 @@ class ActiveProjectFormMixin:
                 code="stale_project",
             )
         return cleaned
+
+
+class ProjectCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Project name")
+    copy_personal_keys = forms.BooleanField(
+        required=False, label="Copy my Personal project's third-party keys and secrets"
+    )
+
+
+class ProjectRenameForm(forms.Form):
+    name = forms.CharField(max_length=100, label="Name")
+
+
+class ProjectDeleteForm(forms.Form):
+    confirm_name = forms.CharField(label="Type the project's name to confirm")
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_confirm_name(self):
+        value = self.cleaned_data["confirm_name"].strip()
+        if value != self.project.name:
+            raise forms.ValidationError("That is not the project's name.")
+        return value
+
+
+def _access_field(label: str, initial: str) -> forms.ChoiceField:
+    from projects.models import Access
+
+    return forms.ChoiceField(choices=Access.choices, initial=initial, label=label)
+
+
+class MemberAccessForm(forms.Form):
+    jobs = _access_field("Jobs", "all")
+    datasets = _access_field("Datasets", "read")
+    models = _access_field("Models", "read")
+
+
+class MemberAddForm(MemberAccessForm):
+    # Defaults are the common configuration: Jobs All, Datasets and Models Read-Only.
+    email = forms.CharField(max_length=254, label="Email")
+
+    field_order = ["email", "jobs", "datasets", "models"]
+
+
+class TransferOfferForm(forms.Form):
+    member = forms.ModelChoiceField(queryset=None, label="New owner", empty_label=None)
+
+    def __init__(self, *args, project, **kwargs):
+        from accounts.models import User
+
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = User.objects.filter(memberships__project=project)

@@ -176,7 +176,7 @@ class Invitation(models.Model):
     jobs = models.CharField(max_length=4, choices=Access.choices, default=Access.ALL)
     datasets = models.CharField(max_length=4, choices=Access.choices, default=Access.READ)
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)

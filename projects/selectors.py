@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.db.models import Count
+
 from projects.models import Membership, Project
 
 
@@ -16,7 +18,9 @@ def dashboard(*, user) -> dict[str, list]:
     """The Projects Dashboard: my projects (Personal first) and those shared with me, each shared
     one with its owner and my Membership (access per type). Two queries whatever the count."""
     mine = list(
-        Project.objects.filter(owner=user).select_related("owner").order_by("-is_personal", "name")
+        Project.objects.filter(owner=user)
+        .annotate(member_count=Count("memberships"))
+        .order_by("-is_personal", "name")
     )
     shared = list(
         Membership.objects.filter(user=user)
@@ -35,3 +39,15 @@ def members_of(*, project: Project):
 
 
 __all__ = ["dashboard", "members_of", "personal_project", "projects_for_user"]
+
+
+def pending_invitations(*, project: Project):
+    from projects.models import Invitation
+
+    return Invitation.objects.filter(project=project, status=Invitation.Status.PENDING).order_by("email")
+
+
+def audit_events(*, project: Project):
+    from projects.models import AuditEvent
+
+    return AuditEvent.objects.filter(project=project).select_related("actor")

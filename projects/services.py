@@ -9,7 +9,7 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm
 
 from projects import access
-from projects.models import RESOURCE_TYPES, Access, AuditEvent, Membership, Project
+from projects.models import RESOURCE_TYPES, Access, AuditEvent, Invitation, Membership, Project
 
 PERSONAL_NAME = "Personal"
 OWNER_PERMS = (
@@ -101,12 +101,16 @@ def _clean_name(name: str) -> str:
 
 
 @transaction.atomic
-def project_create(*, owner, name: str) -> Project:
+def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Project:
     project = Project(name=_clean_name(name), owner=owner)
     project.full_clean()
     project.save()
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
-    audit_record(project=project, actor=owner, action="project.created", after={"name": name})
+    audit_record(project=project, actor=owner, action="project.created", after={"name": project.name})
+    if copy_personal_keys:
+        from projects.keys import keys_copy_from_personal
+
+        keys_copy_from_personal(project=project, actor=owner)
     return project
 
 
@@ -135,9 +139,7 @@ def membership_set(
     if user.pk == project.owner_id:
         raise ValidationError({"email": "The owner already has full access to the project."})
     levels = {"jobs": jobs, "datasets": datasets, "models": models}
-    for field, level in levels.items():
-        if level not in Access.values:
-            raise ValidationError({field: f"Choose one of: {', '.join(Access.values)}."})
+    _validate_levels(levels)
     membership = (
         Membership.objects.select_for_update().filter(project=project, user=user).first()
     )
@@ -216,3 +218,200 @@ def project_delete(*, project: Project, actor) -> None:
     audit_record(project=project, actor=actor, action="project.deleted",
                  before={"name": project.name})
     project.delete()
+
+
+# ---- adding people by e-mail: membership or invitation --------------------------------------
+
+
+def _validate_levels(levels: dict[str, str]) -> None:
+    for field, level in levels.items():
+        if level not in Access.values:
+            raise ValidationError({field: f"Choose one of: {', '.join(Access.values)}."})
+
+
+@transaction.atomic
+def member_add_by_email(
+    *, project: Project, email: str, jobs: str, datasets: str, models: str, actor
+) -> Membership | Invitation:
+    """The owner's Add Member: an account with that address (any letter case) becomes a member;
+    an unknown address gets a pending invitation by e-mail."""
+    from django.core.validators import validate_email
+
+    from accounts.models import User, normalize_email
+
+    _refuse_personal(project, "shared")
+    _authorize(actor, project)
+    address = normalize_email(email)
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise ValidationError({"email": "Enter a valid e-mail address."}) from exc
+    levels = {"jobs": jobs, "datasets": datasets, "models": models}
+    _validate_levels(levels)
+    if address == project.owner.email:
+        raise ValidationError({"email": "That is the owner's own address: the owner has full access."})
+    user = User.objects.filter(email=address).first()
+    if user is not None:
+        if Membership.objects.filter(project=project, user=user).exists():
+            raise ValidationError({"email": f"{address} is already a member of this project."})
+        return membership_set(project=project, user=user, actor=actor, **levels)
+    invitations_expire(project=project)
+    if Invitation.objects.filter(project=project, email=address, status=Invitation.Status.PENDING).exists():
+        raise ValidationError({"email": f"{address} already has a pending invitation."})
+    return invitation_send(project=project, email=address, actor=actor, **levels)
+
+
+def invitation_send(
+    *, project: Project, email: str, jobs: str, datasets: str, models: str, actor
+) -> Invitation:
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+
+    invitation = Invitation(
+        project=project, email=email, jobs=jobs, datasets=datasets, models=models,
+        invited_by=actor if getattr(actor, "pk", None) else None,
+        expires_at=timezone.now() + timedelta(days=settings.TRAINSHED_INVITATION_DAYS),
+    )
+    invitation.full_clean()
+    invitation.save()
+    audit_record(project=project, actor=actor, action="invitation.sent", target=email,
+                 after=invitation.access())
+    context = {"invitation": invitation, "project": project, "inviter": actor,
+               "days": settings.TRAINSHED_INVITATION_DAYS}
+    body = render_to_string("projects/email/invitation.txt", context)
+    transaction.on_commit(
+        lambda: send_mail(
+            f"[Trainshed] You are invited to {project.name}", body, None, [email],
+            fail_silently=False,
+        )
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
+    from django.utils import timezone
+
+    project = invitation.project
+    _authorize(actor, project)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:
+        raise ValidationError("Only a pending invitation can be revoked.")
+    invitation.status = Invitation.Status.REVOKED
+    invitation.closed_at = timezone.now()
+    invitation.save(update_fields=["status", "closed_at"])
+    audit_record(project=project, actor=actor, action="invitation.revoked", target=invitation.email)
+    return invitation
+
+
+def invitations_expire(*, project: Project | None = None) -> int:
+    """Mark pending invitations past their date as expired (with an audit entry each)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    stale = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now)
+    if project is not None:
+        stale = stale.filter(project=project)
+    count = 0
+    for invitation in stale.select_related("project"):
+        with transaction.atomic():
+            updated = Invitation.objects.filter(
+                pk=invitation.pk, status=Invitation.Status.PENDING
+            ).update(status=Invitation.Status.EXPIRED, closed_at=now)
+            if updated:
+                count += 1
+                audit_record(project=invitation.project, actor=None, action="invitation.expired",
+                             target=invitation.email)
+    return count
+
+
+@transaction.atomic
+def invitations_accept_for(*, user, email: str) -> list[Membership]:
+    """`user` has just verified `email`: every pending, unexpired invitation for exactly that
+    address becomes a membership with the access it carried."""
+    from accounts.models import normalize_email
+
+    address = normalize_email(email)
+    invitations_expire()
+    accepted = []
+    pending = (
+        Invitation.objects.select_for_update()
+        .filter(email=address, status=Invitation.Status.PENDING)
+        .select_related("project")
+    )
+    from django.utils import timezone
+
+    for invitation in pending:
+        project = invitation.project
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.closed_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["status", "closed_at", "accepted_by"])
+        if user.pk == project.owner_id or Membership.objects.filter(project=project, user=user).exists():
+            continue
+        membership = membership_set(project=project, user=user, actor=None, **invitation.access())
+        audit_record(project=project, actor=user, action="invitation.accepted", target=address,
+                     after=invitation.access())
+        accepted.append(membership)
+    return accepted
+
+
+# ---- ownership transfer ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def transfer_offer(*, project: Project, to_user, actor) -> Project:
+    from django.utils import timezone
+
+    _refuse_personal(project, "transferred")
+    _authorize(actor, project)
+    if not Membership.objects.filter(project=project, user=to_user).exists():
+        raise ValidationError({"member": "Ownership can only be offered to a member of the project."})
+    project.transfer_to = to_user
+    project.transfer_offered_at = timezone.now()
+    project.save(update_fields=["transfer_to", "transfer_offered_at", "updated_at"])
+    audit_record(project=project, actor=actor, action="ownership.offered", target=to_user.email)
+    return project
+
+
+@transaction.atomic
+def transfer_cancel(*, project: Project, actor) -> Project:
+    _authorize(actor, project)
+    if project.transfer_to_id is None:
+        raise ValidationError("There is no pending ownership offer.")
+    target = project.transfer_to.email
+    project.transfer_to = None
+    project.transfer_offered_at = None
+    project.save(update_fields=["transfer_to", "transfer_offered_at", "updated_at"])
+    audit_record(project=project, actor=actor, action="ownership.cancelled", target=target)
+    return project
+
+
+@transaction.atomic
+def transfer_respond(*, project: Project, user, accept: bool) -> Project:
+    """The offered member accepts (atomic switch of owner) or declines."""
+    project = Project.objects.select_for_update().select_related("owner").get(pk=project.pk)
+    if project.transfer_to_id != user.pk:
+        raise ValidationError("There is no ownership offer for you on this project.")
+    project.transfer_to = None
+    project.transfer_offered_at = None
+    if not accept:
+        project.save(update_fields=["transfer_to", "transfer_offered_at", "updated_at"])
+        audit_record(project=project, actor=user, action="ownership.declined", target=user.email)
+        return project
+    old_owner = project.owner
+    Membership.objects.filter(project=project, user=user).delete()
+    project.owner = user
+    project.save(update_fields=["owner", "transfer_to", "transfer_offered_at", "updated_at"])
+    _set_perms(project=project, user=user, codenames=OWNER_PERMS)
+    old = Membership.objects.create(
+        project=project, user=old_owner, jobs=Access.ALL, datasets=Access.ALL, models=Access.ALL
+    )
+    _set_perms(project=project, user=old_owner, codenames=_member_perms(old))
+    audit_record(project=project, actor=user, action="ownership.accepted", target=user.email,
+                 before={"owner": old_owner.email}, after={"owner": user.email})
+    return project

@@ -1,21 +1,38 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRefresh
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from projects import access, selectors
+from projects import access, selectors, services
+from projects.forms import (
+    MemberAccessForm,
+    MemberAddForm,
+    ProjectCreateForm,
+    ProjectDeleteForm,
+    ProjectRenameForm,
+    TransferOfferForm,
+)
 from projects.middleware import SESSION_KEY
+from projects.models import Invitation, Membership
+
+AUDIT_PAGE_SIZE = 20
 
 
-@login_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "projects/home.html", {"projects": selectors.projects_for_user(user=request.user)}
-    )
+def _apply_errors(form, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on the named field when the form has it."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
@@ -24,9 +41,13 @@ def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    from django.urls import reverse
-
     return reverse(fallback)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("projects:list")
 
 
 @login_required
@@ -42,3 +63,281 @@ def switch(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRefresh()
     return redirect(_safe_next(request))
+
+
+# ---- dashboard -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    data = selectors.dashboard(user=request.user)
+    return render(
+        request,
+        "projects/project_list.html",
+        {**data, "create_form": ProjectCreateForm()},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request: HttpRequest) -> HttpResponse:
+    form = ProjectCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.project_create(
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                copy_personal_keys=form.cleaned_data["copy_personal_keys"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Created {project.name}.")
+            return redirect("projects:detail", project_id=project.pk)
+    return render(request, "projects/project_form.html", {"form": form})
+
+
+# ---- the project page ----------------------------------------------------------------------
+
+
+def _detail_context(request, project, **overrides) -> dict:
+    user = request.user
+    is_owner = access.is_owner(user, project)
+    context = {
+        "project": project,
+        "is_owner": is_owner,
+        "my_access": access.access_summary(user, project),
+        "members": list(selectors.members_of(project=project)) if not project.is_personal else [],
+    }
+    if project.is_personal:
+        return context | overrides
+    if is_owner:
+        services.invitations_expire(project=project)
+        context.update(
+            invitations=list(selectors.pending_invitations(project=project)),
+            add_form=MemberAddForm(),
+            rename_form=ProjectRenameForm(initial={"name": project.name}),
+            transfer_form=TransferOfferForm(project=project),
+            audit_page=_audit_page(request, project),
+        )
+    else:
+        context["my_membership"] = next((m for m in context["members"] if m.user_id == user.pk), None)
+    return context | overrides
+
+
+def _audit_page(request, project):
+    events = selectors.audit_events(project=project)
+    return Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("audit_page"))
+
+
+def _member_table(request, project, status=200, **overrides) -> HttpResponse:
+    return render(
+        request,
+        "projects/project_detail.html#member-table",
+        _detail_context(request, project, **overrides),
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def project_detail(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id)
+    return render(request, "projects/project_detail.html", _detail_context(request, project))
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def project_audit(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    template = "projects/project_detail.html#audit-log" if request.htmx else "projects/project_audit.html"
+    return render(request, template, {"project": project, "audit_page": _audit_page(request, project)})
+
+
+@login_required
+@require_POST
+def project_rename(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    form = ProjectRenameForm(request.POST)
+    if form.is_valid():
+        try:
+            services.project_rename(project=project, name=form.cleaned_data["name"], actor=request.user)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Renamed to {project.name}.")
+            return redirect("projects:detail", project_id=project.pk)
+    return render(
+        request, "projects/project_detail.html", _detail_context(request, project, rename_form=form)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_delete(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    form = ProjectDeleteForm(request.POST or None, project=project)
+    if project.is_personal:
+        form.add_error(None, "The Personal project cannot be removed.")
+    elif request.method == "POST" and form.is_valid():
+        try:
+            services.project_delete(project=project, actor=request.user)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Deleted {project.name}.")
+            return redirect("projects:list")
+    return render(request, "projects/project_confirm_delete.html", {"project": project, "form": form})
+
+
+# ---- members ----------------------------------------------------------------------------------
+
+
+def _after_member_change(request, project, message: str) -> HttpResponse:
+    if request.htmx:
+        return _member_table(request, project, flash=message)
+    messages.success(request, message)
+    return redirect(reverse("projects:detail", kwargs={"project_id": project.pk}) + "#members")
+
+
+def _member_error(request, project, status=200, **forms) -> HttpResponse:
+    if request.htmx:
+        return _member_table(request, project, status=status, **forms)
+    return render(
+        request, "projects/project_detail.html", _detail_context(request, project, **forms), status=status
+    )
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def member_add(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            added = services.member_add_by_email(
+                project=project, email=data["email"], jobs=data["jobs"],
+                datasets=data["datasets"], models=data["models"], actor=request.user,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            if isinstance(added, Invitation):
+                message = f"No account uses {added.email} yet: an invitation was sent."
+            else:
+                message = f"Added {added.user.email}."
+            return _after_member_change(request, project, message)
+    return _member_error(request, project, add_form=form)
+
+
+def _membership(project, membership_id) -> Membership:
+    return get_object_or_404(
+        Membership.objects.filter(project=project).select_related("user"), pk=membership_id
+    )
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def member_update(request: HttpRequest, project_id, membership_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    membership = _membership(project, membership_id)
+    form = MemberAccessForm(request.POST)
+    if form.is_valid():
+        services.membership_set(project=project, user=membership.user, actor=request.user,
+                                **form.cleaned_data)
+        return _after_member_change(request, project, f"Updated {membership.user.email}.")
+    return _member_error(request, project, row_errors={membership.pk: form.errors})
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def member_remove(request: HttpRequest, project_id, membership_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    membership = _membership(project, membership_id)
+    services.membership_remove(project=project, user=membership.user, actor=request.user)
+    return _after_member_change(request, project, f"Removed {membership.user.email}.")
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def invitation_revoke(request: HttpRequest, project_id, invitation_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    invitation = get_object_or_404(
+        Invitation.objects.filter(project=project, status=Invitation.Status.PENDING), pk=invitation_id
+    )
+    services.invitation_revoke(invitation=invitation, actor=request.user)
+    return _after_member_change(request, project, f"Revoked the invitation for {invitation.email}.")
+
+
+@login_required
+@require_POST
+def project_leave(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id)
+    try:
+        services.project_leave(project=project, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("projects:detail", project_id=project.pk)
+    messages.success(request, f"You left {project.name}.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("projects:list"))
+    return redirect("projects:list")
+
+
+# ---- ownership transfer ------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def transfer_offer(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    form = TransferOfferForm(request.POST, project=project)
+    if form.is_valid():
+        try:
+            services.transfer_offer(project=project, to_user=form.cleaned_data["member"], actor=request.user)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"Offered ownership to {form.cleaned_data['member'].email}.")
+            return redirect("projects:detail", project_id=project.pk)
+    return render(
+        request, "projects/project_detail.html", _detail_context(request, project, transfer_form=form)
+    )
+
+
+@login_required
+@require_POST
+def transfer_cancel(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    try:
+        services.transfer_cancel(project=project, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Withdrew the ownership offer.")
+    return redirect("projects:detail", project_id=project.pk)
+
+
+@login_required
+@require_POST
+def transfer_respond(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id)
+    accept = request.POST.get("decision") == "accept"
+    try:
+        with transaction.atomic():
+            services.transfer_respond(project=project, user=request.user, accept=accept)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, f"You now own {project.name}." if accept else "You declined the ownership offer."
+        )
+    return redirect("projects:detail", project_id=project.pk)

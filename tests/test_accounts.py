@@ -43,7 +43,7 @@ def test_signup_verification_link_confirms_and_logs_in(client):
     response = client.post(link)
     assert response.status_code == 302
     assert EmailAddress.objects.get(email="v@example.com").verified
-    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("projects:list")).status_code == 200
 
 
 @pytest.mark.parametrize("spelling", ["alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.Com"])
@@ -52,7 +52,7 @@ def test_login_by_email_in_any_letter_case(client, spelling):
     response = client.post(reverse("account_login"), {"login": spelling, "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
-    page = client.get(reverse("home"))
+    page = client.get(reverse("home"), follow=True)
     assert page.status_code == 200
     assert "alice@example.com" in page.content.decode()
 

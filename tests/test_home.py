@@ -12,12 +12,14 @@ def test_home_redirects_anonymous_visitor_to_login(client):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_home_lists_the_signed_in_persons_projects(client, owner, outsider):
+def test_home_shows_the_signed_in_persons_projects(client, owner, outsider):
     shared = ProjectFactory(name="Shared Thing")
     add_member(shared, owner)
     ProjectFactory(name="Someone Else's")
     client.force_login(owner)
-    page = client.get(reverse("home")).content.decode()
+    response = client.get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(reverse("projects:list"), 302)]
+    page = response.content.decode()
     assert "Personal" in page
     assert "Shared Thing" in page
     assert "Someone Else&#x27;s" not in page and "Someone Else's" not in page
