@@ -1,0 +1,139 @@
+"""Dashboard, create, rename, delete, the audit log, 404s that reveal nothing, and query counts."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from projects import services
+from projects.models import AuditEvent, Membership, Project
+from projects.signals import project_deleting
+from tests.factories import ProjectFactory, UserFactory, add_member
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_project_from_dashboard(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("projects:create"), {"name": "  Team X  "})
+    project = Project.objects.get(name="Team X")
+    assert response.status_code == 302 and response["Location"] == reverse("projects:detail", args=[project.pk])
+    assert project.owner == owner and not project.is_personal
+    assert AuditEvent.objects.filter(project=project, action="project.created").exists()
+
+
+@pytest.mark.parametrize(("name", "message"), [("", "This field is required."), ("personal", "reserved")])
+def test_create_project_refusals(client, owner, name, message):
+    client.force_login(owner)
+    response = client.post(reverse("projects:create"), {"name": name})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert Project.objects.filter(owner=owner).count() == 1  # the Personal one
+
+
+def test_rename(client, owner, project):
+    client.force_login(owner)
+    client.post(reverse("projects:rename", args=[project.pk]), {"name": "Vision 2"})
+    project.refresh_from_db()
+    assert project.name == "Vision 2"
+    event = AuditEvent.objects.get(action="project.renamed")
+    assert event.before == {"name": "Vision Research"} and event.after == {"name": "Vision 2"}
+
+
+def test_delete_needs_the_typed_name(client, owner, project):
+    client.force_login(owner)
+    url = reverse("projects:delete", args=[project.pk])
+    response = client.post(url, {"confirm_name": "vision research"})
+    assert "That is not the project&#x27;s name." in response.content.decode()
+    assert Project.objects.filter(pk=project.pk).exists()
+    response = client.post(url, {"confirm_name": "Vision Research"})
+    assert response.status_code == 302
+    assert not Project.objects.filter(pk=project.pk).exists()
+    event = AuditEvent.objects.get(action="project.deleted")
+    assert event.project_id == project.pk and event.project_name == "Vision Research"
+
+
+def test_delete_refused_while_a_job_runs(client, owner, project):
+    def running_job(sender, project, **kwargs):
+        return "A job of this project is running: stop it first."
+
+    project_deleting.connect(running_job, weak=False, dispatch_uid="test-running-job")
+    try:
+        client.force_login(owner)
+        response = client.post(reverse("projects:delete", args=[project.pk]), {"confirm_name": project.name})
+    finally:
+        project_deleting.disconnect(dispatch_uid="test-running-job")
+    assert "A job of this project is running" in response.content.decode()
+    assert Project.objects.filter(pk=project.pk).exists()
+
+
+def test_another_projects_id_answers_the_same_404_as_a_missing_one(client, outsider, project):
+    import uuid
+
+    client.force_login(outsider)
+    hidden = client.get(reverse("projects:detail", args=[project.pk]))
+    missing = client.get(reverse("projects:detail", args=[uuid.uuid4()]))
+    assert hidden.status_code == missing.status_code == 404
+    # Bodies are identical but for the per-response masked CSRF token.
+    def strip_csrf(body: bytes) -> str:
+        body = re.sub(r'"x-csrftoken": "[^"]+"', "", body.decode())
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)
+
+    assert strip_csrf(hidden.content) == strip_csrf(missing.content)
+    assert "Vision Research" not in hidden.content.decode()
+
+
+def test_audit_log_records_every_membership_action_and_paginates(client, owner, project):
+    bob = UserFactory(email="bob@example.com")
+    services.membership_set(project=project, user=bob, jobs="all", datasets="read", models="read", actor=owner)
+    services.membership_set(project=project, user=bob, jobs="read", datasets="read", models="read", actor=owner)
+    services.membership_remove(project=project, user=bob, actor=owner)
+    actions = list(AuditEvent.objects.filter(project=project).values_list("action", flat=True))
+    assert actions[:3] == ["member.removed", "member.updated", "member.added"]
+    updated = AuditEvent.objects.get(action="member.updated")
+    assert updated.actor == owner and updated.target == "bob@example.com"
+    assert updated.before["jobs"] == "all" and updated.after["jobs"] == "read"
+
+    for i in range(30):
+        services.project_rename(project=project, name=f"Name {i}", actor=owner)
+    client.force_login(owner)
+    first = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    assert "Page 1 of 2" in first
+    second = client.get(reverse("projects:audit", args=[project.pk]) + "?audit_page=2", headers={"HX-Request": "true"})
+    html = second.content.decode()
+    assert html.lstrip().startswith('<div id="audit-log">') and "project.created" in html
+
+
+def _count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_dashboard_query_count_is_the_same_for_1_and_200_projects(client, owner):
+    client.force_login(owner)
+    ProjectFactory(owner=owner)
+    small = _count_queries(client, reverse("projects:list"))
+    other = UserFactory()
+    for i in range(100):
+        ProjectFactory(owner=owner, name=f"Mine {i}")
+        shared = ProjectFactory(owner=other, name=f"Shared {i}")
+        add_member(shared, owner)
+    large = _count_queries(client, reverse("projects:list"))
+    page = client.get(reverse("projects:list")).content.decode()
+    assert "Mine 99" in page and "Shared 99" in page
+    assert large == small
+
+
+def test_project_page_query_count_is_the_same_for_1_and_200_members(client, owner, project):
+    client.force_login(owner)
+    add_member(project, UserFactory())
+    url = reverse("projects:detail", args=[project.pk])
+    small = _count_queries(client, url)
+    for _ in range(199):
+        add_member(project, UserFactory())
+    large = _count_queries(client, url)
+    assert Membership.objects.filter(project=project).count() == 200
+    assert large == small
