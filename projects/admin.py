@@ -2,7 +2,7 @@ from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
 from projects import services
-from projects.models import AuditEvent, Membership, Project
+from projects.models import AuditEvent, Invitation, Membership, Project
 
 
 @admin.register(Project)
@@ -55,3 +55,21 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "project", "status", "jobs", "datasets", "models", "created_at", "expires_at"]
+    list_filter = ["status"]
+    search_fields = ["email", "project__name"]
+    list_select_related = ["project"]
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False  # invitations are sent by the owner's Add Member (or `manage.py addmember`)
+
+    @admin.action(description="Revoke the selected pending invitations")
+    def revoke(self, request, queryset):
+        for invitation in queryset.filter(status=Invitation.Status.PENDING):
+            services.invitation_revoke(invitation=invitation, actor=None)
