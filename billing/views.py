@@ -1,0 +1,153 @@
+import csv
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from billing import selectors, services
+from billing.models import BillingAccount, ProjectBudget
+from projects import access
+from projects.models import Project
+
+CHART_W, CHART_H = 600, 140
+
+
+def _own_account(request) -> BillingAccount:
+    return BillingAccount.objects.select_related("charge_to__owner").get(owner=request.user)
+
+
+def _chart(days: list[dict]) -> dict:
+    peak = max((d["total"] for d in days), default=Decimal("0")) or Decimal("1")
+    width = CHART_W / len(days)
+    bars = []
+    for i, d in enumerate(days):
+        height = float(d["total"] / peak) * (CHART_H - 20)
+        bars.append({"x": round(i * width + 1, 1), "w": round(width - 2, 1),
+                     "y": round(CHART_H - height, 1), "h": round(height, 1), **d})
+    return {"bars": bars, "peak": peak, "w": CHART_W, "h": CHART_H}
+
+
+@login_required
+@require_GET
+def overview(request: HttpRequest) -> HttpResponse:
+    """The account owner's billing page. It only ever shows the requester's own account."""
+    account = _own_account(request)
+    now = timezone.now()
+    this_start, this_end = selectors.month_bounds(now)
+    last_start, last_end = selectors.month_bounds(now, 1)
+    owned = list(Project.objects.filter(owner=request.user).order_by("-is_personal", "name"))
+    caps = dict(ProjectBudget.objects.filter(project__in=owned).values_list("project_id", "monthly_cap"))
+    this_month = selectors.statement(account=account, start=this_start, end=this_end)
+    spent = {row["id"]: row["total"] for row in this_month["projects"]}
+    budgets = [{"project": p, "cap": caps.get(p.pk), "spent": spent.get(p.pk, Decimal("0"))} for p in owned]
+    context = {
+        "account": account,
+        "balance": services.balance(account),
+        "effective": services.account_for(request.user),
+        "this_month": this_month,
+        "last_month": selectors.statement(account=account, start=last_start, end=last_end),
+        "this_month_start": this_start,
+        "last_month_start": last_start,
+        "chart": _chart(selectors.daily_spend(account=account, now=now)),
+        "ledger_page": Paginator(selectors.ledger(account=account), 25).get_page(request.GET.get("page")),
+        "usable_accounts": BillingAccount.objects.filter(allowed_users=request.user).select_related("owner"),
+        "allowed_users": account.allowed_users.order_by("email"),
+        "budgets": budgets,
+    }
+    return render(request, "billing/overview.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+@require_GET
+def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
+    account = _own_account(request)
+    writer = csv.writer(_Echo())
+    header = ["created_at", "kind", "project", "resource", "quantity", "unit", "unit_price", "amount",
+              "period_start", "period_end", "created_by", "note"]
+
+    def rows():
+        yield writer.writerow(header)
+        for e in selectors.ledger(account=account).iterator(chunk_size=2000):
+            yield writer.writerow([
+                e.created_at.isoformat(), e.kind, e.project_name, e.resource_name or e.resource,
+                e.quantity, e.unit, e.unit_price, e.amount,
+                e.period_start.isoformat() if e.period_start else "",
+                e.period_end.isoformat() if e.period_end else "",
+                e.created_by.email if e.created_by else "", e.note,
+            ])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="trainshed-ledger.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def charge_to(request: HttpRequest) -> HttpResponse:
+    account = _own_account(request)
+    target_id = request.POST.get("charge_to") or ""
+    target = None
+    if target_id:
+        target = BillingAccount.objects.filter(pk=target_id if target_id.isdigit() else 0).first()
+    try:
+        if target_id and target is None:
+            raise ValidationError({"charge_to": "Choose a billing account from the list."})
+        services.charges_redirect(account=account, to_account=target)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Charges now go to {services.account_for(request.user)}.")
+    return redirect("billing:overview")
+
+
+@login_required
+@require_POST
+def allow_user(request: HttpRequest) -> HttpResponse:
+    account = _own_account(request)
+    try:
+        services.billing_allow_user(account=account, email=request.POST.get("email", ""), actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "They may now send their charges to your account.")
+    return redirect("billing:overview")
+
+
+@login_required
+@require_POST
+def disallow_user(request: HttpRequest, user_id: int) -> HttpResponse:
+    account = _own_account(request)
+    person = get_object_or_404(account.allowed_users.all(), pk=user_id)
+    services.billing_disallow_user(account=account, user=person)
+    messages.success(request, f"{person.email} can no longer charge to your account.")
+    return redirect("billing:overview")
+
+
+@login_required
+@require_POST
+def project_budget(request: HttpRequest, project_id) -> HttpResponse:
+    project = access.project_for(request.user, project_id, "project", "administer")
+    raw = (request.POST.get("monthly_cap") or "").strip()
+    try:
+        cap = Decimal(raw) if raw else None
+    except InvalidOperation:
+        messages.error(request, "Monthly cap: enter a number of credits, or leave it empty for no cap.")
+        return redirect("billing:overview")
+    try:
+        services.budget_set(project=project, monthly_cap=cap, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, "Monthly cap: " + " ".join(exc.messages))
+    else:
+        messages.success(request, f"Spending cap for {project.name} saved.")
+    return redirect("billing:overview")
