@@ -55,3 +55,4 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+from projects import admin_keys  # noqa: E402,F401  (keys and secrets, read-only)
