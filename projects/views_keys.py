@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.vary import vary_on_headers
 
@@ -22,6 +23,26 @@ from projects.forms_keys import KeyForm, SecretForm
 from projects.models import Project
 
 SECTION = "projects/_keys_section.html#keys-section"
+
+
+class AlwaysSafeFilter(SafeExceptionReporterFilter):
+    """Django filters error reports only when DEBUG is off; these views hold secrets, so their
+    debug pages (development) are filtered too."""
+
+    def is_active(self, request):
+        return True
+
+
+def _filtered_reports(view):
+    """Mark the request so any error page or report of `view` hides POST data and locals."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.exception_reporter_filter = AlwaysSafeFilter()
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def section_context(
@@ -77,6 +98,7 @@ def _post_only(request: HttpRequest) -> HttpResponse | None:
 
 
 @login_required
+@_filtered_reports
 @sensitive_post_parameters()
 @vary_on_headers("HX-Request")
 def keys_page(request: HttpRequest, project_id) -> HttpResponse:
@@ -90,6 +112,7 @@ def keys_page(request: HttpRequest, project_id) -> HttpResponse:
 
 
 @login_required
+@_filtered_reports
 @sensitive_post_parameters()
 @sensitive_variables()
 @vary_on_headers("HX-Request")
@@ -115,6 +138,7 @@ def key_set(request: HttpRequest, project_id, kind: str) -> HttpResponse:
 
 
 @login_required
+@_filtered_reports
 @sensitive_post_parameters()
 @vary_on_headers("HX-Request")
 def key_remove(request: HttpRequest, project_id, kind: str) -> HttpResponse:
@@ -130,6 +154,7 @@ def key_remove(request: HttpRequest, project_id, kind: str) -> HttpResponse:
 
 
 @login_required
+@_filtered_reports
 @sensitive_post_parameters()
 @sensitive_variables()
 @vary_on_headers("HX-Request")
@@ -150,6 +175,7 @@ def secret_set(request: HttpRequest, project_id) -> HttpResponse:
 
 
 @login_required
+@_filtered_reports
 @sensitive_post_parameters()
 @vary_on_headers("HX-Request")
 def secret_remove(request: HttpRequest, project_id, name: str) -> HttpResponse:
