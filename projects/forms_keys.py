@@ -52,7 +52,7 @@ class KeyForm(forms.Form):
 class SecretForm(forms.Form):
     name = forms.CharField(
         label="Name", required=False, max_length=128,
-        widget=forms.TextInput(attrs={"placeholder": "WANDB_API_KEY", "autocomplete": "off",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. WANDB_API_KEY", "autocomplete": "off",
                                       "autocapitalize": "characters", "spellcheck": "false"}),
     )
     value = forms.CharField(
