@@ -73,3 +73,6 @@ class InvitationAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for invitation in queryset.filter(status=Invitation.Status.PENDING):
             services.invitation_revoke(invitation=invitation, actor=None)
+
+
+from projects import admin_keys  # noqa: E402,F401  (keys and secrets, read-only)

@@ -203,3 +203,68 @@ class Invitation(models.Model):
 
     def access(self) -> dict[str, str]:
         return {field: getattr(self, field) for field in RESOURCE_TYPES}
+
+
+# ---- Third-party keys and project secrets (owner only; encrypted at rest) -------------------
+
+
+class KeyType(models.TextChoices):
+    """The third-party services a project can hold one key for (see projects.keys.KEY_SPECS)."""
+
+    AWS = "aws", "AWS"
+    AZURE = "azure", "Azure"
+    GCP = "gcp", "Google Cloud"
+    DOCKER = "docker", "Docker registry"
+    HUGGINGFACE = "huggingface", "Hugging Face"
+    KAGGLE = "kaggle", "Kaggle"
+    NGC = "ngc", "NVIDIA NGC"
+    WASABI = "wasabi", "Wasabi"
+    GIT = "git", "Git"
+
+
+class ProjectKey(models.Model):
+    """One third-party key of a project: its public part in clear, its secret only as ciphertext.
+
+    Written only by projects.keys services; read (decrypted) only for a job's environment.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="third_party_keys")
+    kind = models.CharField("type", max_length=16, choices=KeyType.choices)
+    # The public part(s) by field name, e.g. {"key_id": "AKIA…"}; see KEY_SPECS for each type.
+    public = models.JSONField(default=dict, blank=True)
+    ciphertext = models.TextField(editable=False)
+    last4 = models.CharField(max_length=4, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind"], name="one_key_per_type"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=KeyType.values), name="projectkey_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} key of {self.project}"
+
+
+class ProjectSecret(models.Model):
+    """A named value (NAME=value) handed to the project's jobs; the value only as ciphertext."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="secrets")
+    name = models.CharField(max_length=128)
+    ciphertext = models.TextField(editable=False)
+    last4 = models.CharField(max_length=4, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="one_secret_per_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} in {self.project}"
