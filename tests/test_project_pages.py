@@ -137,3 +137,24 @@ def test_project_page_query_count_is_the_same_for_1_and_200_members(client, owne
     large = _count_queries(client, url)
     assert Membership.objects.filter(project=project).count() == 200
     assert large == small
+
+
+def test_create_with_copy_personal_keys_copies_them(client, owner):
+    from projects import keys
+
+    personal = Project.objects.personal_of(owner)
+    keys.key_set(project=personal, kind="huggingface", public={}, secret="hf_personal_token_123", actor=owner)
+    client.force_login(owner)
+    client.post(reverse("projects:create"), {"name": "With Keys", "copy_personal_keys": "on"})
+    client.post(reverse("projects:create"), {"name": "Without Keys"})
+    with_keys = Project.objects.get(name="With Keys")
+    without = Project.objects.get(name="Without Keys")
+    assert list(with_keys.third_party_keys.values_list("kind", flat=True)) == ["huggingface"]
+    assert not without.third_party_keys.exists()
+
+
+def test_owner_page_shows_keys_section_and_member_page_does_not(client, owner, project, member_all):
+    client.force_login(owner)
+    assert 'id="keys-section"' in client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    client.force_login(member_all)
+    assert "keys-section" not in client.get(reverse("projects:detail", args=[project.pk])).content.decode()
