@@ -127,14 +127,12 @@ def node_remove(request: HttpRequest, node_id) -> HttpResponse:
 
 
 def _settings_context(project) -> dict:
+    gpu_types = selectors.available_gpu_types(project=project)  # a first list if never refreshed
     stored = None if project.is_personal else selectors.project_compute(project=project)
     return {
         "project": project,
         "stored": stored,
-        "gpu_types": (
-            selectors.available_gpu_types(project=project) if project.is_personal or stored is None
-            else list(stored.gpu_types.all())
-        ),
+        "gpu_types": gpu_types,
         "stale_setting": stored is not None
         and stored.owned_only_at_refresh != project.owned_compute_only,
         "owner_nodes_online": ComputeNode.objects.filter(owner_id=project.owner_id).online().count(),
