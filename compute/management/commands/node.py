@@ -123,7 +123,6 @@ class Command(BaseCommand):
         seen: set = set()
         try:
             while not stopping:
-                close_old_connections()
                 for node in ComputeNode.objects.filter(hostname=host):
                     services.node_heartbeat(node=node)
                     if node.pk not in seen:
@@ -131,6 +130,7 @@ class Command(BaseCommand):
                         self.stdout.write(f"  heartbeat: {node.name}")
                 if once:
                     break
+                close_old_connections()  # a long-lived loop: drop a connection that went bad
                 deadline = time.monotonic() + interval
                 while not stopping and time.monotonic() < deadline:
                     time.sleep(0.5)
