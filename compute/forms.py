@@ -110,6 +110,7 @@ class NodeForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["gpu_type"].empty_label = None
+        self.fields["gpu_type"].label = "GPU type"
         self.fields["gpu_type"].queryset = GpuType.objects.order_by("credits_per_gpu_hour", "name")
 
     def validate_unique(self):
