@@ -235,3 +235,4 @@ LOGGING = {
 # --- Trainshed --------------------------------------------------------------------------------
 TRAINSHED_INVITATION_DAYS = env_int("TRAINSHED_INVITATION_DAYS", 7)
 TRAINSHED_DEMO_PASSWORD = "trainshed-demo"
+TRAINSHED_NODE_HEARTBEAT_SECONDS = env_int("TRAINSHED_NODE_HEARTBEAT_SECONDS", 90)

@@ -44,3 +44,24 @@ def add_member(project, user, *, jobs="all", datasets="read", models="read"):
     return project_services.membership_set(
         project=project, user=user, jobs=jobs, datasets=datasets, models=models, actor=None
     )
+
+
+def make_node(*, owner=None, name=None, gpu_type="a100", gpus=8, online=True, storage=True, **extra):
+    """A compute node (public when `owner` is None), online with a fresh heartbeat by default."""
+    from django.utils import timezone
+
+    from compute.models import ComputeNode, GpuType
+
+    make_node.counter = getattr(make_node, "counter", 0) + 1
+    defaults = {
+        "name": name or f"node-{make_node.counter}",
+        "hostname": f"host-{make_node.counter}.example",
+        "gpu_type": GpuType.objects.get(slug=gpu_type),
+        "gpu_count": gpus,
+        "storage_path": "/data" if storage else "",
+        "storage_capacity_gb": 1000 if storage else 0,
+        "status": ComputeNode.Status.ONLINE if online else ComputeNode.Status.OFFLINE,
+        "last_heartbeat": timezone.now() if online else None,
+    }
+    defaults.update(extra)
+    return ComputeNode.objects.create(owner=owner, **defaults)

@@ -14,6 +14,7 @@ def processes(addr: str) -> list[tuple[str, list[str]]]:
     return [
         ("web", [*manage, "runserver", addr]),
         ("worker", [*manage, "db_worker", "--queue-name", "*", "--interval", "0.5"]),
+        ("node", [*manage, "node", "run-local"]),
     ]
 
 

@@ -1,0 +1,117 @@
+"""Forms: a node, and the GPU choice every job form (and the API) reuses."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from compute.models import ComputeNode, GpuType
+from compute.selectors import available_gpu_types, max_gpus_for
+
+
+def gpu_request_clean(*, project, gpu_type, gpu_count) -> tuple[GpuType, int]:
+    """Check a GPU request against what `project` may use; field errors name `gpu_type` or
+    `gpu_count`. For the API (the form below does the same through its fields)."""
+    allowed = {t.slug: t for t in available_gpu_types(project=project)}
+    slug = gpu_type.slug if isinstance(gpu_type, GpuType) else str(gpu_type or "").strip().lower()
+    if slug not in allowed:
+        raise ValidationError({"gpu_type": _not_available(slug, allowed)})
+    try:
+        count = int(gpu_count)
+    except (TypeError, ValueError):
+        raise ValidationError({"gpu_count": "Enter a whole number of GPUs."}) from None
+    _check_count(project, allowed[slug], count)
+    return allowed[slug], count
+
+
+def _not_available(slug: str, allowed: dict) -> str:
+    names = ", ".join(allowed) or "none (ask the owner to refresh the project's GPU types)"
+    return f"“{slug}” is not a GPU type this project may use. Available: {names}."
+
+
+def _check_count(project, gpu_type: GpuType, count: int) -> None:
+    if count < 1:
+        raise ValidationError({"gpu_count": "Ask for at least one GPU."})
+    most = max_gpus_for(project=project, gpu_type=gpu_type)
+    if count > most:
+        raise ValidationError(
+            {"gpu_count": f"No {gpu_type.name} node this project may use has {count} GPUs; "
+                          f"the largest has {most}."}
+        )
+
+
+class GpuChoiceField(forms.ModelChoiceField):
+    """A GPU type among those `project` may use (its stored list); anything else, crafted POSTs
+    included, is a field error naming the type."""
+
+    def __init__(self, *, project, **kwargs):
+        self.project = project
+        allowed = available_gpu_types(project=project)
+        kwargs.setdefault("label", "GPU type")
+        kwargs.setdefault("empty_label", None)
+        super().__init__(
+            queryset=GpuType.objects.filter(pk__in=[t.pk for t in allowed]).order_by(
+                "credits_per_gpu_hour", "name"
+            ),
+            to_field_name="slug",
+            **kwargs,
+        )
+        self._allowed = {t.slug: t for t in allowed}
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise ValidationError(
+                _not_available(str(value).strip().lower(), self._allowed), code="invalid_choice"
+            ) from None
+
+    def label_from_instance(self, obj: GpuType) -> str:
+        memory = f", {obj.memory_gb} GB" if obj.memory_gb else ""
+        return f"{obj.name}{memory} — {obj.credits_per_gpu_hour.normalize()} credits/GPU-hour"
+
+
+class GpuRequestForm(forms.Form):
+    """GPU type + count for `project`; a job form embeds or subclasses it."""
+
+    gpu_count = forms.IntegerField(label="GPUs", min_value=1, initial=1)
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["gpu_type"] = GpuChoiceField(project=project)
+        self.order_fields(["gpu_type", "gpu_count"])
+
+    def clean(self):
+        cleaned = super().clean()
+        gpu_type, count = cleaned.get("gpu_type"), cleaned.get("gpu_count")
+        if gpu_type is not None and count is not None:
+            try:
+                _check_count(self.project, gpu_type, count)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
+class NodeForm(forms.ModelForm):
+    class Meta:
+        model = ComputeNode
+        fields = [
+            "name", "provider", "region", "hostname", "gpu_type", "gpu_count", "storage_path",
+            "storage_capacity_gb",
+        ]
+        help_texts = {
+            "hostname": "The machine's host name, as its worker reports it.",
+            "gpu_count": "For the “cpu” type: how many jobs may run at once.",
+            "storage_path": "Where datasets and models live on the node (empty: no storage).",
+        }
+        widgets = {"gpu_count": forms.NumberInput(attrs={"min": 1})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["gpu_type"].empty_label = None
+        self.fields["gpu_type"].label = "GPU type"
+        self.fields["gpu_type"].queryset = GpuType.objects.order_by("credits_per_gpu_hour", "name")
+
+    def validate_unique(self):
+        """Uniqueness per owner is the service's to check (the owner is not a form field)."""

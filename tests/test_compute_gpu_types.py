@@ -1,0 +1,229 @@
+"""A project's available GPU types: what a refresh stores, who may refresh, what forms accept."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from compute import selectors, services
+from compute.forms import GpuRequestForm, gpu_request_clean
+from projects.models import AuditEvent
+from tests.factories import UserFactory, make_node
+
+
+def slugs(types):
+    return sorted(t.slug for t in types)
+
+
+@pytest.fixture
+def nodes(owner):
+    """Public t4 + a100 online, the owner's a6000 online, the owner's h100 offline, someone
+    else's a4000 online."""
+    make_node(gpu_type="t4")
+    make_node(gpu_type="a100")
+    make_node(owner=owner, gpu_type="a6000")
+    make_node(owner=owner, gpu_type="h100", online=False)
+    make_node(owner=UserFactory(), gpu_type="a4000")
+
+
+def test_refresh_without_setting_offers_public_and_owners_online_types(project, nodes):
+    services.project_gpu_types_refresh(project=project, actor=project.owner)
+    assert slugs(selectors.available_gpu_types(project=project)) == ["a100", "a6000", "t4"]
+
+
+def test_refresh_with_owned_only_offers_only_owners_online_types(project, nodes):
+    project.owned_compute_only = True
+    project.save()
+    services.project_gpu_types_refresh(project=project, actor=project.owner)
+    assert slugs(selectors.available_gpu_types(project=project)) == ["a6000"]
+
+
+def test_stale_heartbeat_counts_as_offline(project, owner, settings):
+    settings.TRAINSHED_NODE_HEARTBEAT_SECONDS = 90
+    make_node(owner=owner, gpu_type="a6000", last_heartbeat=timezone.now() - timedelta(seconds=91))
+    project.owned_compute_only = True
+    project.save()
+    services.project_gpu_types_refresh(project=project, actor=None)
+    assert selectors.available_gpu_types(project=project) == []
+
+
+def test_draining_node_offers_no_type(project, owner):
+    node = make_node(owner=owner, gpu_type="a6000")
+    services.node_drain(node=node, actor=owner)
+    project.owned_compute_only = True
+    project.save()
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    assert selectors.available_gpu_types(project=project) == []
+
+
+def test_new_node_appears_only_after_refresh(client, project, owner):
+    project.owned_compute_only = True
+    project.save()
+    make_node(owner=owner, gpu_type="a6000")
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    make_node(owner=owner, gpu_type="h100")
+    assert slugs(selectors.available_gpu_types(project=project)) == ["a6000"]
+
+    client.force_login(owner)
+    url = reverse("compute:project-gpu-refresh", kwargs={"project_id": project.pk})
+    response = client.post(url, follow=True)
+    assert "Available GPU types refreshed: NVIDIA RTX A6000, NVIDIA H100." in response.content.decode()
+    assert slugs(selectors.available_gpu_types(project=project)) == ["a6000", "h100"]
+
+
+def test_personal_project_is_always_current(owner):
+    personal = owner.owned_projects.get(is_personal=True)
+    assert selectors.available_gpu_types(project=personal) == []
+    make_node(owner=owner, gpu_type="a6000")
+    make_node(gpu_type="t4")
+    assert slugs(selectors.available_gpu_types(project=personal)) == ["a6000", "t4"]
+
+
+def test_never_refreshed_project_gets_a_first_list(project):
+    make_node(gpu_type="t4")
+    assert slugs(selectors.available_gpu_types(project=project)) == ["t4"]
+
+
+def test_refresh_is_audited(project, owner, nodes):
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    event = AuditEvent.objects.get(project=project, action="compute.gpu_types_refreshed")
+    assert event.actor == owner
+    assert event.after["gpu_types"] == ["a100", "a6000", "t4"]
+
+
+def test_member_cannot_refresh(project, member_all):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.project_gpu_types_refresh(project=project, actor=member_all)
+
+
+# ---- the settings page ---------------------------------------------------------------------
+
+
+def test_owner_sees_settings_page_with_list_and_refresh_time(client, project, owner, nodes):
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    client.force_login(owner)
+    page = client.get(reverse("compute:project-settings", kwargs={"project_id": project.pk}))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Use Only Owned Compute Resources" in text
+    assert "Refresh Available GPU Types" in text
+    assert "NVIDIA A100" in text and "NVIDIA T4" in text
+    assert "Last refreshed" in text and "owner@example.com" in text
+
+
+def test_owner_turns_setting_on_and_is_told_to_refresh(client, project, owner):
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    client.force_login(owner)
+    url = reverse("compute:project-settings-update", kwargs={"project_id": project.pk})
+    response = client.post(url, {"owned_compute_only": "on"}, follow=True)
+    project.refresh_from_db()
+    assert project.owned_compute_only is True
+    assert "use only your own compute" in response.content.decode()
+    assert "The setting changed after the last refresh" in response.content.decode()
+    assert AuditEvent.objects.filter(project=project, action="settings.updated").exists()
+
+    client.post(url, {})  # unchecked box: off again
+    project.refresh_from_db()
+    assert project.owned_compute_only is False
+
+
+def test_htmx_update_renders_the_settings_partial(client, project, owner):
+    client.force_login(owner)
+    url = reverse("compute:project-settings-update", kwargs={"project_id": project.pk})
+    response = client.post(url, {"owned_compute_only": "on"}, headers={"HX-Request": "true"})
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="compute-settings"' in text and "<html" not in text
+    assert "Settings updated" in text
+
+
+def test_member_gets_403_and_cannot_change_anything(client, project, member_all):
+    client.force_login(member_all)
+    kw = {"project_id": project.pk}
+    assert client.get(reverse("compute:project-settings", kwargs=kw)).status_code == 403
+    url = reverse("compute:project-settings-update", kwargs=kw)
+    assert client.post(url, {"owned_compute_only": "on"}).status_code == 403
+    assert client.post(reverse("compute:project-gpu-refresh", kwargs=kw)).status_code == 403
+    project.refresh_from_db()
+    assert project.owned_compute_only is False
+
+
+def test_personal_project_cannot_be_configured(client, owner):
+    personal = owner.owned_projects.get(is_personal=True)
+    client.force_login(owner)
+    kw = {"project_id": personal.pk}
+    page = client.get(reverse("compute:project-settings", kwargs=kw))
+    assert "The Personal project cannot be configured" in page.content.decode()
+    assert "Refresh Available GPU Types" not in page.content.decode()
+    response = client.post(
+        reverse("compute:project-settings-update", kwargs=kw), {"owned_compute_only": "on"}, follow=True
+    )
+    assert "The Personal project cannot be configured." in response.content.decode()
+    personal.refresh_from_db()
+    assert personal.owned_compute_only is False
+
+
+def test_members_see_type_names_but_nothing_of_the_owners_nodes(client, project, owner, member_read):
+    make_node(owner=owner, gpu_type="a6000", name="olivias-secret-box", hostname="box.internal")
+    project.owned_compute_only = True
+    project.save()
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    client.force_login(member_read)
+    session = client.session
+    session["trainshed_project"] = str(project.pk)
+    session.save()
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert "NVIDIA RTX A6000" in page  # the type name, via the include
+    assert "olivias-secret-box" not in page and "box.internal" not in page
+
+
+# ---- the GPU field every job form reuses -------------------------------------------------------
+
+
+@pytest.fixture
+def t4_only(project):
+    make_node(gpu_type="t4", gpus=4)
+    make_node(gpu_type="a100")  # online, but not in the stored list: refreshed before it existed
+    project.owned_compute_only = False
+    services.project_gpu_types_refresh(project=project, actor=None)
+    from compute.models import ProjectCompute
+
+    ProjectCompute.objects.get(project=project).gpu_types.set(
+        [t for t in selectors.available_gpu_types(project=project) if t.slug == "t4"]
+    )
+    return project
+
+
+def test_form_accepts_an_available_type(t4_only):
+    form = GpuRequestForm({"gpu_type": "t4", "gpu_count": "2"}, project=t4_only)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["gpu_type"].slug == "t4"
+
+
+def test_crafted_post_with_another_type_is_refused(t4_only):
+    form = GpuRequestForm({"gpu_type": "a100", "gpu_count": "1"}, project=t4_only)
+    assert not form.is_valid()
+    assert form.errors["gpu_type"] == [
+        "“a100” is not a GPU type this project may use. Available: t4."
+    ]
+    assert [str(value) for value, _label in form.fields["gpu_type"].choices] == ["t4"]
+
+
+def test_more_gpus_than_any_node_has_is_a_field_error(t4_only):
+    assert selectors.max_gpus_for(project=t4_only, gpu_type="t4") == 4
+    form = GpuRequestForm({"gpu_type": "t4", "gpu_count": "5"}, project=t4_only)
+    assert not form.is_valid()
+    assert form.errors["gpu_count"] == [
+        "No NVIDIA T4 node this project may use has 5 GPUs; the largest has 4."
+    ]
+
+
+def test_api_validator_names_the_field(t4_only):
+    with pytest.raises(ValidationError) as exc:
+        gpu_request_clean(project=t4_only, gpu_type="h100", gpu_count=1)
+    assert "gpu_type" in exc.value.message_dict
+    assert gpu_request_clean(project=t4_only, gpu_type="t4", gpu_count="3")[1] == 3
