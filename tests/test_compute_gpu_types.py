@@ -81,15 +81,19 @@ def test_personal_project_is_always_current(owner):
     assert slugs(selectors.available_gpu_types(project=personal)) == ["a6000", "t4"]
 
 
-def test_never_refreshed_project_gets_a_first_list(project):
+def test_a_new_project_starts_with_the_types_available_at_creation(owner):
+    from tests.factories import ProjectFactory
+
     make_node(gpu_type="t4")
+    project = ProjectFactory(owner=owner)
     assert slugs(selectors.available_gpu_types(project=project)) == ["t4"]
+    event = AuditEvent.objects.get(project=project, action="compute.gpu_types_refreshed")
+    assert event.actor is None and event.after["gpu_types"] == ["t4"]
 
 
 def test_refresh_is_audited(project, owner, nodes):
     services.project_gpu_types_refresh(project=project, actor=owner)
-    event = AuditEvent.objects.get(project=project, action="compute.gpu_types_refreshed")
-    assert event.actor == owner
+    event = AuditEvent.objects.get(project=project, action="compute.gpu_types_refreshed", actor=owner)
     assert event.after["gpu_types"] == ["a100", "a6000", "t4"]
 
 
