@@ -23,11 +23,11 @@ def _own_account(request) -> BillingAccount:
 
 
 def _chart(days: list[dict]) -> dict:
-    peak = max((d["total"] for d in days), default=Decimal("0")) or Decimal("1")
+    peak = max((d["total"] for d in days), default=Decimal("0"))
     width = CHART_W / len(days)
     bars = []
     for i, d in enumerate(days):
-        height = float(d["total"] / peak) * (CHART_H - 20)
+        height = float(d["total"] / peak) * (CHART_H - 20) if peak else 0.0
         bars.append({"x": round(i * width + 1, 1), "w": round(width - 2, 1),
                      "y": round(CHART_H - height, 1), "h": round(height, 1), **d})
     return {"bars": bars, "peak": peak, "w": CHART_W, "h": CHART_H}
