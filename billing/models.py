@@ -18,11 +18,17 @@ class BillingAccount(models.Model):
     )
     name = models.CharField(max_length=100, blank=True)
     charge_to = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="redirected_from",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="redirected_from",
         help_text="Send this account's charges to another billing account that allows it.",
     )
     allowed_users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="usable_billing_accounts",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="usable_billing_accounts",
         help_text="Accounts that may send their charges here.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,7 +65,11 @@ class LedgerEntry(models.Model):
     account = models.ForeignKey(BillingAccount, on_delete=models.PROTECT, related_name="entries")
     # The project keeps its id after deletion (no constraint): statements still name it.
     project = models.ForeignKey(
-        "projects.Project", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        "projects.Project",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="ledger_entries",
     )
     project_name = models.CharField(max_length=100, blank=True)
@@ -73,7 +83,11 @@ class LedgerEntry(models.Model):
     period_start = models.DateTimeField(null=True, blank=True)
     period_end = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The person whose action caused this entry.",
     )
     note = models.CharField(max_length=200, blank=True)
@@ -117,7 +131,10 @@ class ProjectBudget(models.Model):
 
     project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="budget")
     monthly_cap = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True,
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Credits per calendar month (UTC); empty means no cap.",
     )
     updated_at = models.DateTimeField(auto_now=True)

@@ -45,8 +45,14 @@ def statement(*, account: BillingAccount, start: datetime, end: datetime) -> dic
     for row in by_kind:
         entry = projects.setdefault(
             row["project_id"],
-            {"id": row["project_id"], "name": row["project_name"], "compute": Decimal("0"), "storage": Decimal("0"),
-             "total": Decimal("0"), "members": []},
+            {
+                "id": row["project_id"],
+                "name": row["project_name"],
+                "compute": Decimal("0"),
+                "storage": Decimal("0"),
+                "total": Decimal("0"),
+                "members": [],
+            },
         )
         entry[row["kind"]] = -row["total"]
         entry["total"] += -row["total"]
@@ -76,4 +82,8 @@ def daily_spend(*, account: BillingAccount, now: datetime, days: int = 30) -> li
 
 
 def ledger(*, account: BillingAccount):
-    return LedgerEntry.objects.filter(account=account).select_related("created_by").order_by("-created_at", "-id")
+    return (
+        LedgerEntry.objects.filter(account=account)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )

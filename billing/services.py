@@ -11,8 +11,7 @@ exact cost rounded to the cent: no drift from many small slices, and never a cen
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
@@ -23,9 +22,7 @@ from django.utils import timezone
 from billing.models import BillingAccount, LedgerEntry, ProjectBudget
 
 CENT = Decimal("0.01")
-NO_CREDITS_MESSAGE = (
-    "The project owner's account has no credits left: ask the project owner to add credits."
-)
+NO_CREDITS_MESSAGE = "The project owner's account has no credits left: ask the project owner to add credits."
 CAP_REACHED_MESSAGE = "This project has reached its monthly spending cap set by the project owner."
 
 
@@ -65,20 +62,17 @@ def balance(account: BillingAccount) -> Decimal:
 
 def month_start(moment: datetime) -> datetime:
     """The start of `moment`'s calendar month in UTC: months, caps and statements use UTC."""
-    return moment.astimezone(dt_timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def project_month_spend(*, project, now: datetime | None = None) -> Decimal:
     """Credits the project's charges came to since the start of this calendar month (UTC)."""
     now = now or timezone.now()
-    total = (
-        LedgerEntry.objects.filter(
-            project=project,
-            kind__in=[LedgerEntry.Kind.COMPUTE, LedgerEntry.Kind.STORAGE],
-            period_end__gt=month_start(now),
-        ).aggregate(total=Sum("amount"))["total"]
-        or Decimal("0")
-    )
+    total = LedgerEntry.objects.filter(
+        project=project,
+        kind__in=[LedgerEntry.Kind.COMPUTE, LedgerEntry.Kind.STORAGE],
+        period_end__gt=month_start(now),
+    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
     return -total
 
 
@@ -121,10 +115,20 @@ def charge_record(
     another worker got there first: the unique key decides, on any database)."""
     account = account_for_project(project)
     entry = LedgerEntry(
-        account=account, project=project, project_name=project.name, kind=kind, resource=resource,
-        resource_name=resource_name[:200], quantity=quantity, unit=unit, unit_price=unit_price,
-        amount=-abs(to_cents(amount)), period_start=period_start, period_end=period_end,
-        created_by=created_by, idempotency_key=key,
+        account=account,
+        project=project,
+        project_name=project.name,
+        kind=kind,
+        resource=resource,
+        resource_name=resource_name[:200],
+        quantity=quantity,
+        unit=unit,
+        unit_price=unit_price,
+        amount=-abs(to_cents(amount)),
+        period_start=period_start,
+        period_end=period_end,
+        created_by=created_by,
+        idempotency_key=key,
     )
     try:
         with transaction.atomic():
@@ -137,8 +141,9 @@ def charge_record(
 
 
 @transaction.atomic
-def credits_grant(*, account: BillingAccount, amount, note: str = "", actor=None,
-                  key: str | None = None) -> LedgerEntry:
+def credits_grant(
+    *, account: BillingAccount, amount, note: str = "", actor=None, key: str | None = None
+) -> LedgerEntry:
     try:
         amount = to_cents(Decimal(str(amount)))
     except Exception as exc:
@@ -146,8 +151,14 @@ def credits_grant(*, account: BillingAccount, amount, note: str = "", actor=None
     if amount <= 0:
         raise ValidationError({"amount": "A grant must be more than 0 credits."})
     entry = LedgerEntry(
-        account=account, kind=LedgerEntry.Kind.CREDIT, quantity=amount, unit="credit",
-        unit_price=Decimal("1"), amount=amount, note=note[:200], created_by=actor,
+        account=account,
+        kind=LedgerEntry.Kind.CREDIT,
+        quantity=amount,
+        unit="credit",
+        unit_price=Decimal("1"),
+        amount=amount,
+        note=note[:200],
+        created_by=actor,
         idempotency_key=key or f"credit:{uuid.uuid4()}",
     )
     entry.full_clean()
@@ -160,8 +171,12 @@ def adjustment_record(*, account: BillingAccount, amount, note: str, actor=None)
     if not note.strip():
         raise ValidationError({"note": "Say why the adjustment is made."})
     entry = LedgerEntry(
-        account=account, kind=LedgerEntry.Kind.ADJUSTMENT, amount=to_cents(Decimal(str(amount))),
-        note=note[:200], created_by=actor, idempotency_key=f"adjustment:{uuid.uuid4()}",
+        account=account,
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        amount=to_cents(Decimal(str(amount))),
+        note=note[:200],
+        created_by=actor,
+        idempotency_key=f"adjustment:{uuid.uuid4()}",
     )
     entry.full_clean()
     entry.save()
@@ -183,9 +198,13 @@ def budget_set(*, project, monthly_cap: Decimal | None, actor) -> ProjectBudget:
     budget.full_clean()
     budget.save()
     if before != budget.monthly_cap:
-        audit_record(project=project, actor=actor, action="budget.updated",
-                     before={"monthly_cap": str(before) if before is not None else None},
-                     after={"monthly_cap": str(budget.monthly_cap) if budget.monthly_cap else None})
+        audit_record(
+            project=project,
+            actor=actor,
+            action="budget.updated",
+            before={"monthly_cap": str(before) if before is not None else None},
+            after={"monthly_cap": str(budget.monthly_cap) if budget.monthly_cap else None},
+        )
     return budget
 
 

@@ -28,8 +28,15 @@ def _chart(days: list[dict]) -> dict:
     bars = []
     for i, d in enumerate(days):
         height = float(d["total"] / peak) * (CHART_H - 20) if peak else 0.0
-        bars.append({"x": round(i * width + 1, 1), "w": round(width - 2, 1),
-                     "y": round(CHART_H - height, 1), "h": round(height, 1), **d})
+        bars.append(
+            {
+                "x": round(i * width + 1, 1),
+                "w": round(width - 2, 1),
+                "y": round(CHART_H - height, 1),
+                "h": round(height, 1),
+                **d,
+            }
+        )
     return {"bars": bars, "peak": peak, "w": CHART_W, "h": CHART_H}
 
 
@@ -73,19 +80,40 @@ class _Echo:
 def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
     account = _own_account(request)
     writer = csv.writer(_Echo())
-    header = ["created_at", "kind", "project", "resource", "quantity", "unit", "unit_price", "amount",
-              "period_start", "period_end", "created_by", "note"]
+    header = [
+        "created_at",
+        "kind",
+        "project",
+        "resource",
+        "quantity",
+        "unit",
+        "unit_price",
+        "amount",
+        "period_start",
+        "period_end",
+        "created_by",
+        "note",
+    ]
 
     def rows():
         yield writer.writerow(header)
         for e in selectors.ledger(account=account).iterator(chunk_size=2000):
-            yield writer.writerow([
-                e.created_at.isoformat(), e.kind, e.project_name, e.resource_name or e.resource,
-                e.quantity, e.unit, e.unit_price, e.amount,
-                e.period_start.isoformat() if e.period_start else "",
-                e.period_end.isoformat() if e.period_end else "",
-                e.created_by.email if e.created_by else "", e.note,
-            ])
+            yield writer.writerow(
+                [
+                    e.created_at.isoformat(),
+                    e.kind,
+                    e.project_name,
+                    e.resource_name or e.resource,
+                    e.quantity,
+                    e.unit,
+                    e.unit_price,
+                    e.amount,
+                    e.period_start.isoformat() if e.period_start else "",
+                    e.period_end.isoformat() if e.period_end else "",
+                    e.created_by.email if e.created_by else "",
+                    e.note,
+                ]
+            )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="trainshed-ledger.csv"'

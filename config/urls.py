@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as account_views
 from projects import views as project_views
 
 urlpatterns = [
     path("", project_views.home, name="home"),
     path("admin/", admin.site.urls),
+    # Our login wraps allauth's (429 after repeated failures); the rest is allauth's.
+    path("accounts/login/", account_views.LoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("projects/", include("projects.urls")),

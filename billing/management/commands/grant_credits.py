@@ -20,7 +20,11 @@ class Command(BaseCommand):
             raise CommandError(f"No account with the e-mail {email}.")
         account = BillingAccount.objects.get(owner=person)
         try:
-            entry = services.credits_grant(account=account, amount=amount, note=note or "Granted by an operator")
+            entry = services.credits_grant(
+                account=account, amount=amount, note=note or "Granted by an operator"
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
-        self.stdout.write(f"Granted {entry.amount} credits to {person.email}; balance {services.balance(account)}.")
+        self.stdout.write(
+            f"Granted {entry.amount} credits to {person.email}; balance {services.balance(account)}."
+        )
