@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import URLValidator
 
 from projects.forms import ActiveProjectFormMixin
 from resources.services import NAME_MAX
@@ -36,6 +37,8 @@ class UrlForm(ActiveProjectFormMixin, forms.Form):
     name = forms.CharField(max_length=NAME_MAX)
     url = forms.URLField(
         label="Address", max_length=2000, assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"],
+                                 message="Enter an http:// or https:// address.")],
         help_text="http:// or https://. The server downloads it in the background; an archive is unpacked.",
     )
 
