@@ -58,7 +58,11 @@ def _clean_name(name: str) -> str:
 def _store_and_record(resource: StoredResource, entries: list[storage.Entry]) -> StoredResource:
     """Write `entries` under the resource's prefix, then the resource row (if new) and its file
     rows in one transaction. On any failure nothing stays behind."""
-    _resource_cls, file_cls, fk = KINDS[resource.kind]
+    resource_cls, file_cls, fk = KINDS[resource.kind]
+    if not resource._state.adding and resource_cls.objects.filter(
+        pk=resource.pk, status=StoredStatus.READY
+    ).exists():
+        raise ValidationError(f"The files of a ready {resource.kind[:-1]} cannot change.")
     prefix = resource.storage_prefix
     try:
         written = storage.write_tree(prefix, entries)
