@@ -17,6 +17,10 @@ from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.middleware import SESSION_KEY
 from resources.models import Dataset, DatasetFile, MLModel
 
+# The worker commits and checks its connection as in production, which a test wrapped in one
+# transaction cannot survive on PostgreSQL: these tests commit for real.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 CSV = b"id,text\n" + b"".join(b"%d,row %d\n" % (i, i) for i in range(500))
 
 
