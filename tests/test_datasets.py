@@ -345,3 +345,11 @@ def test_list_runs_the_same_number_of_queries_at_10_and_1000_rows(
     with django_assert_num_queries(len(small.captured_queries)):
         page = signed_in.get(url).content.decode()
     assert "1000 datasets" in page
+
+
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read(signed_in, project, settings):
+    settings.TRAINSHED_MAX_UPLOAD_BYTES = 10
+    response = upload(signed_in, project, "Huge", SimpleUploadedFile("a.bin", b"x" * (1024 * 1024 + 100)))
+    assert response.status_code == 200
+    assert "the limit is 10 B" in response.content.decode()
+    assert not Dataset.objects.exists() and stored_files(settings) == []
