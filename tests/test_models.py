@@ -16,6 +16,7 @@ from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.middleware import SESSION_KEY
 from resources import services
 from resources.models import MLModel, ModelFile
+from tests.factories import ProjectFactory
 
 
 def activate(client, project):
@@ -134,3 +135,28 @@ def test_model_list_runs_the_same_number_of_queries_at_10_and_1000_rows(
     with django_assert_num_queries(len(small.captured_queries)):
         page = signed_in.get(url).content.decode()
     assert "1000 models" in page
+
+
+@pytest.mark.parametrize("model_cls", [MLModel, "Dataset"])
+def test_admin_shows_the_project_but_cannot_change_it(client, project, owner, model_cls):
+    from accounts.models import User
+    from resources.models import Dataset
+
+    cls = Dataset if model_cls == "Dataset" else model_cls
+    obj = services.resource_create_from_upload(
+        kind=cls.kind, project=project, name="adm", created_by=owner,
+        files=[SimpleUploadedFile("a.txt", b"a")])
+    operator = User.objects.create_superuser(email="op@example.com", password="pw-12345-long")
+    client.force_login(operator)
+    meta = cls._meta
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+    page = client.get(url).content.decode()
+    assert "Vision Research" in page and 'name="project"' not in page and "a.txt" in page
+    other = ProjectFactory(owner=owner, name="Elsewhere")
+    client.post(url, {"name": "adm2", "project": str(other.pk),
+                      "files-TOTAL_FORMS": "1", "files-INITIAL_FORMS": "1",
+                      "files-MIN_NUM_FORMS": "0", "files-MAX_NUM_FORMS": "1000"})
+    obj.refresh_from_db()
+    assert obj.project == project
+    listing = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+    assert listing.status_code == 200 and "adm" in listing.content.decode()
