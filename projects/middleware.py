@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 
 from projects import access, selectors
 from projects.models import Project
@@ -26,7 +27,10 @@ class ActiveProjectMiddleware:
     def _resolve(self, request, user):
         chosen = request.session.get(SESSION_KEY)
         if chosen:
-            project = Project.objects.select_related("owner").filter(pk=chosen).first()
+            try:
+                project = Project.objects.select_related("owner").filter(pk=chosen).first()
+            except (ValidationError, ValueError, TypeError):  # a session value that is no UUID
+                project = None
             if project is not None and access.can(user, project):
                 return project
             request.session.pop(SESSION_KEY, None)

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -5,11 +7,11 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
+from django_htmx.http import HttpResponseClientRedirect
 
 from projects import access, selectors, services
 from projects.forms import (
@@ -35,13 +37,34 @@ def _apply_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
-def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
+def _safe_next(request: HttpRequest, project, fallback: str = "home") -> str:
     target = request.POST.get("next") or request.headers.get("referer") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return target
+        return _outside_object(target, request.user, project) or reverse(fallback)
     return reverse(fallback)
+
+
+def _outside_object(target: str, user, project) -> str | None:
+    """After a switch, a page about one object of the old project (e.g. /datasets/<id>/) would be
+    a 404: go to the list of the same kind ("…-detail" -> "…-list") instead; and a page of a
+    resource type the person may not read in the new project (its URL says `kind`) goes home."""
+    path = urlsplit(target).path
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    kind = match.extra_kwargs.get("kind")
+    if kind and not access.can(user, project, kind, "read"):
+        return None
+    if not match.captured_kwargs or "project_id" in match.captured_kwargs:
+        return target  # a list, or a page about a project itself (its id is in the URL)
+    base = match.url_name.rsplit("-", 1)[0] if match.url_name else ""
+    try:
+        return reverse(f"{match.namespace}:{base}-list" if match.namespace else f"{base}-list")
+    except NoReverseMatch:
+        return None
 
 
 @login_required
@@ -60,9 +83,10 @@ def switch(request: HttpRequest) -> HttpResponse:
     else:
         request.session[SESSION_KEY] = str(project.pk)
     messages.info(request, f"Active project: {project.name}.")
+    target = _safe_next(request, project)
     if request.htmx:
-        return HttpResponseClientRefresh()
-    return redirect(_safe_next(request))
+        return HttpResponseClientRedirect(target)
+    return redirect(target)
 
 
 # ---- dashboard -------------------------------------------------------------------------------

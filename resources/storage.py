@@ -1,0 +1,281 @@
+"""Files of datasets and models, through Django's storage API (`default_storage`).
+
+`location_for(project)` is THE place that decides where new data of a project is stored.
+Everything else here is mechanics: safe names, unpacking archives without trusting them, writing
+a tree of files under a prefix, deleting it again, and streaming a zip of it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+CHUNK = 256 * 1024
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+
+def location_for(project) -> str:
+    """Where new datasets and models of `project` are stored. For now always the platform's
+    storage; owner-node storage (projects with "owned compute only") plugs in here."""
+    return "platform"
+
+
+def max_bytes() -> int:
+    return settings.TRAINSHED_MAX_UPLOAD_BYTES
+
+
+def human_size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+# ---- names -----------------------------------------------------------------------------------
+
+
+def safe_relpath(name: str) -> str:
+    """A relative POSIX path that stays inside the resource, or a ValidationError naming it."""
+    raw = name or ""
+    candidate = raw.replace("\\", "/")
+    bad = (
+        not candidate.strip()
+        or candidate.startswith("/")
+        or (len(candidate) > 1 and candidate[1] == ":")  # C:\...
+        or "\x00" in candidate
+        or any(part == ".." for part in candidate.split("/"))
+    )
+    if bad:
+        raise ValidationError({"files": f"Refused the unsafe file name “{raw}”."})
+    clean = posixpath.normpath(candidate)
+    if clean in ("", ".") or clean.startswith("../"):
+        raise ValidationError({"files": f"Refused the unsafe file name “{raw}”."})
+    return clean
+
+
+def is_archive(filename: str) -> bool:
+    return filename.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+# ---- what to store: a list of (relative path, opener) ----------------------------------------
+
+
+@dataclass
+class Entry:
+    path: str
+    size: int
+    open: callable  # () -> binary file object
+
+
+def entries_from_uploads(files: Iterable) -> list[Entry]:
+    """Browser uploads as they are (each UploadedFile keeps its own name)."""
+    out = []
+    for f in files:
+        out.append(Entry(path=safe_relpath(Path(f.name).name), size=f.size, open=lambda f=f: f))
+    return out
+
+
+def _check_total(entries: list[Entry]) -> None:
+    total = sum(e.size for e in entries)
+    if total > max_bytes():
+        raise ValidationError(
+            {"files": f"The upload is {human_size(total)}; the limit is {human_size(max_bytes())}."}
+        )
+    paths = [e.path for e in entries]
+    if len(set(paths)) != len(paths):
+        dup = next(p for p in paths if paths.count(p) > 1)
+        raise ValidationError({"files": f"The file “{dup}” appears twice."})
+
+
+def entries_from_archive(fileobj: IO[bytes], filename: str) -> list[Entry]:
+    """Every regular file of a zip or tar archive, after checking *all* entries first:
+    absolute paths, `..`, symlinks, hard links and devices refuse the whole archive."""
+    try:
+        if filename.lower().endswith(".zip"):
+            return _zip_entries(fileobj)
+        return _tar_entries(fileobj)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        raise ValidationError({"files": f"“{filename}” is not a readable archive ({exc})."}) from exc
+
+
+def _zip_entries(fileobj) -> list[Entry]:
+    archive = zipfile.ZipFile(fileobj)
+    entries = []
+    for info in archive.infolist():
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise ValidationError({"files": f"The archive holds a symbolic link, “{info.filename}”."})
+        path = safe_relpath(info.filename)
+        if info.is_dir():
+            continue
+        entries.append(Entry(path=path, size=info.file_size,
+                             open=lambda info=info: archive.open(info)))
+    return entries
+
+
+def _tar_entries(fileobj) -> list[Entry]:
+    # Stays open while the entries are read (their openers read from it); closed with `fileobj`.
+    archive = tarfile.open(fileobj=fileobj, mode="r:*")  # noqa: SIM115
+    entries = []
+    for member in archive.getmembers():
+        if member.issym() or member.islnk():
+            raise ValidationError({"files": f"The archive holds a link, “{member.name}”."})
+        path = safe_relpath(member.name)
+        if member.isdir():
+            continue
+        if not member.isfile():
+            raise ValidationError({"files": f"The archive holds a special file, “{member.name}”."})
+        entries.append(Entry(path=path, size=member.size,
+                             open=lambda m=member: archive.extractfile(m)))
+    return entries
+
+
+def entries_from_folder(folder: Path) -> list[Entry]:
+    """Every regular file under `folder` (symlinks are not followed)."""
+    folder = Path(folder)
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_symlink() or not p.is_file():
+            continue
+        out.append(Entry(path=safe_relpath(p.relative_to(folder).as_posix()), size=p.stat().st_size,
+                         open=lambda p=p: p.open("rb")))
+    return out
+
+
+# ---- writing, reading, deleting -------------------------------------------------------------
+
+
+def write_tree(prefix: str, entries: list[Entry]) -> list[tuple[str, int]]:
+    """Write every entry under `prefix`; returns [(path, bytes written)]. The caller deletes the
+    prefix if anything goes wrong. Sizes are counted as written, not as claimed."""
+    _check_total(entries)
+    if not entries:
+        raise ValidationError({"files": "The upload is empty: choose at least one file."})
+    written: list[tuple[str, int]] = []
+    total = 0
+    for entry in entries:
+        counter = _CountingReader(entry.open(), limit=max_bytes() - total)
+        name = prefix + entry.path
+        saved = default_storage.save(name, File(counter, name=posixpath.basename(entry.path)))
+        if saved != name:  # the storage renamed it: the prefix was not fresh
+            default_storage.delete(saved)
+            raise ValidationError({"files": f"Could not store “{entry.path}”."})
+        total += counter.count
+        written.append((entry.path, counter.count))
+    if total == 0:
+        raise ValidationError({"files": "The upload is empty: every file has zero bytes."})
+    return written
+
+
+class _CountingReader:
+    """Wraps a binary stream: counts bytes read and stops past `limit` (archives may lie)."""
+
+    def __init__(self, raw, *, limit: int):
+        self.raw, self.limit, self.count = raw, limit, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size if size and size > 0 else CHUNK)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise ValidationError(
+                {"files": f"The upload is larger than the limit of {human_size(max_bytes())}."}
+            )
+        return data
+
+    def chunks(self, chunk_size=CHUNK):
+        while data := self.read(chunk_size):
+            yield data
+
+    def seek(self, *args):
+        if hasattr(self.raw, "seek"):
+            return self.raw.seek(*args)
+        return 0
+
+    def tell(self):
+        return self.count
+
+    @property
+    def size(self):
+        return None
+
+    def __iter__(self):
+        return self.chunks()
+
+
+def delete_tree(prefix: str) -> None:
+    """Delete everything under `prefix` (best effort; a missing prefix is fine)."""
+    try:
+        dirs, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for f in files:
+        default_storage.delete(prefix + f)
+    for d in dirs:
+        delete_tree(f"{prefix}{d}/")
+    # Local disk keeps empty folders behind; remove them when the backend is a filesystem.
+    path = getattr(default_storage, "path", None)
+    if path is not None:
+        try:
+            folder = Path(default_storage.path(prefix))
+            if folder.is_dir():
+                folder.rmdir()
+            # tidy the now-empty parents up to MEDIA_ROOT
+            root = Path(default_storage.location).resolve()
+            parent = folder.parent
+            while parent.resolve() != root and parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        except (NotImplementedError, OSError):
+            pass
+
+
+def open_file(prefix: str, path: str):
+    return default_storage.open(prefix + path, "rb")
+
+
+class _Sink:
+    """A write-only, unseekable buffer for zipfile: `drain()` hands out what was written."""
+
+    def __init__(self):
+        self._parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
+
+
+def stream_zip(prefix: str, paths: list[str]) -> Iterator[bytes]:
+    """A zip of the files at `paths`, generated chunk by chunk (never whole in memory)."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for path in paths:
+            with open_file(prefix, path) as src, zf.open(path, mode="w", force_zip64=True) as dst:
+                while data := src.read(CHUNK):
+                    dst.write(data)
+                    if chunk := sink.drain():
+                        yield chunk
+            if chunk := sink.drain():
+                yield chunk
+    if chunk := sink.drain():
+        yield chunk

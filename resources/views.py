@@ -1,0 +1,253 @@
+"""Dataset and model pages. Each view gets `kind` ("datasets"/"models") from its URL pattern,
+asks `access.require` about that kind in the active project, and looks objects up inside it."""
+
+from __future__ import annotations
+
+import posixpath
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from projects import access
+from resources import selectors, services, storage
+from resources.forms import RenameForm, UploadForm, UrlForm
+from resources.models import StoredStatus
+
+PAGE_SIZE = 25
+LABELS = {
+    "datasets": {"plural": "Datasets", "singular": "dataset", "url": "dataset"},
+    "models": {"plural": "Models", "singular": "model", "url": "model"},
+}
+ACTIONS = ("list", "create", "import", "detail", "download", "file", "rename", "delete")
+
+
+def _ctx(kind: str, **extra) -> dict:
+    label = LABELS[kind]
+    names = {a: f"resources:{label['url']}-{a}" for a in ACTIONS}
+    return {"kind": kind, "label": label, "names": names, **extra}
+
+
+def _active(request: HttpRequest):
+    if request.project is None:
+        raise Http404
+    return request.project
+
+
+def _apply_errors(form, exc: ValidationError, default_field: str) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else default_field, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# ---- list ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def resource_list(request: HttpRequest, kind: str) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, kind, "read")
+    status = request.GET.get("status") or ""
+    if status not in StoredStatus.values:
+        status = ""
+    sort = request.GET.get("sort") or selectors.DEFAULT_SORT
+    if sort not in selectors.SORTS:
+        sort = selectors.DEFAULT_SORT
+    rows = selectors.resources_list(kind=kind, project=project, status=status or None, sort=sort)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = _ctx(
+        kind, project=project, page=page, status=status, sort=sort,
+        statuses=StoredStatus.choices,
+        can_manage=access.can(request.user, project, kind, "manage"),
+        polling=any(r.in_progress for r in page),
+    )
+    template = "resources/resource_list.html"
+    if request.htmx:
+        template += "#resource-table"
+    return render(request, template, context)
+
+
+# ---- create -------------------------------------------------------------------------------------
+
+
+def _render_create(request, kind, project, *, upload_form=None, url_form=None, status=200):
+    upload_form = upload_form or UploadForm(active_project=project)
+    url_form = url_form or UrlForm(active_project=project)
+    return render(
+        request, "resources/resource_form.html",
+        _ctx(kind, project=project, upload_form=upload_form, url_form=url_form,
+             max_bytes=storage.max_bytes()),
+        status=status,
+    )
+
+
+def _created(request, kind, resource) -> HttpResponse:
+    url = reverse(f"resources:{LABELS[kind]['url']}-detail", args=[resource.pk])
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return JsonResponse({"redirect": url})
+    return redirect(url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_create(request: HttpRequest, kind: str) -> HttpResponse:
+    """Upload files (or one archive) into the active project."""
+    project = _active(request)
+    access.require(request.user, project, kind, "manage")
+    if request.method == "GET":
+        return _render_create(request, kind, project)
+    # Refuse an oversized body before reading it (multipart overhead allowed for).
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > storage.max_bytes() + 1024 * 1024:
+        form = UploadForm({"name": "", "active_project_id": str(project.pk)}, active_project=project)
+        form.is_valid()
+        form.errors.pop("name", None)
+        form.add_error("files", f"The upload is {storage.human_size(length)}; the limit is "
+                                f"{storage.human_size(storage.max_bytes())}.")
+        return _render_create(request, kind, project, upload_form=form)
+    form = UploadForm(request.POST, request.FILES, active_project=project)
+    if form.is_valid():
+        try:
+            resource = services.resource_create_from_upload(
+                kind=kind, project=project, name=form.cleaned_data["name"],
+                files=form.cleaned_data["files"], created_by=request.user,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc, "files")
+        else:
+            messages.success(request, f"Uploaded {resource.name}: {resource.file_count} file(s), "
+                                      f"{storage.human_size(resource.size_bytes)}.")
+            return _created(request, kind, resource)
+    return _render_create(request, kind, project, upload_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_import(request: HttpRequest, kind: str) -> HttpResponse:
+    """Create from an http(s) address that the worker downloads."""
+    project = _active(request)
+    access.require(request.user, project, kind, "manage")
+    if request.method == "GET":
+        return _render_create(request, kind, project)
+    form = UrlForm(request.POST, active_project=project)
+    if form.is_valid():
+        try:
+            resource = services.resource_create_from_url(
+                kind=kind, project=project, name=form.cleaned_data["name"],
+                url=form.cleaned_data["url"], created_by=request.user,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc, "url")
+        else:
+            messages.success(request, f"{resource.name} will be downloaded in the background.")
+            return _created(request, kind, resource)
+    return _render_create(request, kind, project, url_form=form)
+
+
+# ---- one resource ------------------------------------------------------------------------------
+
+
+FILES_SHOWN = 500
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def resource_detail(request: HttpRequest, kind: str, pk) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, kind, "read")
+    resource = selectors.resource_get(kind=kind, project=project, pk=pk)
+    files = list(selectors.resource_files(resource=resource)[:FILES_SHOWN])
+    context = _ctx(
+        kind, project=project, resource=resource, files=files,
+        more_files=max(0, resource.file_count - len(files)),
+        can_manage=access.can(request.user, project, kind, "manage"),
+    )
+    template = "resources/resource_detail.html"
+    if request.htmx:
+        template += "#resource-body"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def resource_download(request: HttpRequest, kind: str, pk) -> HttpResponse:
+    """The whole resource as a zip, streamed as it is written."""
+    project = _active(request)
+    access.require(request.user, project, kind, "read")
+    resource = selectors.resource_get(kind=kind, project=project, pk=pk)
+    if resource.status != StoredStatus.READY:
+        raise Http404
+    paths = list(selectors.resource_files(resource=resource).values_list("path", flat=True))
+    response = StreamingHttpResponse(
+        storage.stream_zip(resource.storage_prefix, paths), content_type="application/zip"
+    )
+    filename = f"{slugify(resource.name) or LABELS[kind]['singular']}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def resource_file(request: HttpRequest, kind: str, pk, path: str) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, kind, "read")
+    resource = selectors.resource_get(kind=kind, project=project, pk=pk)
+    if resource.status != StoredStatus.READY:
+        raise Http404
+    row = selectors.resource_file_get(resource=resource, path=path)
+    return FileResponse(
+        storage.open_file(resource.storage_prefix, row.path), as_attachment=True,
+        filename=posixpath.basename(row.path),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_rename(request: HttpRequest, kind: str, pk) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, kind, "manage")
+    resource = selectors.resource_get(kind=kind, project=project, pk=pk)
+    form = RenameForm(request.POST or None, initial={"name": resource.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resource_rename(resource=resource, name=form.cleaned_data["name"],
+                                     actor=request.user)
+        except ValidationError as exc:
+            _apply_errors(form, exc, "name")
+        else:
+            messages.success(request, f"Renamed to {resource.name}.")
+            return redirect(reverse(f"resources:{LABELS[kind]['url']}-detail", args=[resource.pk]))
+    return render(request, "resources/resource_rename.html",
+                  _ctx(kind, project=project, resource=resource, form=form))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resource_delete(request: HttpRequest, kind: str, pk) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, kind, "manage")
+    resource = selectors.resource_get(kind=kind, project=project, pk=pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.resource_delete(resource=resource, actor=request.user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, f"Deleted {resource.name}.")
+            return redirect(reverse(f"resources:{LABELS[kind]['url']}-list"))
+    return render(request, "resources/resource_confirm_delete.html",
+                  _ctx(kind, project=project, resource=resource, error=error),
+                  status=409 if error else 200)
