@@ -45,6 +45,11 @@ class StoredResource(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     file_count = models.PositiveIntegerField(default=0)
     location = models.CharField(max_length=64, default="platform", editable=False)
+    # Set when the project is owned-compute-only: the files live on this node of the owner's.
+    storage_node = models.ForeignKey(
+        "compute.ComputeNode", null=True, blank=True, on_delete=models.PROTECT, editable=False,
+        related_name="+",
+    )
     source_url = models.URLField(max_length=2000, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -68,6 +73,19 @@ class StoredResource(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in IN_PROGRESS
+
+    @property
+    def location_label(self) -> str:
+        if self.storage_node_id is None:
+            return "Platform storage"
+        return f"Node {self.storage_node.name}"
+
+    @property
+    def file_storage(self):
+        """The Django storage that holds this resource's files."""
+        from resources.storage import storage_for
+
+        return storage_for(self.storage_node)
 
     @property
     def storage_prefix(self) -> str:

@@ -20,7 +20,7 @@ def resources_list(*, kind: str, project: Project, status: str | None = None,
                    sort: str = DEFAULT_SORT):
     """The datasets or models of `project`, optionally of one status, in a known order."""
     resource_cls = KINDS[kind][0]
-    qs = resource_cls.objects.in_project(project).select_related("created_by")
+    qs = resource_cls.objects.in_project(project).select_related("created_by", "storage_node")
     if status in StoredStatus.values:
         qs = qs.filter(status=status)
     return qs.order_by(SORTS.get(sort, SORTS[DEFAULT_SORT]), "pk")
@@ -30,7 +30,7 @@ def resource_get(*, kind: str, project: Project, pk):
     """One dataset or model of `project`; another project's id is a 404 like a missing one."""
     resource_cls = KINDS[kind][0]
     return get_object_or_404(
-        resource_cls.objects.in_project(project).select_related("created_by", "project"), pk=pk
+        resource_cls.objects.in_project(project).select_related("created_by", "project", "storage_node"), pk=pk
     )
 
 

@@ -24,6 +24,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.dispatch import Signal
 
+from billing import services as billing_services
 from projects import access
 from projects.models import Project
 from resources import storage
@@ -65,7 +66,7 @@ def _store_and_record(resource: StoredResource, entries: list[storage.Entry]) ->
         raise ValidationError(f"The files of a ready {resource.kind[:-1]} cannot change.")
     prefix = resource.storage_prefix
     try:
-        written = storage.write_tree(prefix, entries)
+        written = storage.write_tree(prefix, entries, resource.file_storage)
         with transaction.atomic():
             resource.size_bytes = sum(size for _, size in written)
             resource.file_count = len(written)
@@ -77,16 +78,17 @@ def _store_and_record(resource: StoredResource, entries: list[storage.Entry]) ->
                 [file_cls(**{fk: resource}, path=path, size_bytes=size) for path, size in written]
             )
     except BaseException:
-        storage.delete_tree(prefix)
+        storage.delete_tree(prefix, resource.file_storage)
         raise
     return resource
 
 
 def _new(kind: str, *, project: Project, name: str, created_by, **extra) -> StoredResource:
     resource_cls, _file_cls, _fk = _classes(kind)
+    node = storage.location_for(project)
     resource = resource_cls(
         id=uuid.uuid4(), project=project, name=_clean_name(name), created_by=created_by,
-        location=storage.location_for(project), **extra,
+        location="platform" if node is None else "node", storage_node=node, **extra,
     )
     resource.full_clean(exclude=["size_bytes", "file_count"])
     return resource
@@ -98,6 +100,7 @@ def _new(kind: str, *, project: Project, name: str, created_by, **extra) -> Stor
 def resource_create_from_upload(*, kind: str, project: Project, name: str, files, created_by):
     """Several files as they are, or one .zip/.tar(.gz) archive that is unpacked."""
     access.require(created_by, project, kind, "manage")
+    billing_services.ensure_can_spend(project=project)
     files = list(files or [])
     if not files:
         raise ValidationError({"files": "The upload is empty: choose at least one file."})
@@ -118,6 +121,7 @@ def resource_create_from_upload(*, kind: str, project: Project, name: str, files
 def resource_create_from_url(*, kind: str, project: Project, name: str, url: str, created_by):
     """Create the row (status "new") and let the worker download it in the background."""
     access.require(created_by, project, kind, "manage")
+    billing_services.ensure_can_spend(project=project)
     try:
         URLValidator(schemes=["http", "https"])(url or "")
     except ValidationError as exc:
@@ -225,12 +229,12 @@ def resource_fetch(*, kind: str, resource_id: str) -> str:
                                          open=lambda: tmp)]
             with transaction.atomic():
                 if not resource_cls.objects.select_for_update().filter(pk=resource_id).exists():
-                    storage.delete_tree(resource.storage_prefix)
+                    storage.delete_tree(resource.storage_prefix, resource.file_storage)
                     return "skipped"
                 _store_and_record(resource, entries)
     except Exception as exc:  # every failure becomes a visible reason on the resource
         logger.info("download of %s %s failed: %s", kind, resource_id, exc)
-        storage.delete_tree(resource.storage_prefix)
+        storage.delete_tree(resource.storage_prefix, resource.file_storage)
         resource_cls.objects.filter(pk=resource_id).update(
             status=StoredStatus.FAILED, failure_reason=_reason(exc)[:2000]
         )
@@ -258,9 +262,10 @@ def resource_delete(*, resource: StoredResource, actor) -> None:
     if reasons:
         raise ValidationError(" ".join(str(r) for r in reasons), code="in_use")
     prefix = resource.storage_prefix
+    store = resource.file_storage
     with transaction.atomic():
         resource.delete()
-        transaction.on_commit(lambda: storage.delete_tree(prefix))
+        transaction.on_commit(lambda: storage.delete_tree(prefix, store))
 
 
 # ---- named entry points -----------------------------------------------------------------------

@@ -19,16 +19,26 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 
 CHUNK = 256 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
-def location_for(project) -> str:
-    """Where new datasets and models of `project` are stored. For now always the platform's
-    storage; owner-node storage (projects with "owned compute only") plugs in here."""
-    return "platform"
+def location_for(project):
+    """Where new datasets and models of `project` are stored: None for the platform's storage, or
+    the owner's node when the project is owned-compute-only (ValidationError when the owner has
+    no online node with storage)."""
+    from compute.services import storage_node_for
+
+    return storage_node_for(project=project)
+
+
+def storage_for(node=None) -> Storage:
+    """The Django storage holding files located on `node` (None: the platform's storage)."""
+    if node is None:
+        return default_storage
+    return FileSystemStorage(location=node.storage_path)
 
 
 def max_bytes() -> int:
@@ -158,7 +168,9 @@ def entries_from_folder(folder: Path) -> list[Entry]:
 # ---- writing, reading, deleting -------------------------------------------------------------
 
 
-def write_tree(prefix: str, entries: list[Entry]) -> list[tuple[str, int]]:
+def write_tree(
+    prefix: str, entries: list[Entry], store: Storage = default_storage
+) -> list[tuple[str, int]]:
     """Write every entry under `prefix`; returns [(path, bytes written)]. The caller deletes the
     prefix if anything goes wrong. Sizes are counted as written, not as claimed."""
     _check_total(entries)
@@ -169,9 +181,9 @@ def write_tree(prefix: str, entries: list[Entry]) -> list[tuple[str, int]]:
     for entry in entries:
         counter = _CountingReader(entry.open(), limit=max_bytes() - total)
         name = prefix + entry.path
-        saved = default_storage.save(name, File(counter, name=posixpath.basename(entry.path)))
+        saved = store.save(name, File(counter, name=posixpath.basename(entry.path)))
         if saved != name:  # the storage renamed it: the prefix was not fresh
-            default_storage.delete(saved)
+            store.delete(saved)
             raise ValidationError({"files": f"Could not store “{entry.path}”."})
         total += counter.count
         written.append((entry.path, counter.count))
@@ -215,25 +227,25 @@ class _CountingReader:
         return self.chunks()
 
 
-def delete_tree(prefix: str) -> None:
+def delete_tree(prefix: str, store: Storage = default_storage) -> None:
     """Delete everything under `prefix` (best effort; a missing prefix is fine)."""
     try:
-        dirs, files = default_storage.listdir(prefix)
+        dirs, files = store.listdir(prefix)
     except (FileNotFoundError, NotADirectoryError):
         return
     for f in files:
-        default_storage.delete(prefix + f)
+        store.delete(prefix + f)
     for d in dirs:
-        delete_tree(f"{prefix}{d}/")
+        delete_tree(f"{prefix}{d}/", store)
     # Local disk keeps empty folders behind; remove them when the backend is a filesystem.
-    path = getattr(default_storage, "path", None)
+    path = getattr(store, "path", None)
     if path is not None:
         try:
-            folder = Path(default_storage.path(prefix))
+            folder = Path(store.path(prefix))
             if folder.is_dir():
                 folder.rmdir()
             # tidy the now-empty parents up to MEDIA_ROOT
-            root = Path(default_storage.location).resolve()
+            root = Path(store.location).resolve()
             parent = folder.parent
             while parent.resolve() != root and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
@@ -242,8 +254,8 @@ def delete_tree(prefix: str) -> None:
             pass
 
 
-def open_file(prefix: str, path: str):
-    return default_storage.open(prefix + path, "rb")
+def open_file(prefix: str, path: str, store: Storage = default_storage):
+    return store.open(prefix + path, "rb")
 
 
 class _Sink:
@@ -265,12 +277,12 @@ class _Sink:
         return out
 
 
-def stream_zip(prefix: str, paths: list[str]) -> Iterator[bytes]:
+def stream_zip(prefix: str, paths: list[str], store: Storage = default_storage) -> Iterator[bytes]:
     """A zip of the files at `paths`, generated chunk by chunk (never whole in memory)."""
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for path in paths:
-            with open_file(prefix, path) as src, zf.open(path, mode="w", force_zip64=True) as dst:
+            with open_file(prefix, path, store) as src, zf.open(path, mode="w", force_zip64=True) as dst:
                 while data := src.read(CHUNK):
                     dst.write(data)
                     if chunk := sink.drain():

@@ -191,7 +191,8 @@ def resource_download(request: HttpRequest, kind: str, pk) -> HttpResponse:
         raise Http404
     paths = list(selectors.resource_files(resource=resource).values_list("path", flat=True))
     response = StreamingHttpResponse(
-        storage.stream_zip(resource.storage_prefix, paths), content_type="application/zip"
+        storage.stream_zip(resource.storage_prefix, paths, resource.file_storage),
+        content_type="application/zip"
     )
     filename = f"{slugify(resource.name) or LABELS[kind]['singular']}.zip"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -208,7 +209,7 @@ def resource_file(request: HttpRequest, kind: str, pk, path: str) -> HttpRespons
         raise Http404
     row = selectors.resource_file_get(resource=resource, path=path)
     return FileResponse(
-        storage.open_file(resource.storage_prefix, row.path), as_attachment=True,
+        storage.open_file(resource.storage_prefix, row.path, resource.file_storage), as_attachment=True,
         filename=posixpath.basename(row.path),
     )
 

@@ -22,10 +22,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Person {n}")
 
     @classmethod
-    def _create(cls, model_class, *args, **kwargs):
+    def _create(cls, model_class, *args, credits=1000, **kwargs):
+        """Accounts start with `credits` (1000 by default, 0 for none) so that spending is
+        allowed unless a test is about running out."""
+        from billing import services as billing_services
+        from billing.models import BillingAccount
+
         kwargs.setdefault("password", PASSWORD)
         kwargs.setdefault("verified", True)
-        return user_create(**kwargs)
+        user = user_create(**kwargs)
+        if credits:
+            billing_services.credits_grant(
+                account=BillingAccount.objects.get(owner=user), amount=credits, note="test credits"
+            )
+        return user
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
