@@ -30,7 +30,8 @@ def resource_get(*, kind: str, project: Project, pk):
     """One dataset or model of `project`; another project's id is a 404 like a missing one."""
     resource_cls = KINDS[kind][0]
     return get_object_or_404(
-        resource_cls.objects.in_project(project).select_related("created_by", "project", "storage_node"), pk=pk
+        resource_cls.objects.in_project(project).select_related("created_by", "project", "storage_node"),
+        pk=pk,
     )
 
 
