@@ -175,6 +175,9 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Storage is charged per GB-month (730 hours), accrued hourly; 1 GB = 10^9 bytes.
+TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH = env_str("TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH", "0.10")
+TRAINSHED_ACCRUAL_INTERVAL_SECONDS = env_int("TRAINSHED_ACCRUAL_INTERVAL_SECONDS", 60)
 TRAINSHED_MAX_UPLOAD_BYTES = env_int("TRAINSHED_MAX_UPLOAD_BYTES", 2 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2

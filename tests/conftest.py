@@ -67,3 +67,35 @@ def member_none(project):
 @pytest.fixture
 def outsider(db):
     return UserFactory(email="outsider@example.com")
+
+
+def _seed_data_migrations() -> None:
+    import importlib
+
+    from compute.models import GpuType
+
+    seed = importlib.import_module("compute.migrations.0002_seed_gpu_types")
+    for slug, name, memory, price in seed.CATALOGUE:
+        GpuType.objects.get_or_create(
+            slug=slug, defaults={"name": name, "memory_gb": memory, "credits_per_gpu_hour": price}
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_migrations_at_start(django_db_setup, django_db_blocker):
+    """A reused test database may have been emptied by the last run's final flush."""
+    with django_db_blocker.unblock():
+        _seed_data_migrations()
+
+
+@pytest.fixture(autouse=True)
+def _data_migrations_survive_flushes(request):
+    """Transactional tests end with a flush that also empties tables seeded by data migrations
+    (the GPU catalogue); put those rows back for every transactional test."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        _seed_data_migrations()

@@ -25,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default=os.environ.get("TRAINSHED_ADDR", "127.0.0.1:8000"))
 
     def handle(self, *args, addr, **options):
+        from billing.tasks import ensure_scheduled
+
+        ensure_scheduled()  # the worker's periodic accrual (charges compute and storage)
         children: list[tuple[str, subprocess.Popen]] = []
         for name, argv in processes(addr):
             self.stdout.write(f"starting {name}: {' '.join(argv[1:])}")

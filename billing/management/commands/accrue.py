@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+
+from billing.accrual import accrue
+
+
+class Command(BaseCommand):
+    help = "Charge metered usage (compute and storage) that is due. Safe to run any time, twice, or on many workers."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--schedule", action="store_true",
+                            help="also make sure the worker's periodic accrual task is queued")
+
+    def handle(self, *args, schedule, **options):
+        for name, result in accrue().items():
+            self.stdout.write(f"{name}: {result.created} new ledger entries ({result.considered} considered)")
+        if schedule:
+            from billing.tasks import ensure_scheduled
+
+            started = ensure_scheduled()
+            self.stdout.write("periodic accrual queued" if started else "periodic accrual already queued")

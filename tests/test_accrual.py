@@ -1,0 +1,101 @@
+"""Storage accrual: GB-hours to the owner, hourly, idempotent."""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from billing.accrual import accrue, accrue_storage
+from billing.models import LedgerEntry
+from resources.models import Dataset, StoredStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dataset(project, member_all, settings):
+    settings.TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH = "7.30"  # 0.01 credits per GB-hour
+    created = timezone.now().replace(minute=20, second=0, microsecond=0) - timedelta(hours=5)
+    ds = Dataset.objects.create(project=project, name="Big", status=StoredStatus.READY,
+                                size_bytes=250 * 10**9, file_count=1, created_by=member_all)
+    Dataset.objects.filter(pk=ds.pk).update(created_at=created)
+    ds.refresh_from_db()
+    return ds
+
+
+def _storage_entries():
+    return LedgerEntry.objects.filter(kind="storage").order_by("period_start")
+
+
+def test_each_complete_hour_is_charged_to_the_owner(dataset, owner, member_all):
+    result = accrue_storage()
+    entries = list(_storage_entries())
+    # Created at hh:20 five hours ago: the complete hours are the four after that hour.
+    assert result.created == len(entries) == 4
+    assert all(e.amount == Decimal("-2.50") for e in entries)  # 250 GB × 0.01
+    assert {e.account.owner for e in entries} == {owner}
+    assert {e.created_by for e in entries} == {member_all}
+    assert entries[0].quantity == Decimal("250") and entries[0].unit == "gb_hour"
+    assert all(e.period_end - e.period_start == timedelta(hours=1) for e in entries)
+
+
+def test_a_second_pass_charges_nothing_new(dataset):
+    first = accrue()["storage"].created
+    second = accrue()["storage"].created
+    assert first == 4 and second == 0
+    assert _storage_entries().count() == 4
+
+
+def test_later_pass_charges_only_the_new_hours(dataset):
+    accrue_storage()
+    accrue_storage(now=timezone.now() + timedelta(hours=2))
+    assert _storage_entries().count() == 6
+
+
+def test_tiny_datasets_round_by_cumulative_cents(project, settings):
+    settings.TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH = "7.30"  # 0.01 per GB-hour
+    ds = Dataset.objects.create(project=project, name="Small", status=StoredStatus.READY,
+                                size_bytes=3 * 10**8, file_count=1)  # 0.3 GB: 0.003 per hour
+    Dataset.objects.filter(pk=ds.pk).update(created_at=timezone.now() - timedelta(hours=11))
+    accrue_storage()
+    amounts = [-e.amount for e in _storage_entries()]
+    assert len(amounts) == 10
+    assert sum(amounts) == Decimal("0.03")  # 10 h × 0.003 = 0.03 exactly, in whole cents
+    assert set(amounts) <= {Decimal("0"), Decimal("0.01")}
+
+
+def test_accrue_command_reports_and_schedules(dataset):
+    out = StringIO()
+    call_command("accrue", "--schedule", stdout=out)
+    text = out.getvalue()
+    assert "storage: 4 new ledger entries" in text and "periodic accrual queued" in text
+    out = StringIO()
+    call_command("accrue", "--schedule", stdout=out)
+    assert "storage: 0 new ledger entries" in out.getvalue()
+    assert "already queued" in out.getvalue()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_passes_charge_each_slice_once(dataset):
+    barrier = threading.Barrier(2)
+
+    def run():
+        barrier.wait()
+        try:
+            accrue_storage()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _storage_entries().count() == 4
+    assert _storage_entries().values("idempotency_key").distinct().count() == 4
