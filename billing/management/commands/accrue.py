@@ -4,7 +4,7 @@ from billing.accrual import accrue
 
 
 class Command(BaseCommand):
-    help = "Charge metered usage (compute and storage) that is due. Safe to run any time, twice, or on many workers."
+    help = "Charge metered usage that is due. Safe to run any time, twice, or on many workers at once."
 
     def add_arguments(self, parser):
         parser.add_argument("--schedule", action="store_true",
