@@ -6,7 +6,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from guardian.shortcuts import assign_perm
 
 from projects import access
 from projects.models import RESOURCE_TYPES, Access, AuditEvent, Invitation, Membership, Project
@@ -62,21 +61,30 @@ def _member_perms(membership: Membership) -> list[str]:
     return codenames
 
 
+def _project_permission_ids() -> dict[str, int]:
+    """Codename → Permission id for Project's permissions (one query per call; a handful of rows)."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    content_type = ContentType.objects.get_for_model(Project)  # cached by Django
+    return dict(Permission.objects.filter(content_type=content_type).values_list("codename", "id"))
+
+
 def _set_perms(*, project: Project, user, codenames: list[str] | tuple[str, ...]) -> None:
-    """Make `user`'s object permissions on `project` exactly `codenames`."""
+    """Make `user`'s object permissions on `project` exactly `codenames` (django-guardian's
+    direct-FK table, written in bulk)."""
     from projects.models import ProjectUserObjectPermission
 
-    ProjectUserObjectPermission.objects.filter(content_object=project, user=user).exclude(
-        permission__codename__in=codenames
-    ).delete()
-    held = set(
-        ProjectUserObjectPermission.objects.filter(content_object=project, user=user).values_list(
-            "permission__codename", flat=True
+    rows = ProjectUserObjectPermission.objects.filter(content_object=project, user=user)
+    rows.exclude(permission__codename__in=codenames).delete()
+    held = set(rows.values_list("permission__codename", flat=True))
+    missing = [c for c in codenames if c not in held]
+    if missing:
+        ids = _project_permission_ids()
+        ProjectUserObjectPermission.objects.bulk_create(
+            [ProjectUserObjectPermission(content_object=project, user=user, permission_id=ids[c])
+             for c in missing]
         )
-    )
-    for codename in codenames:
-        if codename not in held:
-            assign_perm(codename, user, project)
     access.forget(user)
 
 

@@ -2,6 +2,7 @@
 in tests/access/. A URL with no entry in the table fails here."""
 
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.access.spec import ROLES, World, all_routes
@@ -36,8 +37,7 @@ def test_every_url_pattern_is_declared():
     assert not stale, f"rows for URL patterns that no longer exist: {stale}"
 
 
-@pytest.fixture
-def world(db):
+def build_world() -> World:
     owner = UserFactory(email="owner@example.com")
     project = ProjectFactory(owner=owner, name="Matrix Project")
     people = {"owner": owner, "anonymous": None}
@@ -47,6 +47,27 @@ def world(db):
     people["outsider"] = UserFactory(email="outsider@example.com")
     other = ProjectFactory(owner=people["outsider"], name="Outsider's Project")
     return World(project=project, people=people, other_project=other)
+
+
+@pytest.fixture(scope="module")
+def _shared_world(django_db_setup, django_db_blocker):
+    """The people and projects are built once for the module inside an outer transaction (like
+    Django's setUpTestData); each test runs in its own savepoint, so what a test changes is
+    rolled back before the next one, and the outer transaction is rolled back at the end."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def world(_shared_world, db):
+    _shared_world.reset()  # resources built on demand belong to one test's savepoint
+    return _shared_world
 
 
 def _judge(response, expected) -> bool:

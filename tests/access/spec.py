@@ -98,6 +98,9 @@ class World:
         self.other_project = other_project  # owned by the outsider: for "another project" checks
         self._built: dict[str, Any] = {}
 
+    def reset(self) -> None:
+        self._built = {}
+
     def __getattr__(self, name: str):
         if name.startswith("_") or name not in BUILDERS:
             raise AttributeError(name)
