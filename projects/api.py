@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -116,7 +116,7 @@ def project_create(request: HttpRequest, payload: ProjectCreateIn):
     project = services.project_create(
         owner=request.user, name=payload.name, copy_personal_keys=payload.copy_personal_keys
     )
-    return 201, _project_out(request.user, project)
+    return Status(201, _project_out(request.user, project))
 
 
 @router.get("/projects/{project_id}", response={200: ProjectOut, **ERRORS})
@@ -142,14 +142,14 @@ def project_update(request: HttpRequest, project_id: uuid.UUID, payload: Project
 def project_delete(request: HttpRequest, project_id: uuid.UUID):
     project = project_by_id(request, project_id, "project", "administer")
     services.project_delete(project=project, actor=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/projects/{project_id}/leave", response={204: None, **ERRORS})
 def project_leave(request: HttpRequest, project_id: uuid.UUID):
     project = project_by_id(request, project_id)
     services.project_leave(project=project, user=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 # ---- members ------------------------------------------------------------------------------------
@@ -179,10 +179,10 @@ def member_put(request: HttpRequest, project_id: uuid.UUID, email: str, payload:
         levels = membership.access() | given
         user = membership.user
         membership = services.membership_set(project=project, user=user, actor=request.user, **levels)
-        return 200, _member_out(membership)
+        return Status(200, _member_out(membership))
     levels = {"jobs": "all", "datasets": "read", "models": "read"} | given
     row = services.member_add_by_email(project=project, email=address, actor=request.user, **levels)
-    return 201, _member_out(row)
+    return Status(201, _member_out(row))
 
 
 @router.delete("/projects/{project_id}/members/{email}", response={204: None, **ERRORS})
@@ -193,9 +193,9 @@ def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str):
     membership = _membership(project, address)
     if membership is not None:
         services.membership_remove(project=project, user=membership.user, actor=request.user)
-        return 204, None
+        return Status(204, None)
     invitation = selectors.pending_invitations(project=project).filter(email=address).first()
     if invitation is not None:
         services.invitation_revoke(invitation=invitation, actor=request.user)
-        return 204, None
+        return Status(204, None)
     raise HttpError(404, f"{address} is not a member of this project.")
