@@ -28,6 +28,8 @@ class AccessOut(Schema):
 
 
 class ProjectOut(Schema):
+    """Resolved per item, so a paginated list asks the access rules only for the page it returns."""
+
     id: uuid.UUID
     name: str
     owner_email: str
@@ -35,6 +37,18 @@ class ProjectOut(Schema):
     is_personal: bool
     owned_compute_only: bool
     access: AccessOut
+
+    @staticmethod
+    def resolve_owner_email(project: Project) -> str:
+        return project.owner.email
+
+    @staticmethod
+    def resolve_is_owner(project: Project, context) -> bool:
+        return access.is_owner(context["request"].user, project)
+
+    @staticmethod
+    def resolve_access(project: Project, context) -> dict:
+        return access.access_summary(context["request"].user, project)
 
 
 class ProjectCreateIn(Schema):
@@ -62,18 +76,6 @@ class MemberIn(Schema):
     jobs: Level | None = None
     datasets: Level | None = None
     models: Level | None = None
-
-
-def _project_out(user, project: Project) -> dict:
-    return {
-        "id": project.pk,
-        "name": project.name,
-        "owner_email": project.owner.email,
-        "is_owner": access.is_owner(user, project),
-        "is_personal": project.is_personal,
-        "owned_compute_only": project.owned_compute_only,
-        "access": access.access_summary(user, project),
-    }
 
 
 def _member_out(row: Membership | Invitation) -> dict:
@@ -107,7 +109,7 @@ def project_list(request: HttpRequest):
     projects = selectors.projects_for_user(user=request.user)
     if request.auth.project_id is not None:
         projects = projects.filter(pk=request.auth.project_id)
-    return [_project_out(request.user, p) for p in projects]
+    return projects
 
 
 @router.post("/projects", response={201: ProjectOut, **ERRORS})
@@ -116,12 +118,12 @@ def project_create(request: HttpRequest, payload: ProjectCreateIn):
     project = services.project_create(
         owner=request.user, name=payload.name, copy_personal_keys=payload.copy_personal_keys
     )
-    return Status(201, _project_out(request.user, project))
+    return Status(201, project)
 
 
 @router.get("/projects/{project_id}", response={200: ProjectOut, **ERRORS})
 def project_get(request: HttpRequest, project_id: uuid.UUID):
-    return _project_out(request.user, project_by_id(request, project_id))
+    return project_by_id(request, project_id)
 
 
 @router.patch("/projects/{project_id}", response={200: ProjectOut, **ERRORS})
@@ -135,7 +137,7 @@ def project_update(request: HttpRequest, project_id: uuid.UUID, payload: Project
             services.project_settings_update(
                 project=project, owned_compute_only=payload.owned_compute_only, actor=request.user
             )
-    return _project_out(request.user, project)
+    return project
 
 
 @router.delete("/projects/{project_id}", response={204: None, **ERRORS})
