@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseCreationForm
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 
 
 class UserCreationForm(BaseCreationForm):
@@ -37,3 +37,19 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
     )
     filter_horizontal = ("groups",)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Operators can see and revoke keys (set "revoked at"); the key itself is never stored."""
+
+    list_display = ["name", "prefix", "user", "project", "read_only", "expires_at", "last_used_at",
+                    "revoked_at"]
+    list_filter = ["read_only"]
+    search_fields = ["name", "prefix", "user__email"]
+    readonly_fields = ["user", "prefix", "project", "read_only", "created_at", "last_used_at"]
+    fields = ["name", "user", "prefix", "project", "read_only", "expires_at", "revoked_at",
+              "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -81,3 +81,48 @@ class User(AbstractBaseUser, PermissionsMixin):
             super().save(*args, **kwargs)
             if creating:
                 account_created.send(sender=type(self), user=self)
+
+
+class ApiKey(models.Model):
+    """A per-account key for the REST API, CLI and SDK. Only its SHA-256 hash is stored; the full
+    key is shown once, when it is created. `prefix` is the first characters, for telling keys apart.
+
+    A key may be limited to one project (other projects answer 404, as if absent) and to reading
+    (every write answers 403). The project is named by string so `accounts` imports nothing of ours.
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Deleting the project deletes the keys limited to it: a key never silently widens.
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text="When set, the key works on this project only.",
+    )
+    read_only = models.BooleanField(default=False, help_text="When set, every write answers 403.")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired else "active"

@@ -1,8 +1,13 @@
 from allauth.account import views as allauth_views
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.api_keys import api_key_create, api_key_revoke, api_keys_of
+from accounts.forms import ApiKeyCreateForm
 
 
 @login_required
@@ -20,3 +25,48 @@ class LoginView(allauth_views.LoginView):
         if "too_many_login_attempts" in codes:
             response.status_code = 429
         return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """List the account's keys and create one. A new key is shown in full in this one response
+    only (it is not stored, so reloading cannot show it again)."""
+    form = ApiKeyCreateForm(request.POST or None, user=request.user)
+    created = raw_key = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                created, raw_key = api_key_create(
+                    user=request.user,
+                    name=form.cleaned_data["name"],
+                    expires_at=form.expires_at(),
+                    project=form.cleaned_data["project"],
+                    read_only=form.cleaned_data["read_only"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form = ApiKeyCreateForm(user=request.user)
+                status = 201
+        if raw_key is None:
+            status = 400
+    response = render(
+        request,
+        "accounts/api_keys.html",
+        {"form": form, "keys": api_keys_of(user=request.user), "created": created, "raw_key": raw_key},
+        status=status,
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = get_object_or_404(api_keys_of(user=request.user), pk=key_id)
+    api_key_revoke(key=key, actor=request.user)
+    messages.success(request, f"Revoked the key “{key.name}”: it no longer works.")
+    return redirect("accounts:api-keys")

@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from accounts import views as account_views
+from config.api import api
+from config.api import not_found as api_not_found
 from projects import views as project_views
 
 urlpatterns = [
@@ -15,4 +17,6 @@ urlpatterns = [
     path("", include("resources.urls")),
     path("compute/", include("compute.urls")),
     path("billing/", include("billing.urls")),
+    path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<rest>.*)$", api_not_found),  # JSON 404 for any other API path
 ]

@@ -1,0 +1,35 @@
+"""The `trainshed` command. Each command group lives in its own module listed in COMMANDS and
+exposes `command` (a click command or group); a new group (job, dataset, model, billing, key) is
+one module plus one line here.
+
+Failures print one line to stderr and exit 1: a `TrainshedError` from anywhere becomes a
+`click.ClickException`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from trainshed.errors import TrainshedError
+
+COMMANDS = ["configure", "project"]
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TrainshedError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="trainshed-client", prog_name="trainshed")
+def main() -> None:
+    """Trainshed: projects, jobs, datasets and models from the command line."""
+
+
+for _name in COMMANDS:
+    main.add_command(importlib.import_module(f"trainshed.cli.{_name}").command)

@@ -1,0 +1,126 @@
+"""`trainshed project …`: projects, their members and settings."""
+
+from __future__ import annotations
+
+import click
+
+from trainshed.cli.common import LEVELS, client, table
+
+
+@click.group("project")
+def command() -> None:
+    """Projects you own or are a member of."""
+
+
+@command.command("list")
+def project_list() -> None:
+    """List your projects (MINE is X for those you own)."""
+    rows = [[p["id"], p["name"], p["owner_email"], "X" if p["is_owner"] else ""]
+            for p in client().projects.list()]
+    click.echo(table(["ID", "NAME", "OWNER", "MINE"], rows))
+
+
+@command.command("create")
+@click.argument("name")
+@click.option("--copy-keys", is_flag=True, help="Copy your Personal project's third-party keys.")
+def project_create(name: str, copy_keys: bool) -> None:
+    """Create a project you own."""
+    project = client().projects.create(name, copy_personal_keys=copy_keys)
+    click.echo(f"Created {project['name']} ({project['id']})")
+
+
+@command.command("rename")
+@click.argument("project_id")
+@click.argument("name")
+def project_rename(project_id: str, name: str) -> None:
+    project = client().projects.rename(project_id, name)
+    click.echo(f"Renamed to {project['name']}")
+
+
+@command.command("remove")
+@click.argument("project_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def project_remove(project_id: str, yes: bool) -> None:
+    """Delete a project you own, with everything in it."""
+    ts = client()
+    project = ts.projects.get(project_id)
+    if not yes:
+        click.confirm(f"Delete {project['name']} and everything in it?", abort=True)
+    ts.projects.remove(project_id)
+    click.echo(f"Deleted {project['name']}")
+
+
+@command.command("leave")
+@click.argument("project_id")
+def project_leave(project_id: str) -> None:
+    """Stop being a member of a project."""
+    ts = client()
+    project = ts.projects.get(project_id)
+    ts.projects.leave(project_id)
+    click.echo(f"Left {project['name']}")
+
+
+@command.command("settings")
+@click.argument("project_id")
+@click.option("--owned-compute-only/--no-owned-compute-only", default=None,
+              help="Run jobs and store data only on the owner's nodes.")
+def project_settings(project_id: str, owned_compute_only: bool | None) -> None:
+    ts = client()
+    project = (ts.projects.get(project_id) if owned_compute_only is None
+               else ts.projects.settings(project_id, owned_compute_only=owned_compute_only))
+    click.echo(f"{project['name']}: owned compute only: {'yes' if project['owned_compute_only'] else 'no'}")
+
+
+# ---- members -----------------------------------------------------------------------------------
+
+project_option = click.option("--project", "project_id", metavar="ID",
+                              help="The project (default: the active project).")
+
+
+@command.group("member")
+def member() -> None:
+    """Members of a project (default: the active project)."""
+
+
+@member.command("list")
+@project_option
+def member_list(project_id: str | None) -> None:
+    rows = [[m["email"], m["jobs"], m["datasets"], m["models"], m["status"]]
+            for m in client(project_id).members.list()]
+    click.echo(table(["EMAIL", "JOBS", "DATASETS", "MODELS", "STATUS"], rows))
+
+
+def _show(m: dict) -> str:
+    what = "Invited" if m["status"] == "invited" else "Member"
+    return f"{what} {m['email']}: jobs {m['jobs']}, datasets {m['datasets']}, models {m['models']}"
+
+
+@member.command("add")
+@click.argument("email")
+@click.option("--jobs", type=LEVELS, default="all", show_default=True)
+@click.option("--datasets", type=LEVELS, default="read", show_default=True)
+@click.option("--models", type=LEVELS, default="read", show_default=True)
+@project_option
+def member_add(email: str, jobs: str, datasets: str, models: str, project_id: str | None) -> None:
+    """Add a member by e-mail (an address with no account yet is invited)."""
+    click.echo(_show(client(project_id).members.add(email, jobs=jobs, datasets=datasets, models=models)))
+
+
+@member.command("update")
+@click.argument("email")
+@click.option("--jobs", type=LEVELS)
+@click.option("--datasets", type=LEVELS)
+@click.option("--models", type=LEVELS)
+@project_option
+def member_update(email: str, jobs, datasets, models, project_id: str | None) -> None:
+    """Change a member's access (levels not given stay as they are)."""
+    click.echo(_show(client(project_id).members.update(email, jobs=jobs, datasets=datasets, models=models)))
+
+
+@member.command("remove")
+@click.argument("email")
+@project_option
+def member_remove(email: str, project_id: str | None) -> None:
+    """Remove a member (or revoke a pending invitation)."""
+    client(project_id).members.remove(email)
+    click.echo(f"Removed {email}")

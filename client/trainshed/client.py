@@ -1,0 +1,188 @@
+"""The SDK: `Trainshed` with async resource namespaces, and `.sync` for blocking use.
+
+Each namespace is a small class holding the client; another app adds its own (e.g. `jobs.py`
+with `class Jobs(Namespace)`) and registers it in NAMESPACES below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from trainshed.config import Config
+from trainshed.errors import TrainshedError
+
+PROJECT_HEADER = "X-Trainshed-Project"
+PAGE = 100
+
+
+class Namespace:
+    def __init__(self, client: Trainshed):
+        self._client = client
+
+    async def _list(self, path: str, **params) -> list[dict]:
+        """Every item of a paginated list, page by page."""
+        items: list[dict] = []
+        offset = 0
+        while True:
+            page = await self._client.request("GET", path, params={**params, "limit": PAGE,
+                                                                   "offset": offset})
+            items.extend(page["items"])
+            offset += len(page["items"])
+            if not page["items"] or offset >= page["count"]:
+                return items
+
+
+class Projects(Namespace):
+    async def list(self) -> list[dict]:
+        return await self._list("/projects")
+
+    async def get(self, project_id: str) -> dict:
+        return await self._client.request("GET", f"/projects/{_seg(project_id)}")
+
+    async def create(self, name: str, *, copy_personal_keys: bool = False) -> dict:
+        return await self._client.request(
+            "POST", "/projects", json={"name": name, "copy_personal_keys": copy_personal_keys}
+        )
+
+    async def rename(self, project_id: str, name: str) -> dict:
+        return await self._client.request("PATCH", f"/projects/{_seg(project_id)}", json={"name": name})
+
+    async def settings(self, project_id: str, *, owned_compute_only: bool) -> dict:
+        return await self._client.request(
+            "PATCH", f"/projects/{_seg(project_id)}", json={"owned_compute_only": owned_compute_only}
+        )
+
+    async def remove(self, project_id: str) -> None:
+        await self._client.request("DELETE", f"/projects/{_seg(project_id)}")
+
+    async def leave(self, project_id: str) -> None:
+        await self._client.request("POST", f"/projects/{_seg(project_id)}/leave")
+
+
+class Members(Namespace):
+    """Members of a project: `project_id` defaults to the client's active project."""
+
+    def _pid(self, project_id: str | None) -> str:
+        pid = project_id or self._client.project
+        if not pid:
+            raise TrainshedError("The Personal project has no members: choose a project.")
+        return _seg(pid)
+
+    async def list(self, project_id: str | None = None) -> list[dict]:
+        return await self._list(f"/projects/{self._pid(project_id)}/members")
+
+    async def set(self, email: str, *, project_id: str | None = None, jobs: str | None = None,
+                  datasets: str | None = None, models: str | None = None) -> dict:
+        """Add (or invite) `email`, or change their access; levels left out keep their value."""
+        body = {k: v for k, v in {"jobs": jobs, "datasets": datasets, "models": models}.items() if v}
+        return await self._client.request(
+            "PUT", f"/projects/{self._pid(project_id)}/members/{_seg(email)}", json=body
+        )
+
+    add = update = set
+
+    async def remove(self, email: str, *, project_id: str | None = None) -> None:
+        await self._client.request("DELETE", f"/projects/{self._pid(project_id)}/members/{_seg(email)}")
+
+
+class Account(Namespace):
+    async def me(self) -> dict:
+        return await self._client.request("GET", "/me")
+
+
+NAMESPACES: dict[str, type[Namespace]] = {"projects": Projects, "members": Members, "account": Account}
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="@")
+
+
+class Trainshed:
+    """Talks to one Trainshed server as one API key, in one active project.
+
+    `project=` (an id) overrides `TRAINSHED_PROJECT`, which overrides config.json; None means the
+    Personal project.
+    """
+
+    def __init__(self, *, project: str | None = None, api_key: str | None = None,
+                 api_url: str | None = None, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None):
+        self.config = Config.load(api_url=api_url, api_key=api_key, project=project)
+        self.timeout = timeout
+        self._transport = transport
+        for name, cls in NAMESPACES.items():
+            setattr(self, name, cls(self))
+
+    @property
+    def project(self) -> str | None:
+        return self.config.project
+
+    @property
+    def sync(self) -> SyncTrainshed:
+        return SyncTrainshed(self)
+
+    async def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None):
+        if not self.config.api_key:
+            raise TrainshedError(
+                "No API key: run `trainshed configure` or set TRAINSHED_API_KEY.", status=None
+            )
+        headers = {"Authorization": f"Bearer {self.config.api_key}", "Accept": "application/json"}
+        if self.config.project:
+            headers[PROJECT_HEADER] = self.config.project
+        url = f"{self.config.api_url}/api/v1{path}"
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as http:
+                response = await http.request(method, url, json=json, params=params, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
+        if response.status_code == 204:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            detail = body.get("detail") if isinstance(body, dict) else None
+            if not isinstance(detail, str):
+                detail = f"HTTP {response.status_code} from {url}"
+            raise TrainshedError(detail, status=response.status_code,
+                                 field=body.get("field") if isinstance(body, dict) else None)
+        if body is None:
+            raise TrainshedError(f"Not a Trainshed API answer from {url}", status=response.status_code)
+        return body
+
+
+class _SyncNamespace:
+    def __init__(self, namespace: Namespace):
+        self._namespace = namespace
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._namespace, name)
+        if not callable(attr) or not asyncio.iscoroutinefunction(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            return asyncio.run(attr(*args, **kwargs))
+
+        return call
+
+
+class SyncTrainshed:
+    """The same methods, blocking: `Trainshed(...).sync.projects.list()`."""
+
+    def __init__(self, client: Trainshed | None = None, **kwargs):
+        self._client = client or Trainshed(**kwargs)
+        for name in NAMESPACES:
+            setattr(self, name, _SyncNamespace(getattr(self._client, name)))
+
+    @property
+    def config(self) -> Config:
+        return self._client.config
+
+    @property
+    def project(self) -> str | None:
+        return self._client.project

@@ -1,0 +1,96 @@
+"""The REST API root: /api/v1/. Each app contributes a `router` in `<app>/api.py`; this module
+mounts every one it finds in API_APPS, so adding an app's endpoints touches only that app.
+Shared pieces (auth, project lookup, errors, pagination) live in `config.api_support`.
+"""
+
+
+import importlib
+import uuid
+from datetime import datetime
+
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import render
+from ninja import Header, NinjaAPI, Schema
+from ninja.openapi.docs import DocsBase
+
+from config.api_support import ERRORS, PROJECT_HEADER, ApiKeyAuth, active_project, install_error_handlers
+
+#: Apps whose `api.py` holds a `router` (a ninja Router). Mounted at the API root, in this order.
+API_APPS = ["projects", "resources", "compute", "billing", "accounts"]
+
+
+class VendoredSwagger(DocsBase):
+    """Swagger UI from static/vendor/swagger-ui (no CDN at run time)."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs):
+        return render(request, "api/docs.html", {"openapi_url": self.get_openapi_url(api, kwargs)})
+
+
+api = NinjaAPI(
+    title="Trainshed API",
+    version="1.0.0",  # URL names live in the "api-1.0.0" namespace
+    description=(
+        "Authenticate with `Authorization: Bearer <API key>` (Account settings → API keys). "
+        f"Choose the project per request with the `{PROJECT_HEADER}: <project id>` header; "
+        "without it, the Personal project. Errors are JSON: `{\"detail\": \"…\", \"field\": \"…\"}`."
+    ),
+    auth=ApiKeyAuth(),
+    docs=VendoredSwagger(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+install_error_handlers(api)
+
+
+# ---- who am I ----------------------------------------------------------------------------------
+
+
+class KeyOut(Schema):
+    name: str
+    prefix: str
+    project_id: uuid.UUID | None
+    read_only: bool
+    expires_at: datetime | None
+
+
+class ProjectRef(Schema):
+    id: uuid.UUID
+    name: str
+    is_personal: bool
+
+
+class MeOut(Schema):
+    email: str
+    name: str
+    key: KeyOut
+    project: ProjectRef
+
+
+@api.get("/me", response={200: MeOut, **ERRORS}, tags=["account"])
+def me(request: HttpRequest, x_trainshed_project: str | None = Header(None, alias=PROJECT_HEADER)):
+    """The key's account, the key's limits, and the project this request would work in."""
+    project = active_project(request)
+    return {"email": request.user.email, "name": request.user.name, "key": request.auth,
+            "project": project}
+
+
+# ---- the apps' routers -------------------------------------------------------------------------
+
+
+def _mount_routers() -> None:
+    for app in API_APPS:
+        try:
+            module = importlib.import_module(f"{app}.api")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.api":
+                raise
+            continue
+        api.add_router("", module.router)
+
+
+_mount_routers()
+
+
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other path under /api/v1/: JSON, like every API answer."""
+    return JsonResponse({"detail": "Not found."}, status=404)

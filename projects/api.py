@@ -1,0 +1,203 @@
+"""Projects and members over the REST API. Every rule is the services' and `access`'s: these
+functions parse, look up through `project_by_id`, call one service, and shape the answer."""
+
+import uuid
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.pagination import paginate
+
+from config.api_support import ERRORS, Pagination, Text, project_by_id, refuse_restricted_key
+from projects import access, selectors, services
+from projects.models import Invitation, Membership, Project
+
+router = Router(tags=["projects"])
+
+Level = Literal["none", "read", "all"]
+
+
+class AccessOut(Schema):
+    jobs: Level
+    datasets: Level
+    models: Level
+
+
+class ProjectOut(Schema):
+    """Resolved per item, so a paginated list asks the access rules only for the page it returns."""
+
+    id: uuid.UUID
+    name: str
+    owner_email: str
+    is_owner: bool
+    is_personal: bool
+    owned_compute_only: bool
+    access: AccessOut
+
+    @staticmethod
+    def resolve_owner_email(project: Project) -> str:
+        return project.owner.email
+
+    @staticmethod
+    def resolve_is_owner(project: Project, context) -> bool:
+        return access.is_owner(context["request"].user, project)
+
+    @staticmethod
+    def resolve_access(project: Project, context) -> dict:
+        return access.access_summary(context["request"].user, project)
+
+
+class ProjectCreateIn(Schema):
+    name: Text
+    copy_personal_keys: bool = False
+
+
+class ProjectPatchIn(Schema):
+    name: Text | None = None
+    owned_compute_only: bool | None = None
+
+
+class MemberOut(Schema):
+    email: str
+    name: str
+    status: Literal["member", "invited"]
+    jobs: Level
+    datasets: Level
+    models: Level
+
+
+class MemberIn(Schema):
+    """Levels to set; one left out keeps its current value (or the default for someone new)."""
+
+    jobs: Level | None = None
+    datasets: Level | None = None
+    models: Level | None = None
+
+
+def _member_out(row: Membership | Invitation) -> dict:
+    if isinstance(row, Membership):
+        return {"email": row.user.email, "name": row.user.name, "status": "member", **row.access()}
+    return {"email": row.email, "name": "", "status": "invited", **row.access()}
+
+
+def _address(email: str) -> str:
+    from accounts.models import normalize_email
+
+    address = normalize_email(email)
+    try:
+        validate_email(address)
+    except ValidationError as exc:
+        raise ValidationError({"email": "Enter a valid e-mail address."}) from exc
+    return address
+
+
+def _membership(project: Project, address: str) -> Membership | None:
+    return Membership.objects.filter(project=project, user__email=address).select_related("user").first()
+
+
+# ---- projects ---------------------------------------------------------------------------------
+
+
+@router.get("/projects", response={200: list[ProjectOut], **ERRORS})
+@paginate(Pagination)
+def project_list(request: HttpRequest):
+    """Every project the key's account can view (only the key's project for a limited key)."""
+    projects = selectors.projects_for_user(user=request.user)
+    if request.auth.project_id is not None:
+        projects = projects.filter(pk=request.auth.project_id)
+    return projects
+
+
+@router.post("/projects", response={201: ProjectOut, **ERRORS})
+def project_create(request: HttpRequest, payload: ProjectCreateIn):
+    refuse_restricted_key(request)
+    project = services.project_create(
+        owner=request.user, name=payload.name, copy_personal_keys=payload.copy_personal_keys
+    )
+    return Status(201, project)
+
+
+@router.get("/projects/{project_id}", response={200: ProjectOut, **ERRORS})
+def project_get(request: HttpRequest, project_id: uuid.UUID):
+    return project_by_id(request, project_id)
+
+
+@router.patch("/projects/{project_id}", response={200: ProjectOut, **ERRORS})
+def project_update(request: HttpRequest, project_id: uuid.UUID, payload: ProjectPatchIn):
+    """Rename and/or change settings (owner only)."""
+    project = project_by_id(request, project_id, "project", "administer")
+    with transaction.atomic():
+        if payload.name is not None:
+            services.project_rename(project=project, name=payload.name, actor=request.user)
+        if payload.owned_compute_only is not None:
+            services.project_settings_update(
+                project=project, owned_compute_only=payload.owned_compute_only, actor=request.user
+            )
+    return project
+
+
+@router.delete("/projects/{project_id}", response={204: None, **ERRORS})
+def project_delete(request: HttpRequest, project_id: uuid.UUID):
+    project = project_by_id(request, project_id, "project", "administer")
+    services.project_delete(project=project, actor=request.user)
+    return Status(204, None)
+
+
+@router.post("/projects/{project_id}/leave", response={204: None, **ERRORS})
+def project_leave(request: HttpRequest, project_id: uuid.UUID):
+    project = project_by_id(request, project_id)
+    services.project_leave(project=project, user=request.user)
+    return Status(204, None)
+
+
+# ---- members ------------------------------------------------------------------------------------
+
+
+@router.get("/projects/{project_id}/members", response={200: list[MemberOut], **ERRORS})
+@paginate(Pagination)
+def member_list(request: HttpRequest, project_id: uuid.UUID):
+    """The members; for the owner also the pending invitations (status "invited")."""
+    project = project_by_id(request, project_id)
+    rows = [_member_out(m) for m in selectors.members_of(project=project)]
+    if access.is_owner(request.user, project):
+        services.invitations_expire(project=project)
+        rows += [_member_out(i) for i in selectors.pending_invitations(project=project)]
+    return rows
+
+
+@router.put("/projects/{project_id}/members/{email}", response={200: MemberOut, 201: MemberOut, **ERRORS})
+def member_put(request: HttpRequest, project_id: uuid.UUID, email: str, payload: MemberIn):
+    """Add a member (an address with no account yet gets an invitation: status "invited", 201) or
+    change a member's access (200)."""
+    project = project_by_id(request, project_id, "project", "administer")
+    address = _address(email)
+    given = payload.dict(exclude_none=True)
+    membership = _membership(project, address)
+    if membership is not None:
+        levels = membership.access() | given
+        user = membership.user
+        membership = services.membership_set(project=project, user=user, actor=request.user, **levels)
+        return Status(200, _member_out(membership))
+    levels = {"jobs": "all", "datasets": "read", "models": "read"} | given
+    row = services.member_add_by_email(project=project, email=address, actor=request.user, **levels)
+    return Status(201, _member_out(row))
+
+
+@router.delete("/projects/{project_id}/members/{email}", response={204: None, **ERRORS})
+def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str):
+    """Remove a member, or revoke the pending invitation of that address."""
+    project = project_by_id(request, project_id, "project", "administer")
+    address = _address(email)
+    membership = _membership(project, address)
+    if membership is not None:
+        services.membership_remove(project=project, user=membership.user, actor=request.user)
+        return Status(204, None)
+    invitation = selectors.pending_invitations(project=project).filter(email=address).first()
+    if invitation is not None:
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+        return Status(204, None)
+    raise HttpError(404, f"{address} is not a member of this project.")
