@@ -25,7 +25,7 @@ def test_switcher_hidden_for_someone_with_only_a_personal_project(client, user):
 
 def test_switcher_names_the_active_project_and_lists_the_others(client, owner, project):
     client.force_login(owner)
-    page = client.get(reverse("home")).content.decode()
+    page = client.get(reverse("home"), follow=True).content.decode()
     assert 'id="project-switcher"' in page
     assert "<strong>Personal</strong>" in page  # the active one, named in the summary
     assert "Vision Research" in page  # the other one, offered
@@ -96,7 +96,7 @@ def test_revoked_access_falls_back_to_personal_with_a_message(client, owner, pro
     assert "My own data" in page and "Vision data" not in page
     assert SESSION_KEY not in client.session
     # the message is said once
-    assert "You no longer have access" not in client.get(reverse("home")).content.decode()
+    assert "You no longer have access" not in client.get(reverse("home"), follow=True).content.decode()
 
 
 def test_a_garbage_session_value_falls_back_to_personal(client, user):
