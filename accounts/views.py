@@ -12,6 +12,14 @@ from accounts.forms import ApiKeyCreateForm
 
 @login_required
 @require_GET
+def whoami(request: HttpRequest) -> HttpResponse:
+    """Who is signed in, as plain as a page gets (scripts check sessions with it; the benchmarks
+    use it as the baseline every page is compared to)."""
+    return render(request, "accounts/whoami.html")
+
+
+@login_required
+@require_GET
 def settings_index(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/settings.html")
 

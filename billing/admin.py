@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from billing.models import BillingAccount, LedgerEntry, ProjectBudget
+from config.admin_utils import ReadOnlyModelAdmin
 
 
 @admin.register(BillingAccount)
@@ -14,7 +15,7 @@ class BillingAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyModelAdmin):
     """Read-only: operators grant credits with `manage.py grant_credits` (or an adjustment)."""
 
     list_display = ["created_at", "account", "kind", "project_name", "resource_name", "amount", "created_by"]
@@ -22,15 +23,6 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     search_fields = ["account__owner__email", "project_name", "resource", "resource_name", "idempotency_key"]
     list_select_related = ["account__owner", "created_by"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ProjectBudget)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
+from config.admin_utils import ReadOnlyModelAdmin
 from projects import services
 from projects.models import AuditEvent, Invitation, Membership, Project
 
@@ -41,20 +42,11 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     list_display = ["created_at", "project_name", "actor", "action", "target"]
     list_filter = ["action"]
     search_fields = ["project_name", "actor__email", "target", "project__id"]
     list_select_related = ["actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Invitation)

@@ -2,19 +2,11 @@
 
 from django.contrib import admin
 
+from config.admin_utils import ReadOnlyModelAdmin
 from projects.models import ProjectKey, ProjectSecret
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class _ReadOnly(ReadOnlyModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("ciphertext").select_related("project")
 

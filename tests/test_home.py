@@ -33,3 +33,8 @@ def test_login_page_renders_with_product_look(client):
     assert "/static/vendor/pico/pico.min.css" in html
     assert "htmx" in html
     assert "username" not in html.lower()
+
+
+def test_whoami_names_the_signed_in_person(client, owner):
+    client.force_login(owner)
+    assert "Signed in as owner@example.com." in client.get(reverse("accounts:whoami")).content.decode()

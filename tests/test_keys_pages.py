@@ -11,8 +11,7 @@ from django.urls import reverse
 
 from projects import keys
 from projects.models import AuditEvent, Project, ProjectKey, ProjectSecret
-from tests.access.spec import ROLES, World, all_routes
-from tests.factories import ProjectFactory, UserFactory, add_member
+from tests.access.spec import ROLES, all_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -156,14 +155,10 @@ def test_section_renders_nothing_for_a_member_and_everything_for_the_owner(owner
 def world(db):
     """The access matrix's world, with keys and secrets (the canaries) in the shared project and in
     the members' and the outsider's Personal projects."""
-    owner = UserFactory(email="owner@example.com")
-    project = ProjectFactory(owner=owner, name="Matrix Project")
-    people = {"owner": owner, "anonymous": None}
-    for role, level in (("member_all", "all"), ("member_read", "read"), ("member_none", "none")):
-        people[role] = UserFactory(email=f"{role}@example.com")
-        add_member(project, people[role], jobs=level, datasets=level, models=level)
-    people["outsider"] = UserFactory(email="outsider@example.com")
-    other = ProjectFactory(owner=people["outsider"], name="Outsider's Project")
+    from tests.test_access_matrix import build_world
+
+    world = build_world()
+    project, owner = world.project, world.people["owner"]
     for target in (project, Project.objects.personal_of(owner)):
         for kind, spec in keys.KEY_SPECS.items():
             public = {f.name: f"{kind}-public" for f in spec.public}
@@ -171,7 +166,7 @@ def world(db):
                       if kind == "gcp" else CANARY)
             keys.key_set(project=target, kind=kind, public=public, secret=secret, actor=owner)
         keys.secret_set(project=target, name="WANDB_API_KEY", value=SECRET_CANARY, actor=owner)
-    return World(project=project, people=people, other_project=other)
+    return world
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,0 +1,237 @@
+#!/usr/bin/env python
+"""Page benchmarks: PostgreSQL, gunicorn (2 workers) on loopback, wrk as the load generator.
+
+Prints, for each page, the median latency and its ratio to a bare authenticated view (session +
+user + tiny template) measured in the same run, and the page's query count at 10 and at 10,000
+rows. Writes bench/RESULTS.md. Run with `make bench` (needs PostgreSQL on 127.0.0.1:5432 and wrk).
+
+Not a test: figures vary with the machine. Goal: same query count at both sizes; each page ≤ 3×
+the bare view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = os.environ.get("BENCH_DB", "trainshed_bench")
+PORT = int(os.environ.get("BENCH_PORT", "8199"))
+DURATION = os.environ.get("BENCH_DURATION", "8s")
+BIG = 10_000
+VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-"))
+
+ENV = {
+    **os.environ,
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-" + "k" * 60,
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SECURE_SSL_REDIRECT": "0",
+    "TRAINSHED_FERNET_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
+    "TRAINSHED_VAR_DIR": str(VAR),
+    "TRAINSHED_RATE_LIMITS": "0",
+}
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+def fresh_database() -> None:
+    sh("psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {DB}")
+    sh("psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", f"CREATE DATABASE {DB}")
+
+
+def setup_django():
+    os.environ.update(ENV)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+def seed() -> dict:
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from accounts.models import User
+    from accounts.services import user_create
+    from projects import services
+    from projects.models import Membership, Project
+    from resources.models import Dataset
+
+    me = user_create(email="bench@example.com", password="bench-pass", verified=True)
+    other = user_create(email="other@example.com", password="bench-pass", verified=True)
+    small = services.project_create(owner=me, name="Small")
+    big = services.project_create(owner=me, name="Big")
+    now = timezone.now()
+
+    def datasets(project, n):
+        Dataset.objects.bulk_create(
+            [Dataset(project=project, name=f"dataset-{i:05d}", status="ready", size_bytes=1000 + i,
+                     file_count=1, created_by=me, created_at=now) for i in range(n)],
+            batch_size=2000,
+        )
+
+    datasets(small, 10)
+    datasets(big, BIG)
+
+    # Project pages: 10 and 1,000 members (plain rows: the page reads Membership).
+    people = User.objects.bulk_create(
+        [User(email=f"m{i:04d}@example.com", password=make_password(None)) for i in range(1000)],
+        batch_size=1000,
+    )
+    Membership.objects.bulk_create([Membership(project=small, user=u) for u in people[:10]])
+    Membership.objects.bulk_create([Membership(project=big, user=u) for u in people], batch_size=1000)
+
+    # Dashboards: a person in 10 projects and one in 500.
+    few = user_create(email="few@example.com", password="bench-pass", verified=True)
+    many = user_create(email="many@example.com", password="bench-pass", verified=True)
+    for i in range(10):
+        p = services.project_create(owner=other, name=f"Shared {i:03d}")
+        services.membership_set(project=p, user=few, jobs="all", datasets="read", models="read", actor=None)
+    for i in range(500):
+        p = services.project_create(owner=other, name=f"Team {i:03d}")
+        services.membership_set(project=p, user=many, jobs="all", datasets="read", models="read", actor=None)
+    return {"me": me, "few": few, "many": many, "small": small, "big": big,
+            "personal": Project.objects.personal_of(me)}
+
+
+def session_for(user, project=None) -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from projects.middleware import SESSION_KEY as PROJECT_KEY
+
+    s = SessionStore()
+    s[SESSION_KEY] = str(user.pk)
+    s[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if project is not None and not project.is_personal:
+        s[PROJECT_KEY] = str(project.pk)
+    s.create()
+    return s.session_key
+
+
+# ---- measuring ----------------------------------------------------------------------------------
+
+
+def query_count(session_key: str, path: str) -> int:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.cookies["sessionid"] = session_key
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return len(ctx.captured_queries)
+
+
+def start_gunicorn() -> subprocess.Popen:
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    proc = subprocess.Popen(
+        [gunicorn, "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        cwd=ROOT, env=ENV,
+    )
+    for _ in range(100):
+        try:
+            import urllib.request
+
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/accounts/login/", timeout=1)
+            return proc
+        except Exception:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def wrk_median_ms(path: str, session_key: str) -> float:
+    out = sh("wrk", "-t2", "-c4", f"-d{DURATION}", "--latency", "-H", f"Cookie: sessionid={session_key}",
+             f"http://127.0.0.1:{PORT}{path}").stdout
+    if "Non-2xx or 3xx responses" in out:
+        raise SystemExit(f"{path} answered errors under load:\n{out}")
+    match = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    fresh_database()
+    setup_django()
+    t0 = time.monotonic()
+    w = seed()
+    print(f"seeded in {time.monotonic() - t0:.1f}s")
+
+    # (label, path, small session, large session)
+    pages = [
+        ("datasets list (10 / 10,000 datasets)", "/datasets/",
+         session_for(w["me"], w["small"]), session_for(w["me"], w["big"])),
+        ("projects dashboard (10 / 500 projects)", "/projects/",
+         session_for(w["few"]), session_for(w["many"])),
+        ("project page (10 / 1,000 members)", None,
+         session_for(w["me"]), session_for(w["me"])),
+    ]
+    bare_session = session_for(w["me"])
+    rows = []
+    proc = start_gunicorn()
+    try:
+        bare = wrk_median_ms("/account/whoami/", bare_session)
+        print(f"bare authenticated view: {bare:.2f} ms median")
+        for label, path, small_s, big_s in pages:
+            if path is None:
+                small_path, big_path = f"/projects/{w['small'].pk}/", f"/projects/{w['big'].pk}/"
+            else:
+                small_path = big_path = path
+            q_small, q_big = query_count(small_s, small_path), query_count(big_s, big_path)
+            median = wrk_median_ms(big_path, big_s)
+            rows.append((label, q_small, q_big, median, median / bare))
+            print(f"{label}: queries {q_small} / {q_big}; median {median:.2f} ms = {median / bare:.1f}× bare")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    write_results(bare, rows)
+
+
+def write_results(bare: float, rows: list[tuple]) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, gunicorn -w 2, "
+        f"wrk -t2 -c4 -d{DURATION} on loopback, DEBUG off. Produced by `make bench` (bench/pages.py).",
+        "",
+        f"Bare authenticated view (session + user + tiny template): **{bare:.2f} ms** median.",
+        "",
+        "| page (large case under load) | queries small | queries large | median ms | × bare |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for label, q_small, q_big, median, ratio in rows:
+        lines.append(f"| {label} | {q_small} | {q_big} | {median:.2f} | {ratio:.1f} |")
+    lines.append("")
+    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
+    print("wrote bench/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()
