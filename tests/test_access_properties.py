@@ -1,0 +1,87 @@
+"""Generated access questions against the access helper and the views: whatever the role, the
+per-type levels, the resource type, the action and the project the object lives in, nobody reads
+or writes across projects, and every answer is the one the rule gives."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from projects import access
+from projects.middleware import SESSION_KEY
+from resources import services as resource_services
+from resources.models import KINDS
+from tests.factories import ProjectFactory, UserFactory, add_member
+
+LEVELS = ("none", "read", "all")
+ACTIONS = {  # action → (HTTP method, URL suffix name, needs manage)
+    "view": ("get", "detail", False),
+    "download": ("get", "download", False),
+    "rename": ("post", "rename", True),
+    "delete": ("post", "delete", True),
+}
+
+
+def expected(role: str, level: str, same_project: bool, manage: bool):
+    if not same_project or role == "outsider":
+        return 404
+    if role == "owner" or level == "all":
+        return "ok"
+    if level == "read":
+        return 403 if manage else "ok"
+    return 404
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    role=st.sampled_from(["owner", "member", "outsider"]),
+    levels=st.fixed_dictionaries({t: st.sampled_from(LEVELS) for t in ("jobs", "datasets", "models")}),
+    kind=st.sampled_from(["datasets", "models"]),
+    action=st.sampled_from(sorted(ACTIONS)),
+    same_project=st.booleans(),
+)
+def test_no_cross_project_reads_or_writes(role, levels, kind, action, same_project, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    with transaction.atomic():
+        owner = UserFactory()
+        mine = ProjectFactory(owner=owner)
+        theirs = ProjectFactory()  # someone else's project, nobody here is a member
+        member = UserFactory()
+        add_member(mine, member, **levels)
+        person = {"owner": owner, "member": member, "outsider": UserFactory()}[role]
+        target = mine if same_project else theirs
+        resource = resource_services.resource_create_from_upload(
+            kind=kind, project=target, name="target", created_by=target.owner,
+            files=[SimpleUploadedFile("f.txt", b"payload")],
+        )
+
+        # The helper's answer follows the rule.
+        fresh = type(person).objects.get(pk=person.pk)
+        method, suffix, manage = ACTIONS[action]
+        level_needed = "manage" if manage else "read"
+        rule = expected(role, levels[kind], True, manage)
+        assert access.can(fresh, mine, kind, level_needed) == (rule == "ok")
+
+        # The view's answer follows it too, and never touches another project's object.
+        client = Client()
+        client.force_login(person)
+        session = client.session
+        session[SESSION_KEY] = str(mine.pk) if role != "outsider" else ""
+        session.save()
+        url = reverse(f"resources:{kind[:-1]}-{suffix}", args=[resource.pk])  # dataset-/model-
+        data = {"name": "renamed"} if action == "rename" else {}
+        response = getattr(client, method)(url, data)
+        outcome = expected(role, levels[kind], same_project, manage)
+        if outcome == "ok":
+            assert response.status_code < 400, (role, levels, kind, action, response.status_code)
+        else:
+            assert response.status_code == outcome, (role, levels, kind, action, same_project)
+        resource_cls = KINDS[kind][0]
+        still = resource_cls.objects.filter(pk=resource.pk).first()
+        if outcome != "ok":
+            assert still is not None and still.name == "target"  # nothing written
+        transaction.set_rollback(True)
