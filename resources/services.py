@@ -10,6 +10,7 @@ a refused upload leaves neither rows nor files behind.
 
 from __future__ import annotations
 
+import errno
 import logging
 import posixpath
 import tempfile
@@ -77,6 +78,14 @@ def _store_and_record(resource: StoredResource, entries: list[storage.Entry]) ->
             file_cls.objects.bulk_create(
                 [file_cls(**{fk: resource}, path=path, size_bytes=size) for path, size in written]
             )
+    except OSError as exc:
+        storage.delete_tree(prefix, resource.file_storage)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ValidationError(
+                {"files": "The storage is full, so nothing was saved. Ask an operator to free space."},
+                code="storage_full",
+            ) from exc
+        raise
     except BaseException:
         storage.delete_tree(prefix, resource.file_storage)
         raise
