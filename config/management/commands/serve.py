@@ -37,7 +37,9 @@ class Command(BaseCommand):
         def stop(*_):
             raise KeyboardInterrupt
 
+        # Both, explicitly: a shell may start us with SIGINT ignored (e.g. in the background).
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         try:
             while True:
                 for name, proc in children:
