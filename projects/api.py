@@ -210,7 +210,7 @@ def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str):
 # web pages. No answer ever holds a secret: a key shows its public part and the last 4 characters.
 
 
-class KeyOut(Schema):
+class ThirdPartyKeyOut(Schema):
     type: str
     label: str
     key_id: str | None = Field(
@@ -221,7 +221,7 @@ class KeyOut(Schema):
     updated_at: datetime
 
 
-class KeyIn(Schema):
+class ThirdPartyKeyIn(Schema):
     """The public fields of the type (see `public_fields` of each type in the docs) and the secret.
     When replacing a key, a missing or empty `secret` keeps the stored one."""
 
@@ -265,7 +265,7 @@ def _key_spec(kind: str) -> keys.KeySpec:
     return keys.KEY_SPECS[kind]
 
 
-@router.get("/projects/{project_id}/keys", response={200: list[KeyOut], **ERRORS}, tags=["keys"])
+@router.get("/projects/{project_id}/keys", response={200: list[ThirdPartyKeyOut], **ERRORS}, tags=["keys"])
 @paginate(Pagination)
 def key_list(request: HttpRequest, project_id: uuid.UUID):
     """The project's third-party keys that are set (owner only). Never the secret: its last 4."""
@@ -273,9 +273,9 @@ def key_list(request: HttpRequest, project_id: uuid.UUID):
     return [_key_out(row.key) for row in keys.keys_for_display(project=project) if row.key]
 
 
-@router.put("/projects/{project_id}/keys/{kind}", response={200: KeyOut, 201: KeyOut, **ERRORS},
-            tags=["keys"])
-def key_put(request: HttpRequest, project_id: uuid.UUID, kind: str, payload: KeyIn):
+@router.put("/projects/{project_id}/keys/{kind}",
+            response={200: ThirdPartyKeyOut, 201: ThirdPartyKeyOut, **ERRORS}, tags=["keys"])
+def key_put(request: HttpRequest, project_id: uuid.UUID, kind: str, payload: ThirdPartyKeyIn):
     """Set (201) or replace (200) the project's key of this type (aws, azure, gcp, docker,
     huggingface, kaggle, ngc, wasabi, git)."""
     project = project_by_id(request, project_id, "secrets")
