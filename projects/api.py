@@ -222,7 +222,10 @@ class ThirdPartyKeyOut(Schema):
 
 
 class ThirdPartyKeyIn(Schema):
-    """The public fields of the type (see `public_fields` of each type in the docs) and the secret.
+    """The type's public fields and the secret. Fields by type: aws, wasabi `key_id`; azure
+    `client_id`, `tenant_id`; gcp `project_id` (optional: read from the key file) and the whole
+    service-account JSON as `secret`; docker `username`, `registry` (optional); kaggle, git
+    `username`; ngc `org` (optional); huggingface none. A field of another type is refused (400).
     When replacing a key, a missing or empty `secret` keeps the stored one."""
 
     key_id: Text | None = None
@@ -235,7 +238,7 @@ class ThirdPartyKeyIn(Schema):
     secret: Text | None = None
 
 
-PUBLIC_FIELD_NAMES = ("key_id", "client_id", "tenant_id", "project_id", "username", "registry", "org")
+PUBLIC_FIELD_NAMES = sorted({f.name for spec in keys.KEY_SPECS.values() for f in spec.public})
 
 
 class SecretOut(Schema):
