@@ -2,19 +2,20 @@
 functions parse, look up through `project_by_id`, call one service, and shape the answer."""
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from config.api_support import ERRORS, Pagination, Text, project_by_id, refuse_restricted_key
-from projects import access, selectors, services
-from projects.models import Invitation, Membership, Project
+from projects import access, keys, selectors, services
+from projects.models import Invitation, Membership, Project, ProjectKey, ProjectSecret
 
 router = Router(tags=["projects"])
 
@@ -201,3 +202,134 @@ def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str):
         services.invitation_revoke(invitation=invitation, actor=request.user)
         return Status(204, None)
     raise HttpError(404, f"{address} is not a member of this project.")
+
+
+# ---- third-party keys and secrets (owner only: 404 for everyone else) ---------------------------
+#
+# `project_by_id(..., "secrets")` asks `access.require(user, project, "secrets")`, exactly like the
+# web pages. No answer ever holds a secret: a key shows its public part and the last 4 characters.
+
+
+class ThirdPartyKeyOut(Schema):
+    type: str
+    label: str
+    key_id: str | None = Field(
+        None, description="The key's main public part (key id, client id, user name…)."
+    )
+    public: dict[str, str]
+    last4: str
+    updated_at: datetime
+
+
+class ThirdPartyKeyIn(Schema):
+    """The type's public fields and the secret. Fields by type: aws, wasabi `key_id`; azure
+    `client_id`, `tenant_id`; gcp `project_id` (optional: read from the key file) and the whole
+    service-account JSON as `secret`; docker `username`, `registry` (optional); kaggle, git
+    `username`; ngc `org` (optional); huggingface none. A field of another type is refused (400).
+    When replacing a key, a missing or empty `secret` keeps the stored one."""
+
+    key_id: Text | None = None
+    client_id: Text | None = None
+    tenant_id: Text | None = None
+    project_id: Text | None = None
+    username: Text | None = None
+    registry: Text | None = None
+    org: Text | None = None
+    secret: Text | None = None
+
+
+PUBLIC_FIELD_NAMES = sorted({f.name for spec in keys.KEY_SPECS.values() for f in spec.public})
+
+
+class SecretOut(Schema):
+    name: str
+    last4: str
+    updated_at: datetime
+
+
+class SecretIn(Schema):
+    value: Text
+
+
+def _key_out(key: ProjectKey) -> dict:
+    spec = keys.KEY_SPECS[key.kind]
+    public = {f.name: key.public[f.name] for f in spec.public if key.public.get(f.name)}
+    return {"type": key.kind, "label": spec.label, "key_id": next(iter(public.values()), None),
+            "public": public, "last4": key.last4, "updated_at": key.updated_at}
+
+
+def _secret_out(secret: ProjectSecret) -> dict:
+    return {"name": secret.name, "last4": secret.last4, "updated_at": secret.updated_at}
+
+
+def _key_spec(kind: str) -> keys.KeySpec:
+    if kind not in keys.KEY_SPECS:
+        raise HttpError(404, f"Unknown key type. Types: {', '.join(keys.KEY_SPECS)}.")
+    return keys.KEY_SPECS[kind]
+
+
+@router.get("/projects/{project_id}/keys", response={200: list[ThirdPartyKeyOut], **ERRORS}, tags=["keys"])
+@paginate(Pagination)
+def key_list(request: HttpRequest, project_id: uuid.UUID):
+    """The project's third-party keys that are set (owner only). Never the secret: its last 4."""
+    project = project_by_id(request, project_id, "secrets")
+    return [_key_out(row.key) for row in keys.keys_for_display(project=project) if row.key]
+
+
+@router.put("/projects/{project_id}/keys/{kind}",
+            response={200: ThirdPartyKeyOut, 201: ThirdPartyKeyOut, **ERRORS}, tags=["keys"])
+def key_put(request: HttpRequest, project_id: uuid.UUID, kind: str, payload: ThirdPartyKeyIn):
+    """Set (201) or replace (200) the project's key of this type (aws, azure, gcp, docker,
+    huggingface, kaggle, ngc, wasabi, git)."""
+    project = project_by_id(request, project_id, "secrets")
+    spec = _key_spec(kind)
+    given = payload.dict(exclude_none=True)
+    allowed = {f.name for f in spec.public}
+    for name in PUBLIC_FIELD_NAMES:
+        if name in given and name not in allowed:
+            raise ValidationError({name: f"{spec.label} keys have no {name}"
+                                         f" (fields: {', '.join(sorted(allowed)) or 'only secret'})."})
+    is_new = not ProjectKey.objects.filter(project=project, kind=kind).exists()
+    key = keys.key_set(project=project, kind=kind, public={n: given.get(n, "") for n in allowed},
+                       secret=payload.secret, actor=request.user)
+    return Status(201 if is_new else 200, _key_out(key))
+
+
+@router.delete("/projects/{project_id}/keys/{kind}", response={204: None, **ERRORS}, tags=["keys"])
+def key_delete(request: HttpRequest, project_id: uuid.UUID, kind: str):
+    project = project_by_id(request, project_id, "secrets")
+    spec = _key_spec(kind)
+    if not keys.key_remove(project=project, kind=kind, actor=request.user):
+        raise HttpError(404, f"No {spec.label} key is set.")
+    return Status(204, None)
+
+
+@router.get("/projects/{project_id}/secrets", response={200: list[SecretOut], **ERRORS}, tags=["keys"])
+@paginate(Pagination)
+def secret_list(request: HttpRequest, project_id: uuid.UUID):
+    """The project's secrets (owner only): names and last 4 characters, never the value."""
+    project = project_by_id(request, project_id, "secrets")
+    return [_secret_out(s) for s in keys.secrets_for_display(project=project)]
+
+
+@router.put("/projects/{project_id}/secrets/{name}", response={200: SecretOut, 201: SecretOut, **ERRORS},
+            tags=["keys"])
+def secret_put(request: HttpRequest, project_id: uuid.UUID, name: str, payload: SecretIn):
+    """Create (201) or replace (200) the secret NAME, handed to the project's jobs as NAME=value."""
+    project = project_by_id(request, project_id, "secrets")
+    name = keys.clean_secret_name(name)
+    is_new = not ProjectSecret.objects.filter(project=project, name=name).exists()
+    secret = keys.secret_set(project=project, name=name, value=payload.value, actor=request.user)
+    return Status(201 if is_new else 200, _secret_out(secret))
+
+
+@router.delete("/projects/{project_id}/secrets/{name}", response={204: None, **ERRORS}, tags=["keys"])
+def secret_delete(request: HttpRequest, project_id: uuid.UUID, name: str):
+    project = project_by_id(request, project_id, "secrets")
+    try:
+        clean = keys.clean_secret_name(name)
+    except ValidationError:
+        clean = ""  # a name no secret can have
+    if not clean or not keys.secret_remove(project=project, name=clean, actor=request.user):
+        raise HttpError(404, f"No secret named {name} is set.")
+    return Status(204, None)

@@ -79,12 +79,16 @@ def test_api_access_matrix(client, api_world, operation, role):
     headers = {"X-Trainshed-Project": str(api_world.project.pk)}
     if api_world.keys[role]:
         headers["Authorization"] = f"Bearer {api_world.keys[role]}"
-    response = client.generic(
-        method, path, data="" if route.body is None else json.dumps(route.body),
-        content_type="application/json", headers=headers,
-    )
+    if route.multipart is not None:
+        response = client.post(path, data=route.multipart(), headers=headers)
+    else:
+        response = client.generic(
+            method, path, data="" if route.body is None else json.dumps(route.body),
+            content_type="application/json", headers=headers,
+        )
     expected = route.expected[role]
-    assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    content_type = route.content_type if response.status_code < 400 else "application/json"
+    assert response["Content-Type"].startswith(content_type), response.content[:200]
     assert _judge(response.status_code, expected), (
         f"{operation} as {role}: got {response.status_code} {response.content[:200]!r}, expected {expected}"
     )

@@ -165,3 +165,95 @@ def test_sdk_async_and_errors(live_server, env, alice):
     with pytest.raises(TrainshedError) as dup:
         ts.sync.members.add("alice@example.com", project_id=created["id"])
     assert dup.value.status == 400 and dup.value.field == "email"
+
+
+# ---- datasets, models, keys, GPU types, billing ------------------------------------------------
+
+
+@pytest.fixture
+def as_alice(live_server, env, alice, monkeypatch):
+    monkeypatch.setenv("TRAINSHED_API_URL", live_server.url)
+    monkeypatch.setenv("TRAINSHED_API_KEY", alice.raw_key)
+    return alice
+
+
+def _tree(root) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_dataset_create_from_a_folder_then_download_gives_the_same_files(as_alice, tmp_path):
+    from resources.models import Dataset
+
+    source = tmp_path / "cifar"
+    (source / "train" / "cats").mkdir(parents=True)
+    (source / "train" / "cats" / "1.bin").write_bytes(bytes(range(256)) * 1000)
+    (source / "labels.csv").write_text("id,label\n1,cat\n")
+    (source / "train" / "notes.txt").write_text("über\n")
+
+    created = run("dataset", "create", "CIFAR mini", "--path", str(source))
+    assert created.exit_code == 0, created.output
+    dataset = Dataset.objects.get(name="CIFAR mini")
+    assert dataset.file_count == 3 and str(dataset.pk) in created.output
+
+    listed = run("dataset", "list")
+    assert "CIFAR mini" in listed.output and "ready" in listed.output
+
+    dest = tmp_path / "copy"
+    downloaded = run("dataset", "download", str(dataset.pk), str(dest))
+    assert downloaded.exit_code == 0, downloaded.output
+    assert _tree(dest) == _tree(source)
+
+    # The SDK's single-file download, and the same for a model uploaded from one file.
+    ts = Trainshed().sync
+    ts.datasets.download_file(str(dataset.pk), "train/notes.txt", tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == "über\n"
+    model = ts.models.create("weights", path=source / "labels.csv")
+    assert run("model", "download", model["id"], str(tmp_path / "m")).exit_code == 0
+    assert _tree(tmp_path / "m") == {"labels.csv": b"id,label\n1,cat\n"}
+
+    removed = run("dataset", "remove", str(dataset.pk))
+    assert removed.exit_code == 0 and not Dataset.objects.filter(pk=dataset.pk).exists()
+    gone = CliRunner().invoke(main, ["dataset", "download", str(dataset.pk), str(tmp_path / "x")])
+    assert gone.exit_code == 1 and gone.stderr.strip() == "Error: Not found."
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = CliRunner().invoke(main, ["dataset", "create", "x", "--path", str(empty)])
+    assert nothing.exit_code == 1 and "holds no files" in nothing.stderr
+    assert "Traceback" not in gone.output + nothing.output
+
+
+def test_key_put_from_stdin_then_list_shows_last4_only(as_alice):
+    canary = "hf_CANARYcanaryCANARY9q8w"
+    project = ProjectFactory(owner=as_alice, name="Team")
+
+    put = run("project", "key", "put", "huggingface", "--secret-stdin", "--project", str(project.pk),
+              input=canary + "\n")
+    assert put.exit_code == 0, put.output
+    listed = run("project", "key", "list", "--project", str(project.pk))
+    assert listed.exit_code == 0
+    assert listed.output.splitlines()[1].split()[:2] == ["huggingface", "…9q8w"]
+    secret = run("project", "secret", "put", "WANDB_API_KEY", "--value-stdin", input=canary + "\n")
+    assert secret.exit_code == 0  # the active project: Personal
+    secrets = run("project", "secret", "list")
+    assert "WANDB_API_KEY" in secrets.output and "…9q8w" in secrets.output
+    for result in (put, listed, secret, secrets):
+        assert "CANARY" not in result.output
+
+    from projects import crypto
+    from projects.models import ProjectKey
+
+    assert crypto.decrypt(ProjectKey.objects.get(project=project).ciphertext) == canary
+    assert run("project", "key", "remove", "huggingface", "--project", str(project.pk)).exit_code == 0
+    assert "No keys are set." in run("project", "key", "list", "--project", str(project.pk)).output
+
+
+def test_billing_prints_the_balance_and_gpu_types_list(as_alice):
+    from tests.factories import make_node
+
+    billing = run("billing")
+    assert billing.exit_code == 0, billing.output
+    assert billing.output.splitlines()[0] == "Balance: 1000.00 credits"
+
+    make_node(gpu_type="a100")
+    types = run("project", "gpu-types")
+    assert types.exit_code == 0 and "a100" in types.output

@@ -7,7 +7,7 @@ with `class Jobs(Namespace)`) and registers it in NAMESPACES below.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import httpx
@@ -94,11 +94,93 @@ class Account(Namespace):
         return await self._client.request("GET", "/me")
 
 
-NAMESPACES: dict[str, type[Namespace]] = {"projects": Projects, "members": Members, "account": Account}
+class _InProject(Namespace):
+    """Things under /projects/{id}/: `project_id` defaults to the active project (Personal when
+    none is set, asked of the server)."""
+
+    async def _pid(self, project_id: str | None) -> str:
+        pid = project_id or self._client.project
+        if not pid:
+            pid = (await self._client.request("GET", "/me"))["project"]["id"]
+        return _seg(pid)
 
 
-def _seg(value: str) -> str:
-    return quote(str(value), safe="@")
+class Keys(_InProject):
+    """Third-party keys of a project (owner only). Never returns a secret: `last4` only."""
+
+    async def list(self, project_id: str | None = None) -> list[dict]:
+        return await self._list(f"/projects/{await self._pid(project_id)}/keys")
+
+    async def set(self, kind: str, *, secret: str | None = None, project_id: str | None = None,
+                  **public: str) -> dict:
+        """Set or replace the key of `kind` (aws, azure, gcp, docker, huggingface, kaggle, ngc,
+        wasabi, git) with its public fields (key_id=, username=, client_id=, tenant_id=,
+        project_id is the project: use gcp_project_id= for GCP, registry=, org=). When replacing,
+        no `secret` keeps the stored one."""
+        body = {("project_id" if k == "gcp_project_id" else k): v for k, v in public.items()
+                if v is not None}
+        if secret:
+            body["secret"] = secret
+        return await self._client.request(
+            "PUT", f"/projects/{await self._pid(project_id)}/keys/{_seg(kind)}", json=body
+        )
+
+    put = set
+
+    async def remove(self, kind: str, *, project_id: str | None = None) -> None:
+        await self._client.request("DELETE", f"/projects/{await self._pid(project_id)}/keys/{_seg(kind)}")
+
+
+class Secrets(_InProject):
+    """Named secrets of a project, handed to its jobs as NAME=value (owner only; last4 only)."""
+
+    async def list(self, project_id: str | None = None) -> list[dict]:
+        return await self._list(f"/projects/{await self._pid(project_id)}/secrets")
+
+    async def set(self, name: str, value: str, *, project_id: str | None = None) -> dict:
+        return await self._client.request(
+            "PUT", f"/projects/{await self._pid(project_id)}/secrets/{_seg(name)}", json={"value": value}
+        )
+
+    put = set
+
+    async def remove(self, name: str, *, project_id: str | None = None) -> None:
+        await self._client.request("DELETE", f"/projects/{await self._pid(project_id)}/secrets/{_seg(name)}")
+
+
+class GpuTypes(_InProject):
+    async def list(self, project_id: str | None = None) -> list[dict]:
+        return await self._list(f"/projects/{await self._pid(project_id)}/gpu-types")
+
+    async def refresh(self, project_id: str | None = None) -> dict:
+        """Recompute the project's GPU types from the nodes online now (owner only)."""
+        pid = await self._pid(project_id)
+        return await self._client.request("POST", f"/projects/{pid}/gpu-types/refresh")
+
+
+class Billing(Namespace):
+    async def get(self) -> dict:
+        """Your own billing account: balance, where charges go, this month by project."""
+        return await self._client.request("GET", "/billing")
+
+
+NAMESPACES: dict[str, type[Namespace]] = {
+    "projects": Projects, "members": Members, "account": Account, "keys": Keys, "secrets": Secrets,
+    "gpu_types": GpuTypes, "billing": Billing,
+}
+
+
+def _register_resources() -> None:
+    from trainshed.resources import Datasets, Models
+
+    NAMESPACES.update({"datasets": Datasets, "models": Models})
+
+
+def _seg(value: str, safe: str = "@") -> str:
+    return quote(str(value), safe=safe)
+
+
+_register_resources()
 
 
 class Trainshed:
@@ -125,7 +207,7 @@ class Trainshed:
     def sync(self) -> SyncTrainshed:
         return SyncTrainshed(self)
 
-    async def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None):
+    def _headers(self) -> dict[str, str]:
         if not self.config.api_key:
             raise TrainshedError(
                 "No API key: run `trainshed configure` or set TRAINSHED_API_KEY.", status=None
@@ -133,27 +215,62 @@ class Trainshed:
         headers = {"Authorization": f"Bearer {self.config.api_key}", "Accept": "application/json"}
         if self.config.project:
             headers[PROJECT_HEADER] = self.config.project
-        url = f"{self.config.api_url}/api/v1{path}"
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as http:
-                response = await http.request(method, url, json=json, params=params, headers=headers)
-        except httpx.HTTPError as exc:
-            raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
-        if response.status_code == 204:
-            return None
+        return headers
+
+    @staticmethod
+    def _refusal(response: httpx.Response, url: str) -> TrainshedError:
         try:
             body = response.json()
         except ValueError:
             body = None
+        detail = body.get("detail") if isinstance(body, dict) else None
+        if not isinstance(detail, str):
+            detail = f"HTTP {response.status_code} from {url}"
+        return TrainshedError(detail, status=response.status_code,
+                              field=body.get("field") if isinstance(body, dict) else None)
+
+    async def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
+                      data: dict | None = None, files: list | None = None,
+                      timeout: httpx.Timeout | float | None = None):
+        """One API call; the answer's JSON (None for 204). `data`/`files` send multipart (file
+        objects are streamed from disk). A refusal raises TrainshedError with the server's message."""
+        headers = self._headers()
+        url = f"{self.config.api_url}/api/v1{path}"
+        try:
+            async with httpx.AsyncClient(timeout=timeout or self.timeout, transport=self._transport) as http:
+                response = await http.request(method, url, json=json, params=params, data=data,
+                                              files=files, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
+        if response.status_code == 204:
+            return None
         if response.status_code >= 400:
-            detail = body.get("detail") if isinstance(body, dict) else None
-            if not isinstance(detail, str):
-                detail = f"HTTP {response.status_code} from {url}"
-            raise TrainshedError(detail, status=response.status_code,
-                                 field=body.get("field") if isinstance(body, dict) else None)
-        if body is None:
-            raise TrainshedError(f"Not a Trainshed API answer from {url}", status=response.status_code)
-        return body
+            raise self._refusal(response, url)
+        try:
+            return response.json()
+        except ValueError:
+            raise TrainshedError(f"Not a Trainshed API answer from {url}",
+                                 status=response.status_code) from None
+
+    async def download(self, path: str, into: BinaryIO) -> int:
+        """Stream the body of `GET path` into the binary file `into`; returns the bytes written."""
+        headers = self._headers()
+        url = f"{self.config.api_url}/api/v1{path}"
+        written = 0
+        try:
+            async with (
+                httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as http,
+                http.stream("GET", url, headers=headers) as response,
+            ):
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._refusal(response, url)
+                async for chunk in response.aiter_bytes():
+                    into.write(chunk)
+                    written += len(chunk)
+        except httpx.HTTPError as exc:
+            raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
+        return written
 
 
 class _SyncNamespace:

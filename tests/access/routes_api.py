@@ -56,7 +56,10 @@ def _api_patterns():
 
 def _api_kwargs(converters: dict) -> Callable[[Any], dict[str, Any]]:
     def kwargs(world):
-        values = {"project_id": world.project.pk, "email": "member_read@example.com"}
+        # A session is refused (401) before any lookup, so ids need not exist.
+        values = {"project_id": world.project.pk, "email": "member_read@example.com",
+                  "kind": "aws", "name": "WANDB_API_KEY", "resource_id": world.project.pk,
+                  "file_path": "data.csv"}
         return {name: values[name] for name in converters}
 
     return kwargs
@@ -122,6 +125,10 @@ class ApiRoute:
     expected: dict[str, Any]
     path_kwargs: Callable[[Any], dict[str, Any]] = field(default=lambda w: {"project_id": w.project.pk})
     body: dict[str, Any] | None = None
+    #: A multipart POST instead of JSON: () -> form fields and files (built per request).
+    multipart: Callable[[], dict[str, Any]] | None = None
+    #: What a successful answer is (errors are always JSON).
+    content_type: str = "application/json"
 
 
 API_ROUTES: dict[str, ApiRoute] = {
@@ -153,7 +160,7 @@ API_ROUTES: dict[str, ApiRoute] = {
 }
 
 # Other apps keep their API rows in tests/access/api_<app>.py as `API_ROUTES = {...}`.
-for _app in ("resources", "compute", "billing"):
+for _app in ("keys", "resources", "compute", "billing"):
     try:
         _module = importlib.import_module(f"tests.access.api_{_app}")
     except ModuleNotFoundError as _exc:

@@ -14,7 +14,7 @@ import click
 
 from trainshed.errors import TrainshedError
 
-COMMANDS = ["configure", "project"]
+COMMANDS = ["configure", "project", "dataset", "model", "billing"]
 
 
 class Group(click.Group):
@@ -23,6 +23,8 @@ class Group(click.Group):
             return super().invoke(ctx)
         except TrainshedError as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # a local file problem the SDK did not name
+            raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
 
 
 @click.group(cls=Group)

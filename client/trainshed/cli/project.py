@@ -124,3 +124,15 @@ def member_remove(email: str, project_id: str | None) -> None:
     """Remove a member (or revoke a pending invitation)."""
     client(project_id).members.remove(email)
     click.echo(f"Removed {email}")
+
+
+# ---- keys, secrets, GPU types (in cli/keys.py) --------------------------------------------------
+
+def _attach() -> None:
+    from trainshed.cli import keys
+
+    for sub in (keys.key, keys.secret, keys.gpu_types):
+        command.add_command(sub)
+
+
+_attach()
