@@ -230,10 +230,9 @@ class _StopSignal:
         self.received = True
         previous = self.previous.get(signum)
         if callable(previous):
-            try:
+            # a second signal makes the worker exit: we end the job first, it exits after
+            with contextlib.suppress(SystemExit):
                 previous(signum, frame)
-            except SystemExit:
-                pass  # a second signal: we are ending the job anyway, then the worker exits
 
     def __exit__(self, *exc):
         for sig, handler in self.previous.items():

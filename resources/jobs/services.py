@@ -383,10 +383,8 @@ def workspace_delete(job: Job) -> None:
         return
     for root, dirs, _files in os.walk(path):  # inputs are read-only: make them deletable
         for d in dirs:
-            try:
+            with contextlib.suppress(OSError):
                 os.chmod(os.path.join(root, d), 0o755)  # noqa: S103
-            except OSError:
-                pass
     shutil.rmtree(path, ignore_errors=True)
 
 
