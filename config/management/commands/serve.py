@@ -16,7 +16,8 @@ def processes(addr: str) -> list[tuple[str, list[str]]]:
     # Each job occupies its worker while it runs: the "jobs" queue gets its own workers, so a
     # running notebook never holds up downloads or other jobs.
     job_workers = [
-        (f"jobs-worker-{n}", [*manage, "db_worker", "--queue-name", "jobs", "--interval", "0.5"])
+        (f"jobs-worker-{n}", [*manage, "db_worker", "--queue-name", "jobs", "--interval", "0.5",
+                                  "--no-reload"])
         for n in range(1, max(1, settings.TRAINSHED_JOB_WORKERS) + 1)
     ]
     return [
