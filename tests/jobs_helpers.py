@@ -68,10 +68,17 @@ class WorkerThread(threading.Thread):
                              excluded_queue_names=[])
 
     def run(self):
-        from django.db import connection
+        from django.db import OperationalError, connection
 
         try:
-            self.worker.run()
+            while self.worker.running:
+                try:
+                    self.worker.run()
+                except OperationalError:
+                    # The shared in-memory SQLite test database answers "table is locked" at once
+                    # instead of waiting (shared-cache mode); the worker's BEGIN EXCLUSIVE is not
+                    # retried by the worker itself. Try again, as a real worker's restart would.
+                    time.sleep(0.1)
         finally:
             connection.close()
 

@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 from django.utils.text import slugify
 
 from projects.keys import job_environment
@@ -199,16 +200,19 @@ class _Log:
         if not force and self.size < LOG_FLUSH_BYTES and recent:
             return
         text = "".join(self.buffer)
-        self.buffer, self.size, self.flushed_at = [], 0, time.monotonic()
-        room = settings.TRAINSHED_JOB_LOG_MAX_BYTES - self.job.log_bytes
         if self.truncated:
+            self.buffer, self.size = [], 0
             return
-        if len(text.encode()) > room:
+        room = settings.TRAINSHED_JOB_LOG_MAX_BYTES - self.job.log_bytes
+        truncated = len(text.encode()) > room
+        if truncated:
             text = text.encode()[: max(0, room)].decode("utf-8", errors="ignore")
             text += "\n[trainshed] The log reached its size limit; later output is not kept.\n"
-            self.truncated = True
+        services.run_log_append(job=self.job, seq=self.seq + 1, text=text)
+        # Only once written: a failed write keeps the lines for the next try.
         self.seq += 1
-        services.run_log_append(job=self.job, seq=self.seq, text=text)
+        self.truncated = truncated
+        self.buffer, self.size, self.flushed_at = [], 0, time.monotonic()
 
 
 class _StopSignal:
@@ -313,9 +317,7 @@ def _supervise(job, proc, output, log, worker_signal) -> tuple[str, str, int | N
     next_poll = time.monotonic() + poll_every
     while True:
         log.add(output.drain())
-        log.flush()
-        finished = proc.poll() is not None
-        if finished:
+        if proc.poll() is not None:
             output.thread.join(timeout=2)
             log.add(output.drain())
             code = proc.returncode
@@ -325,12 +327,17 @@ def _supervise(job, proc, output, log, worker_signal) -> tuple[str, str, int | N
             return JobStatus.FAILED, f"The command exited with code {code}.", code
         now = time.monotonic()
         stop = False
-        if now >= next_beat:
-            stop, _ = services.run_heartbeat(job=job)
-            next_beat = now + heartbeat_every
-        elif now >= next_poll:
-            stop, _ = services.run_should_stop(job=job)
-            next_poll = now + poll_every
+        try:
+            log.flush()
+            if now >= next_beat:
+                stop, _ = services.run_heartbeat(job=job)
+                next_beat = now + heartbeat_every
+            elif now >= next_poll:
+                stop, _ = services.run_should_stop(job=job)
+                next_poll = now + poll_every
+        except DatabaseError as exc:  # a blip must not end the job: the next tick tries again
+            logger.warning("job %s: the database did not answer (%s); trying again", job.pk, exc)
+            close_old_connections()
         if worker_signal.received:
             log.note("The worker is stopping: the job is stopped.")
             _terminate(proc)
