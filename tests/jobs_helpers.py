@@ -43,8 +43,13 @@ def run_worker():
 
 def wait_for(predicate, timeout=15.0, every=0.1):
     deadline = time.monotonic() + timeout
+    from django.db import OperationalError
+
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except OperationalError:  # SQLite shared-cache: "table is locked" for a moment
+            value = None
         if value:
             return value
         time.sleep(every)
@@ -55,35 +60,41 @@ def status_of(job) -> str:
     return Job.objects.filter(pk=job.pk).values_list("status", flat=True).get()
 
 
-class WorkerThread(threading.Thread):
-    """The task worker in a background thread (Worker.run without its signal handlers): picks up
-    queued tasks until stopped. Works on SQLite (shared in-memory test database) and PostgreSQL."""
+class RunnerThread(threading.Thread):
+    """Runs placed jobs in a background thread with the very function the `run_job` task calls,
+    while the test (or the live server) goes on. Used where a worker must run *concurrently*;
+    the tests that prove the queue itself run `manage.py db_worker --batch` (run_worker).
+
+    Why not db_worker's Worker in a thread: on SQLite the test database is in memory, shared
+    between threads in shared-cache mode, where the worker's polling `BEGIN EXCLUSIVE` (5 times a
+    second) makes every other thread's query fail at once with "table is locked" instead of
+    waiting. This thread only reads to find work, so it behaves the same on SQLite and PostgreSQL.
+    """
 
     def __init__(self):
         super().__init__(daemon=True)
-        from django_tasks_db.management.commands.db_worker import Worker
-
-        self.worker = Worker(queue_names=["*"], interval=0.2, batch=False, backend_name="default",
-                             startup_delay=False, max_tasks=None, worker_id="test-thread",
-                             excluded_queue_names=[])
+        self.running = True
 
     def run(self):
         from django.db import OperationalError, connection
 
+        from resources.jobs.runner import run_job
+
         try:
-            while self.worker.running:
+            while self.running:
                 try:
-                    self.worker.run()
+                    pk = Job.objects.filter(status="starting").values_list("pk", flat=True).first()
+                    if pk is not None:
+                        run_job(str(pk))
+                        continue
                 except OperationalError:
-                    # The shared in-memory SQLite test database answers "table is locked" at once
-                    # instead of waiting (shared-cache mode); the worker's BEGIN EXCLUSIVE is not
-                    # retried by the worker itself. Try again, as a real worker's restart would.
-                    time.sleep(0.1)
+                    pass
+                time.sleep(0.2)
         finally:
             connection.close()
 
     def stop(self):
-        self.worker.running = False
+        self.running = False
         self.join(timeout=20)
 
 

@@ -1,4 +1,7 @@
-"""Jobs run for real: the Tasks API queue, `manage.py db_worker`, a real subprocess per job.
+"""Jobs run for real: a real subprocess per job. The training, failing and no-JupyterLab tests go
+through the whole path (Start enqueues on the Tasks API's database backend, `manage.py db_worker
+--batch` runs the task); the tests that must act while a job runs (stop, notebook, endpoint) run
+the same runner in a background thread (RunnerThread, see tests/jobs_helpers.py for why).
 
 These tests commit for real (the worker commits and checks its connection as in production)."""
 
@@ -21,7 +24,7 @@ from resources.models import Job, JobStatus, MLModel
 from tests.factories import UserFactory, add_member
 from tests.jobs_helpers import (
     PY,
-    WorkerThread,
+    RunnerThread,
     local_node,
     make_job,
     ready,
@@ -120,7 +123,7 @@ def test_stop_ends_a_long_running_command_within_seconds(owner, project, tmp_pat
     job = make_job(project, owner, command=f"{PY} -c \"import time; print('working', flush=True); "
                                            "time.sleep(120)\"")
     services.job_start(job=job, actor=owner)
-    worker = WorkerThread()
+    worker = RunnerThread()
     worker.start()
     try:
         wait_for(lambda: status_of(job) == JobStatus.RUNNING)
@@ -147,7 +150,7 @@ def test_notebook_opens_with_its_token_for_a_read_member_and_starts_again(
     ready(project)
     job = make_job(project, owner, type="notebook", command="", name="explore")
     services.job_start(job=job, actor=owner)
-    worker = WorkerThread()
+    worker = RunnerThread()
     worker.start()
     try:
         wait_for(lambda: "listening" in selectors.job_log_tail(job=Job.objects.get(pk=job.pk)))
@@ -208,7 +211,7 @@ def test_endpoint_serves_on_its_port_and_the_page_shows_the_url(client, owner, p
     job = make_job(project, owner, type="endpoint", port=port, name="api",
                    command=f"echo serving\n{PY} -m http.server $PORT --bind 127.0.0.1")
     services.job_start(job=job, actor=owner)
-    worker = WorkerThread()
+    worker = RunnerThread()
     worker.start()
     try:
         wait_for(lambda: status_of(job) == JobStatus.RUNNING)

@@ -1,10 +1,12 @@
 """Alice, a member with All on bob's "NLP Sandbox", creates and starts a training job there in a
 real browser, watches its log tail and status reach Finished, and opens the model it produced.
 
-The worker: the task worker runs in a background thread of this test (django-tasks-db's Worker,
-without its signal handlers), picking jobs from the same database as the live server. That works
-on SQLite (the test database is shared in-memory) and on PostgreSQL alike, unlike a `db_worker`
-subprocess, which cannot see an in-memory SQLite test database."""
+The worker: this test runs the job runner (the function the `run_job` task calls) in a background
+thread that picks placed jobs from the same database as the live server (tests/jobs_helpers.py,
+RunnerThread). That works on SQLite (the test database is shared in memory) and on PostgreSQL
+alike, unlike a `db_worker` subprocess, which cannot see an in-memory SQLite test database, or
+db_worker's loop in a thread, whose exclusive transactions lock the shared in-memory database.
+The queue itself (enqueue → `manage.py db_worker`) is proven in tests/test_jobs_run.py."""
 
 import re
 
@@ -12,7 +14,7 @@ import pytest
 
 from resources.models import Job, MLModel
 from tests.factories import PASSWORD, ProjectFactory, UserFactory, add_member
-from tests.jobs_helpers import WorkerThread, local_node, ready, seed_gpu_types
+from tests.jobs_helpers import RunnerThread, local_node, ready, seed_gpu_types
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +35,7 @@ def test_alice_trains_in_bobs_project_and_sees_her_model(live_server, page, scre
     local_node(tmp_path, gpu_type="cpu", gpus=2)
     nlp = ready(ProjectFactory(owner=bob, name="NLP Sandbox"))
     add_member(nlp, alice, jobs="all", datasets="all", models="all")
-    worker = WorkerThread()
+    worker = RunnerThread()
     worker.start()
     try:
         page.goto(f"{live_server.url}/accounts/login/")
