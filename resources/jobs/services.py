@@ -73,7 +73,9 @@ def _set_status(job: Job, status: str, *, message: str = "", actor=None, now=Non
 
 
 def _locked(job: Job) -> Job:
-    return Job.objects.select_for_update().select_related("project", "node", "gpu_type").get(pk=job.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of a join (node).
+    return (Job.objects.select_for_update(of=("self",)).select_related("project", "node", "gpu_type")
+            .get(pk=job.pk))
 
 
 def _who(actor) -> str:
@@ -300,7 +302,7 @@ def jobs_place_waiting() -> int:
     for pk in Job.objects.filter(status=JobStatus.WAITING, removed_at__isnull=True).order_by(
             "created_at").values_list("pk", flat=True):
         with transaction.atomic():
-            job = Job.objects.select_for_update().select_related("project", "gpu_type").filter(
+            job = Job.objects.select_for_update(of=("self",)).select_related("project", "gpu_type").filter(
                 pk=pk, status=JobStatus.WAITING).first()
             if job is None:
                 continue
@@ -415,7 +417,7 @@ def jobs_reap(*, now=None) -> int:
     stale = Job.objects.filter(status__in=JOB_ON_NODE, last_heartbeat__lt=cutoff)
     for pk in stale.values_list("pk", flat=True):
         with transaction.atomic():
-            job = Job.objects.select_for_update().select_related("node").filter(
+            job = Job.objects.select_for_update(of=("self",)).select_related("node").filter(
                 pk=pk, status__in=JOB_ON_NODE, last_heartbeat__lt=cutoff).first()
             if job is None:
                 continue
@@ -444,7 +446,8 @@ def new_token() -> str:
 def run_claim(*, job_id, port: int | None = None, token: str = "") -> Job | None:
     """starting -> running, with a new JobRun. None when the job is no longer starting (stopped or
     removed meanwhile, or another worker has it)."""
-    job = Job.objects.select_for_update().select_related("project", "node", "gpu_type", "created_by") \
+    job = Job.objects.select_for_update(of=("self",)) \
+        .select_related("project", "node", "gpu_type", "created_by") \
         .filter(pk=job_id, status=JobStatus.STARTING).first()
     if job is None:
         return None
