@@ -48,5 +48,5 @@ class DatasetAdmin(_ResourceAdmin):
 @admin.register(MLModel)
 class MLModelAdmin(_ResourceAdmin):
     inlines = [ModelFileInline]
-    readonly_fields = (*READONLY, "source_job_id")
-    fields = ("name", *READONLY, "source_job_id")
+    readonly_fields = (*READONLY, "source_job")
+    fields = ("name", *READONLY, "source_job")

@@ -73,4 +73,92 @@ def load(stdout) -> None:
                       else services.model_create_from_folder)
             create(project=project, name=name, folder=Path(tmp), created_by=owner)
         stdout.write(f"  {kind[:-1]} {name} in {project.name} ({email})")
+    load_jobs(stdout)
 
+
+
+# ---- jobs: run for real (a second or so each), so they have logs, runs and an output model ----
+
+TRAIN_SCRIPT = """python3 - <<'PY'
+import json, os, pathlib, time
+rows = sum(1 for p in pathlib.Path("input").rglob("*.csv") for _ in p.open())
+print(f"{rows} input rows")
+for epoch in range(1, int(os.environ.get("EPOCHS", "3")) + 1):
+    print(f"epoch {epoch}: loss {1 / epoch:.3f}")
+    time.sleep(0.1)
+pathlib.Path("output/config.json").write_text(json.dumps({"epochs": epoch}))
+pathlib.Path("output/weights.bin").write_bytes(b"0" * 2048)
+PY"""
+
+# (owner e-mail, project name, creator e-mail, name, type, command, env, datasets, output)
+DEMO_JOBS = [
+    ("bob@example.com", "NLP Sandbox", "bob@example.com", "sentiment-baseline", "training",
+     TRAIN_SCRIPT, {"EPOCHS": "4"}, ["Movie reviews"], "model"),
+    ("bob@example.com", "NLP Sandbox", "alice@example.com", "batch-scoring", "inference",
+     "echo scoring 120 reviews\nls input/datasets\npython3 -c 'import sys; print(\"model missing\"); "
+     "sys.exit(2)'", {}, ["Movie reviews"], "none"),
+    ("alice@example.com", "Vision Research", "bob@example.com", "resnet18-finetune", "training",
+     TRAIN_SCRIPT, {"EPOCHS": "3"}, ["CIFAR-10 sample"], "model"),
+]
+
+
+def _run_now(job, actor) -> None:
+    from resources.jobs import runner
+    from resources.jobs import services as job_services
+
+    job_services.job_start(job=job, actor=actor)
+    job.refresh_from_db()
+    if job.status == "starting":
+        runner.run_job(str(job.pk))
+
+
+def load_jobs(stdout) -> None:
+    import importlib.util
+
+    from django.conf import settings
+
+    # Starting a job needs the owner's credits: the billing demo (idempotent, keyed grants) runs
+    # after this module, so grant its welcome credits now.
+    from billing import demo as billing_demo
+    from compute.selectors import available_gpu_types
+    from resources.jobs import services as job_services
+    from resources.models import Job
+
+    billing_demo.load(stdout)
+    for owner_email, project_name, creator_email, name, type_, command, env, datasets, output in DEMO_JOBS:
+        owner = User.objects.filter(email=owner_email).first()
+        creator = User.objects.filter(email=creator_email).first()
+        project = _project(owner, project_name) if owner else None
+        if project is None or creator is None or Job.objects.in_project(project).filter(name=name).exists():
+            continue
+        types = available_gpu_types(project=project)
+        if not types:  # created before the demo nodes existed: refresh, as its owner would
+            from compute.services import project_gpu_types_refresh
+
+            project_gpu_types_refresh(project=project, actor=None)
+            types = available_gpu_types(project=project)
+        if not types:
+            continue
+        job = job_services.job_create(
+            project=project, actor=creator, name=name, type=type_, gpu_type=types[0], gpu_count=1,
+            command=command, env=env, output_type=output,
+            input_datasets=list(Dataset.objects.in_project(project).filter(name__in=datasets)),
+        )
+        _run_now(job, creator)
+        job.refresh_from_db()
+        stdout.write(f"  job {name} in {project.name}: {job.status}")
+
+    # One running notebook (when the worker is up), if JupyterLab is installed.
+    alice = User.objects.filter(email="alice@example.com").first()
+    project = _project(alice, None) if alice else None
+    has_jupyter = settings.TRAINSHED_JUPYTER_COMMAND or importlib.util.find_spec("jupyterlab")
+    if project is None or not has_jupyter:
+        return
+    if Job.objects.in_project(project).filter(name="explore-data").exists():
+        return
+    types = available_gpu_types(project=project)
+    if types:
+        job = job_services.job_create(project=project, actor=alice, name="explore-data", type="notebook",
+                                      gpu_type=types[0], gpu_count=1)
+        job_services.job_start(job=job, actor=alice)
+        stdout.write("  job explore-data (notebook) in alice's Personal project: starts with the worker")

@@ -134,9 +134,11 @@ class DatasetFile(StoredFile):
 class MLModel(StoredResource):
     kind = "models"
 
-    # The job whose output this model is (its id as text: the Job model is written later and
-    # may turn this into a foreign key).
-    source_job_id = models.CharField(max_length=64, blank=True, editable=False)
+    # The job whose output this model is (a training job with output type "model").
+    source_job = models.ForeignKey(
+        "resources.Job", null=True, blank=True, on_delete=models.SET_NULL, editable=False,
+        related_name="output_models",
+    )
 
     class Meta(StoredResource.Meta):
         verbose_name = "model"
@@ -156,3 +158,218 @@ KINDS = {
     "datasets": (Dataset, DatasetFile, "dataset"),
     "models": (MLModel, ModelFile, "model"),
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs: notebooks, training, inference and endpoints, run by the worker on a compute node
+# ---------------------------------------------------------------------------------------------
+
+
+class JobType(models.TextChoices):
+    NOTEBOOK = "notebook", "Notebook"
+    TRAINING = "training", "Training"
+    INFERENCE = "inference", "Inference"
+    ENDPOINT = "endpoint", "Endpoint"
+
+
+#: Types that serve until stopped; a stopped (or failed) one can be started again.
+RESTARTABLE_TYPES = (JobType.NOTEBOOK, JobType.ENDPOINT)
+
+
+class JobStatus(models.TextChoices):
+    NEW = "new", "New"
+    WAITING = "waiting", "Waiting for resources"
+    STARTING = "starting", "Starting"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+    STOPPED = "stopped", "Stopped"
+
+
+#: Statuses in which a job holds (or waits for) GPUs and may be stopped.
+JOB_ACTIVE = (JobStatus.WAITING, JobStatus.STARTING, JobStatus.RUNNING)
+#: Statuses in which the job's process exists or is about to (deleting its inputs is refused).
+JOB_ON_NODE = (JobStatus.STARTING, JobStatus.RUNNING)
+JOB_ENDED = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
+
+
+class JobOutput(models.TextChoices):
+    NONE = "none", "None"
+    MODEL = "model", "Save output/ as a model"
+
+
+class JobQuerySet(models.QuerySet):
+    def in_project(self, project: Project) -> "JobQuerySet":
+        """The project's jobs that were not removed (removed jobs stay as rows for metering)."""
+        return self.filter(project=project, removed_at__isnull=True)
+
+    def active(self) -> "JobQuerySet":
+        return self.filter(status__in=JOB_ACTIVE)
+
+
+class Job(models.Model):
+    """One job. Its status changes are recorded as JobEvents, each start as a JobRun (what the
+    billing accrual meters), its output (stdout + stderr) as JobLogChunks."""
+
+    Type = JobType
+    Status = JobStatus
+    Output = JobOutput
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", editable=False)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=12, choices=JobType.choices, default=JobType.TRAINING)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.NEW,
+                              editable=False)
+    status_reason = models.TextField(blank=True, editable=False,
+                                     help_text="Why the job failed, stopped or waits.")
+    gpu_type = models.ForeignKey("compute.GpuType", on_delete=models.PROTECT, related_name="+")
+    gpu_count = models.PositiveIntegerField("GPUs", default=1)
+    disk_gb = models.PositiveIntegerField("disk size (GB)", default=20)
+    command = models.TextField(blank=True, help_text="One command per line, run in order by sh -e.")
+    env = models.JSONField("environment variables", default=dict, blank=True)
+    input_datasets = models.ManyToManyField(Dataset, blank=True, related_name="jobs")
+    input_model = models.ForeignKey(MLModel, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="input_of_jobs")
+    output_type = models.CharField(max_length=8, choices=JobOutput.choices, default=JobOutput.NONE)
+    port = models.PositiveIntegerField(null=True, blank=True,
+                                       help_text="Endpoints: the port the command serves HTTP on.")
+    # Where and how it runs (set by placement and the runner).
+    node = models.ForeignKey("compute.ComputeNode", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", editable=False)
+    gpu_indices = models.CharField(max_length=200, blank=True, editable=False)
+    pid = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    token = models.CharField(max_length=64, blank=True, editable=False)
+    exit_code = models.IntegerField(null=True, blank=True, editable=False)
+    # Times: the latest run's start and end, the runner's last sign of life.
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_heartbeat = models.DateTimeField(null=True, blank=True, editable=False)
+    stop_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    log_bytes = models.BigIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = JobQuerySet.as_manager()
+
+    kind = "jobs"
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"]),
+            models.Index(fields=["status", "last_heartbeat"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(gpu_count__gte=1), name="job_has_gpus"),
+            models.CheckConstraint(
+                condition=models.Q(port__isnull=True) | models.Q(port__gte=1, port__lte=65535),
+                name="job_port_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def holder(self) -> str:
+        """The compute reservation's holder name."""
+        return f"job:{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in JOB_ACTIVE
+
+    @property
+    def is_restartable(self) -> bool:
+        return self.type in RESTARTABLE_TYPES
+
+    @property
+    def can_start(self) -> bool:
+        """New jobs start; ended notebooks/endpoints start again; a job that never ran (stopped
+        while waiting, refused for credits) may be started again whatever its type."""
+        if self.status == JobStatus.NEW:
+            return True
+        if self.status in (JobStatus.STOPPED, JobStatus.FAILED, JobStatus.FINISHED):
+            return self.is_restartable or self.started_at is None
+        return False
+
+    @property
+    def can_stop(self) -> bool:
+        return self.status in JOB_ACTIVE
+
+    def gpu_seconds(self, *, now=None) -> float:
+        """GPU-seconds used over all runs (uses `runs`; prefetch it on lists)."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        total = 0.0
+        for run in self.runs.all():
+            end = run.ended_at or run.last_heartbeat or now
+            if run.ended_at is None and self.status == JobStatus.RUNNING:
+                end = now
+            total += max(0.0, (end - run.started_at).total_seconds()) * run.gpu_count
+        return total
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.gpu_seconds() / 3600
+
+
+class JobRun(models.Model):
+    """One start of a job: what the compute accrual meters, per minute from `started_at` up to
+    min(`last_heartbeat`, `ended_at`). `ended_at` is empty while the run lasts."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    node = models.ForeignKey("compute.ComputeNode", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    gpu_type = models.ForeignKey("compute.GpuType", on_delete=models.PROTECT, related_name="+")
+    gpu_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        indexes = [models.Index(fields=["ended_at", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"run of {self.job_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class JobEvent(models.Model):
+    """A status change of a job, with its time and why (the status history on the job page)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=12, choices=JobStatus.choices)
+    message = models.TextField(blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}: {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class JobLogChunk(models.Model):
+    """A piece of a job's output (whole lines), in order. Stored raw; redacted when served."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_chunks")
+    seq = models.PositiveIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [models.UniqueConstraint(fields=["job", "seq"], name="joblogchunk_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} #{self.seq}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from resources import views
+from resources.jobs import views as job_views
 
 app_name = "resources"
 
@@ -20,6 +21,14 @@ def _patterns(kind: str, prefix: str, name: str) -> list:
 
 
 urlpatterns = [
+    path("jobs/", job_views.job_list, name="job-list"),
+    path("jobs/new/", job_views.job_create, name="job-create"),
+    path("jobs/<uuid:pk>/", job_views.job_detail, name="job-detail"),
+    path("jobs/<uuid:pk>/log/", job_views.job_log, name="job-log"),
+    path("jobs/<uuid:pk>/open/", job_views.job_open, name="job-open"),
+    path("jobs/<uuid:pk>/start/", job_views.job_start, name="job-start"),
+    path("jobs/<uuid:pk>/stop/", job_views.job_stop, name="job-stop"),
+    path("jobs/<uuid:pk>/remove/", job_views.job_remove, name="job-remove"),
     *_patterns("datasets", "datasets", "dataset"),
     *_patterns("models", "models", "model"),
 ]

@@ -58,8 +58,13 @@ def _job_output(tmp_path) -> Path:
     return out
 
 
-class FakeJob:
-    pk = "job-42"
+def _job(project, user):
+    """The job whose output the model is (MLModel.source_job is a foreign key to Job)."""
+    from compute.models import GpuType
+    from resources.models import Job
+
+    return Job.objects.create(project=project, name="job-42", gpu_type=GpuType.objects.get(slug="cpu"),
+                              command="train", created_by=user)
 
 
 def test_job_output_becomes_a_ready_model_even_for_a_read_only_member(
@@ -67,10 +72,10 @@ def test_job_output_becomes_a_ready_model_even_for_a_read_only_member(
 ):
     model = services.model_create_from_folder(
         project=project, name="trained", folder=_job_output(tmp_path), created_by=member_read,
-        source_job=FakeJob(),
+        source_job=(job := _job(project, member_read)),
     )
     assert (model.status, model.project, model.created_by) == ("ready", project, member_read)
-    assert model.source_job_id == "job-42"
+    assert model.source_job == job
     assert sorted(model.files.values_list("path", flat=True)) == [
         "checkpoints/epoch-3.pt", "model.safetensors"]
     assert model.size_bytes == 1244

@@ -58,7 +58,7 @@ class Route:
     as_active: bool = False
 
 
-ROUTE_MODULES = ["projects", "accounts", "resources", "compute", "billing", "api", "keys"]
+ROUTE_MODULES = ["projects", "accounts", "resources", "jobs", "compute", "billing", "api", "keys"]
 
 
 def all_routes() -> dict[str, Route]:

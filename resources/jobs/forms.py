@@ -1,0 +1,57 @@
+from django import forms
+
+from compute.forms import GpuChoiceField
+from projects.forms import ActiveProjectFormMixin
+from resources.models import Dataset, JobOutput, JobType, MLModel, StoredStatus
+
+
+class JobForm(ActiveProjectFormMixin, forms.Form):
+    """What a person fills in; the service (`job_create`) checks it all again."""
+
+    name = forms.CharField(max_length=200)
+    type = forms.ChoiceField(choices=JobType.choices, initial=JobType.TRAINING)
+    gpu_count = forms.IntegerField(label="GPUs", min_value=1, initial=1)
+    disk_gb = forms.IntegerField(label="Disk size (GB)", min_value=1, initial=20)
+    command = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        label="Command(s)",
+        help_text="One per line, run in order in the job's folder; the first that fails ends the job. "
+                  "Inputs are under input/, write results to output/. Notebooks: optional set-up "
+                  "before JupyterLab starts.",
+    )
+    env = forms.CharField(
+        required=False, label="Environment variables",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "EPOCHS=3"}),
+        help_text="NAME=value, one per line. The project's keys and secrets are added when it runs.",
+    )
+    input_datasets = forms.ModelMultipleChoiceField(
+        queryset=Dataset.objects.none(), required=False, label="Input datasets",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+        error_messages={"invalid_choice": "“%(value)s” is not a ready dataset of this project.",
+                        "invalid_pk_value": "“%(pk)s” is not a dataset id."},
+    )
+    input_model = forms.ModelChoiceField(
+        queryset=MLModel.objects.none(), required=False, label="Input model",
+        empty_label="— none —",
+        error_messages={"invalid_choice": "That is not a ready model of this project."},
+    )
+    output_type = forms.ChoiceField(choices=JobOutput.choices, initial=JobOutput.NONE, label="Output")
+    port = forms.IntegerField(required=False, min_value=1024, max_value=65535,
+                              help_text="Endpoints: the port your command serves HTTP on.")
+
+    field_order = ["name", "type", "gpu_type", "gpu_count", "disk_gb", "command", "env",
+                   "input_datasets", "input_model", "output_type", "port"]
+
+    def __init__(self, *args, active_project, **kwargs):
+        super().__init__(*args, active_project=active_project, **kwargs)
+        self.fields["gpu_type"] = GpuChoiceField(project=active_project)
+        self.fields["input_datasets"].queryset = Dataset.objects.in_project(active_project).filter(
+            status=StoredStatus.READY).order_by("name")
+        self.fields["input_model"].queryset = MLModel.objects.in_project(active_project).filter(
+            status=StoredStatus.READY).order_by("name")
+        self.order_fields(self.field_order)
+
+    def clean_env(self):
+        from resources.jobs.services import parse_env_text
+
+        return parse_env_text(self.cleaned_data.get("env") or "")

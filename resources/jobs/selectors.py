@@ -1,0 +1,83 @@
+"""Reads of jobs. Every query starts from the project (`Job.objects.in_project`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+
+from projects.keys import redactor
+from projects.models import Project
+from resources.models import Job, JobRun, JobStatus, JobType
+
+TAIL_LINES = 200
+TAIL_CHUNKS = 40
+
+
+def jobs_list(*, project: Project, status: str | None = None):
+    """The project's jobs, newest first, with what the list shows (a fixed number of queries)."""
+    qs = (Job.objects.in_project(project)
+          .select_related("gpu_type", "node", "created_by")
+          .prefetch_related(Prefetch("runs", queryset=JobRun.objects.order_by("started_at", "id"))))
+    if status in JobStatus.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "pk")
+
+
+def job_get(*, project: Project, pk) -> Job:
+    """One job of `project`; another project's id (or a removed job) is a 404 like a missing one."""
+    return get_object_or_404(
+        Job.objects.in_project(project).select_related(
+            "project", "gpu_type", "node", "created_by", "input_model")
+        .prefetch_related("runs", "input_datasets"),
+        pk=pk,
+    )
+
+
+def job_events(*, job: Job):
+    return job.events.select_related("actor").order_by("at", "id")
+
+
+def job_redactor(*, job: Job) -> Callable[[str], str]:
+    return redactor(project=job.project)
+
+
+def job_log_tail(*, job: Job, lines: int = TAIL_LINES, redact: Callable[[str], str] | None = None) -> str:
+    """The last `lines` lines of the job's log, secrets replaced by ***."""
+    chunks = list(job.log_chunks.order_by("-seq").values_list("text", flat=True)[:TAIL_CHUNKS])
+    text = "".join(reversed(chunks))
+    text = "\n".join(text.splitlines()[-lines:])
+    redact = redact or job_redactor(job=job)
+    return redact(text)
+
+
+def job_log_stream(*, job: Job) -> Iterator[str]:
+    """The whole log, chunk by chunk, secrets replaced by ***."""
+    redact = job_redactor(job=job)
+    last = 0
+    while True:
+        batch = list(job.log_chunks.filter(seq__gt=last).order_by("seq").values_list("seq", "text")[:200])
+        if not batch:
+            return
+        for seq, text in batch:
+            yield redact(text)
+            last = seq
+
+
+def job_url(*, job: Job) -> str | None:
+    """Where a running notebook (with its token) or endpoint answers, or None."""
+    if job.status != JobStatus.RUNNING or not job.port or job.node is None:
+        return None
+    host = settings.TRAINSHED_JOB_URL_HOST
+    if not host:
+        import socket
+
+        host = "127.0.0.1" if job.node.hostname == socket.gethostname() else job.node.hostname
+    base = f"http://{host}:{job.port}/"
+    if job.type == JobType.NOTEBOOK:
+        return f"{base}lab?token={job.token}"
+    if job.type == JobType.ENDPOINT:
+        return base
+    return None

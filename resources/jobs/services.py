@@ -1,0 +1,524 @@
+"""Writes to jobs. Views, the API, the worker (runner), the billing accrual and the demo call these.
+
+Who calls what:
+- `job_create`, `job_start`, `job_stop`, `job_remove` take `actor` (the person; access is checked
+  here) — `actor=None` is the system (e.g. the accrual stopping a job when credits run out);
+- `jobs_place_waiting` and `jobs_reap` are the system's: the `capacity_freed` receiver and
+  `manage.py jobs monitor` call them;
+- the `run_*` functions are the runner's transitions (resources/jobs/runner.py).
+
+Every status change goes through `_set_status`, which records a JobEvent with its time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from billing import services as billing_services
+from compute import services as compute_services
+from compute.forms import gpu_request_clean
+from compute.models import ComputeNode
+from projects import access
+from projects.keys import RESERVED_NAMES, RESERVED_PREFIXES
+from projects.models import Project
+from resources.models import (
+    JOB_ACTIVE,
+    JOB_ON_NODE,
+    Dataset,
+    Job,
+    JobEvent,
+    JobLogChunk,
+    JobOutput,
+    JobRun,
+    JobStatus,
+    JobType,
+    MLModel,
+    StoredStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+NAME_MAX = 200
+COMMAND_MAX = 20_000
+ENV_MAX = 100
+OUT_OF_CREDITS = "out of credits"
+
+
+# ---- status changes ------------------------------------------------------------------------------
+
+
+def _set_status(job: Job, status: str, *, message: str = "", actor=None, now=None, **fields) -> Job:
+    """Change the job's status (and `fields`) and record the change. Call inside a transaction."""
+    now = now or timezone.now()
+    job.status = status
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save(update_fields=["status", "updated_at", *fields])
+    JobEvent.objects.create(job=job, status=status, message=message[:2000],
+                            actor=actor if getattr(actor, "pk", None) else None, at=now)
+    return job
+
+
+def _locked(job: Job) -> Job:
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of a join (node).
+    return (Job.objects.select_for_update(of=("self",)).select_related("project", "node", "gpu_type")
+            .get(pk=job.pk))
+
+
+def _who(actor) -> str:
+    return actor.email if getattr(actor, "email", None) else "the system"
+
+
+# ---- create --------------------------------------------------------------------------------------
+
+
+def _clean_env(env) -> dict[str, str]:
+    if env is None:
+        return {}
+    if not isinstance(env, dict):
+        raise ValidationError({"env": "Give the environment as NAME=value pairs."})
+    if len(env) > ENV_MAX:
+        raise ValidationError({"env": f"At most {ENV_MAX} environment variables."})
+    from projects.keys import NAME_RE
+
+    out = {}
+    for name, value in env.items():
+        name = str(name).strip()
+        if not NAME_RE.match(name):
+            raise ValidationError({"env": f"“{name}” is not a valid variable name: use uppercase "
+                                          "letters, digits and underscores (e.g. EPOCHS)."})
+        if name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
+            raise ValidationError({"env": f"{name} is set by Trainshed (or a project key): "
+                                          "choose another name."})
+        value = "" if value is None else str(value)
+        if "\x00" in value:
+            raise ValidationError({"env": f"The value of {name} contains a NUL character."})
+        out[name] = value
+    return out
+
+
+def parse_env_text(text: str) -> dict[str, str]:
+    """`NAME=value` per line (blank lines and # comments ignored) -> dict; a field error on `env`."""
+    env: dict[str, str] = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if "=" not in stripped:
+            raise ValidationError({"env": f"Line {number} is not NAME=value: “{stripped[:40]}”."})
+        name, value = stripped.split("=", 1)
+        if name.strip() in env:
+            raise ValidationError({"env": f"{name.strip()} is given twice."})
+        env[name.strip()] = value
+    return env
+
+
+@transaction.atomic
+def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_count, command: str = "",
+               env: dict | None = None, disk_gb: int = 20, input_datasets=(), input_model=None,
+               output_type: str = JobOutput.NONE, port: int | None = None) -> Job:
+    """A new job (status "new") in `project`. Field errors name the field; nothing is written
+    unless everything is valid. `gpu_type` is a GpuType or its slug; datasets and the model are
+    rows or ids of `project` (anything else is a field error)."""
+    if actor is not None:
+        access.require(actor, project, "jobs", "manage")
+    errors: dict[str, list[str]] = {}
+
+    def guard(fn):
+        try:
+            return fn()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+            return None
+
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["Enter a name."]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [f"A name has at most {NAME_MAX} characters."]
+    if type not in JobType.values:
+        errors["type"] = ["Choose notebook, training, inference or endpoint."]
+    gpu = guard(lambda: gpu_request_clean(project=project, gpu_type=gpu_type, gpu_count=gpu_count))
+    command = (command or "").replace("\r\n", "\n").strip()
+    if type in JobType.values and type != JobType.NOTEBOOK and not command:
+        errors["command"] = ["Enter the command to run."]
+    elif len(command) > COMMAND_MAX:
+        errors["command"] = [f"The command is longer than {COMMAND_MAX} characters."]
+    elif "\x00" in command:
+        errors["command"] = ["The command contains a NUL character."]
+    env = guard(lambda: _clean_env(env))
+    try:
+        disk_gb = int(disk_gb)
+    except (TypeError, ValueError):
+        errors["disk_gb"] = ["Enter a whole number of GB."]
+    else:
+        if not 1 <= disk_gb <= settings.TRAINSHED_JOB_MAX_DISK_GB:
+            errors["disk_gb"] = [f"Choose between 1 and {settings.TRAINSHED_JOB_MAX_DISK_GB} GB."]
+    datasets = guard(lambda: _datasets_of(project, input_datasets))
+    model = guard(lambda: _model_of(project, input_model))
+    if output_type not in JobOutput.values:
+        errors["output_type"] = ["Choose none or model."]
+    elif output_type == JobOutput.MODEL and type in (JobType.NOTEBOOK, JobType.ENDPOINT):
+        errors["output_type"] = ["Only training and inference jobs save their output as a model."]
+    if type == JobType.ENDPOINT:
+        try:
+            port = int(port) if port not in (None, "") else None
+        except (TypeError, ValueError):
+            port = None
+        if port is None or not 1024 <= port <= 65535:
+            errors["port"] = ["Give the port the endpoint serves on (1024–65535)."]
+    else:
+        port = None
+    if errors:
+        raise ValidationError(errors)
+    job = Job(
+        project=project, name=name, type=type, gpu_type=gpu[0], gpu_count=gpu[1], disk_gb=disk_gb,
+        command=command, env=env, input_model=model, output_type=output_type, port=port,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    job.full_clean()
+    job.save()
+    job.input_datasets.set(datasets)
+    JobEvent.objects.create(job=job, status=JobStatus.NEW, actor=job.created_by, at=job.created_at,
+                            message="Created")
+    return job
+
+
+def _datasets_of(project: Project, values) -> list[Dataset]:
+    ids = [getattr(v, "pk", v) for v in (values or [])]
+    if not ids:
+        return []
+    try:
+        found = {str(d.pk): d for d in Dataset.objects.in_project(project).filter(pk__in=ids)}
+    except (ValidationError, ValueError):
+        found = {}
+    missing = [str(i) for i in ids if str(i) not in found]
+    if missing:
+        raise ValidationError({"input_datasets": f"“{missing[0]}” is not a dataset of this project."})
+    not_ready = [d.name for d in found.values() if d.status != StoredStatus.READY]
+    if not_ready:
+        raise ValidationError({"input_datasets": f"The dataset “{not_ready[0]}” is not ready."})
+    return list(found.values())
+
+
+def _model_of(project: Project, value) -> MLModel | None:
+    if value in (None, ""):
+        return None
+    pk = getattr(value, "pk", value)
+    try:
+        model = MLModel.objects.in_project(project).filter(pk=pk).first()
+    except (ValidationError, ValueError):
+        model = None
+    if model is None:
+        raise ValidationError({"input_model": f"“{pk}” is not a model of this project."})
+    if model.status != StoredStatus.READY:
+        raise ValidationError({"input_model": f"The model “{model.name}” is not ready."})
+    return model
+
+
+# ---- start, placement ----------------------------------------------------------------------------
+
+
+def _gpu_indices(node: ComputeNode, job: Job) -> str:
+    """The node's GPU numbers this job gets (CUDA_VISIBLE_DEVICES): the lowest ones no other job
+    on the node holds. The caller holds the node's row lock (placement)."""
+    used: set[int] = set()
+    for held in (Job.objects.filter(node=node, status__in=JOB_ON_NODE).exclude(pk=job.pk)
+                 .values_list("gpu_indices", flat=True)):
+        used.update(int(i) for i in held.split(",") if i.strip().isdigit())
+    free = [i for i in range(node.gpu_count) if i not in used]
+    return ",".join(str(i) for i in free[: job.gpu_count])
+
+
+def _place(job: Job, *, actor=None) -> bool:
+    """Reserve GPUs for a locked job: starting (and enqueued after commit) or waiting."""
+    reservation = compute_services.placement_reserve(
+        project=job.project, gpu_type=job.gpu_type, gpu_count=job.gpu_count, holder=job.holder,
+    )
+    if reservation is None:
+        if job.status != JobStatus.WAITING:
+            _set_status(job, JobStatus.WAITING, actor=actor,
+                        message=f"No {job.gpu_type.name} node has {job.gpu_count} free GPU(s) now.",
+                        status_reason="Waiting for a node with free GPUs.")
+        return False
+    node = reservation.node
+    _set_status(job, JobStatus.STARTING, actor=actor, message=f"Placed on {node.name}",
+                node=node, gpu_indices=_gpu_indices(node, job), status_reason="")
+    job_id = str(job.pk)
+
+    def enqueue():
+        from resources.jobs.tasks import run_job
+
+        run_job.enqueue(job_id)
+
+    transaction.on_commit(enqueue)
+    return True
+
+
+@transaction.atomic
+def job_start(*, job: Job, actor) -> Job:
+    """Start (or start again) a job: refused without credits; placed on a node now (starting,
+    then the worker runs it) or waiting for resources."""
+    if actor is not None:
+        access.require(actor, job.project, "jobs", "manage")
+    job = _locked(job)
+    if job.removed_at is not None:
+        raise ValidationError("This job was removed.")
+    if not job.can_start:
+        if job.status in JOB_ACTIVE:
+            raise ValidationError(f"The job is already {job.get_status_display().lower()}.")
+        raise ValidationError("A finished, failed or stopped training or inference job cannot be "
+                              "started again: create a new job.")
+    billing_services.ensure_can_spend(project=job.project)
+    job.stop_requested_at = None
+    job.exit_code = None
+    job.pid = None
+    job.save(update_fields=["stop_requested_at", "exit_code", "pid", "updated_at"])
+    if job.status != JobStatus.NEW:
+        _set_status(job, JobStatus.NEW, actor=actor, message=f"Start again requested by {_who(actor)}",
+                    status_reason="")
+    _place(job, actor=actor)
+    return job
+
+
+def jobs_place_waiting() -> int:
+    """Try to place every waiting job (oldest first); returns how many got a node. A job whose
+    project may no longer spend is stopped with the reason."""
+    placed = 0
+    for pk in Job.objects.filter(status=JobStatus.WAITING, removed_at__isnull=True).order_by(
+            "created_at").values_list("pk", flat=True):
+        with transaction.atomic():
+            job = Job.objects.select_for_update(of=("self",)).select_related("project", "gpu_type").filter(
+                pk=pk, status=JobStatus.WAITING).first()
+            if job is None:
+                continue
+            refusal = billing_services.spend_refusal(project=job.project)
+            if refusal:
+                _set_status(job, JobStatus.STOPPED, message=refusal, status_reason=refusal,
+                            ended_at=timezone.now())
+                continue
+            placed += int(_place(job))
+    return placed
+
+
+# ---- stop, remove --------------------------------------------------------------------------------
+
+
+def _release(job: Job) -> None:
+    compute_services.placement_release(holder=job.holder)
+
+
+@transaction.atomic
+def job_stop(*, job: Job, actor=None, reason: str = "") -> Job:
+    """Stop a job. Waiting or not yet running: stopped now. Running: the runner is asked to stop
+    it (terminate, then kill) within seconds and records "stopped". `actor=None` is the system
+    (e.g. the billing accrual with reason="out of credits"); `reason` is shown on the job page."""
+    if actor is not None:
+        access.require(actor, job.project, "jobs", "manage")
+    job = _locked(job)
+    if job.status not in JOB_ACTIVE:
+        raise ValidationError(f"The job is not running (it is {job.get_status_display().lower()}).")
+    reason = (reason or "").strip() or f"Stopped by {_who(actor)}"
+    if job.status == JobStatus.RUNNING:
+        if job.stop_requested_at is None:
+            job.stop_requested_at = timezone.now()
+            job.status_reason = reason
+            job.save(update_fields=["stop_requested_at", "status_reason", "updated_at"])
+            JobEvent.objects.create(job=job, status=job.status, actor=actor if getattr(actor, "pk", None)
+                                    else None, at=job.stop_requested_at,
+                                    message=f"Stop requested: {reason}")
+        return job
+    _set_status(job, JobStatus.STOPPED, actor=actor, message=reason, status_reason=reason,
+                ended_at=timezone.now() if job.started_at else job.ended_at)
+    _release(job)
+    return job
+
+
+@transaction.atomic
+def job_remove(*, job: Job, actor) -> None:
+    """Remove a job from its project: stopped first when it runs; its workspace is deleted when
+    nothing runs there any more. The row stays (hidden) so its runs can still be metered."""
+    if actor is not None:
+        access.require(actor, job.project, "jobs", "manage")
+    job = _locked(job)
+    if job.removed_at is not None:
+        return
+    if job.status in JOB_ACTIVE:
+        job_stop(job=job, actor=actor, reason=f"Removed by {_who(actor)}")
+        job.refresh_from_db()
+    job.removed_at = timezone.now()
+    job.save(update_fields=["removed_at", "updated_at"])
+    if job.status != JobStatus.RUNNING:
+        transaction.on_commit(lambda: workspace_delete(job))
+
+
+# ---- the workspace -------------------------------------------------------------------------------
+
+
+def workspace_path(job: Job) -> Path:
+    """`<node storage>/jobs/<job id>/` (nodes without storage: under var/nodes/<node id>/)."""
+    node = job.node
+    base = Path(node.storage_path) if node and node.storage_path else (
+        Path(settings.VAR_DIR) / "nodes" / str(getattr(node, "pk", "unplaced")))
+    return base / "jobs" / str(job.pk)
+
+
+def workspace_delete(job: Job) -> None:
+    if job.node_id is None:
+        return
+    path = workspace_path(job)
+    if not path.exists():
+        return
+    for root, dirs, _files in os.walk(path):  # inputs are read-only: make them deletable
+        for d in dirs:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, d), 0o755)  # noqa: S103
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# ---- the reaper ----------------------------------------------------------------------------------
+
+
+def _kill_orphan(job: Job) -> None:
+    """If the job's process group still lives on this machine (its runner died), kill it. The
+    process is recognised by TRAINSHED_JOB_ID in its environment, so a reused pid is never hit."""
+    if not job.pid or job.node is None or job.node.hostname != socket.gethostname():
+        return
+    try:
+        environ = Path(f"/proc/{job.pid}/environ").read_bytes()
+    except OSError:
+        return
+    if f"TRAINSHED_JOB_ID={job.pk}".encode() not in environ.split(b"\0"):
+        return
+    with contextlib.suppress(OSError):
+        os.killpg(job.pid, signal.SIGKILL)
+
+
+def jobs_reap(*, now=None) -> int:
+    """Fail the jobs whose runner stopped sending heartbeats (a worker that died), end their run
+    and free their GPUs. Returns how many were reaped."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.TRAINSHED_JOB_STALE_SECONDS)
+    reaped = 0
+    stale = Job.objects.filter(status__in=JOB_ON_NODE, last_heartbeat__lt=cutoff)
+    for pk in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            job = Job.objects.select_for_update(of=("self",)).select_related("node").filter(
+                pk=pk, status__in=JOB_ON_NODE, last_heartbeat__lt=cutoff).first()
+            if job is None:
+                continue
+            seen = timezone.localtime(job.last_heartbeat).strftime("%Y-%m-%d %H:%M:%S")
+            reason = (f"The worker running this job stopped sending heartbeats (last at {seen}); "
+                      "the job is presumed dead and its GPUs were freed.")
+            _kill_orphan(job)
+            _set_status(job, JobStatus.FAILED, message=reason, status_reason=reason, now=now,
+                        ended_at=job.last_heartbeat)
+            job.runs.filter(ended_at__isnull=True).update(ended_at=job.last_heartbeat)
+            _release(job)
+            if job.removed_at is not None:
+                transaction.on_commit(lambda job=job: workspace_delete(job))
+            reaped += 1
+    return reaped
+
+
+# ---- the runner's transitions ---------------------------------------------------------------------
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@transaction.atomic
+def run_claim(*, job_id, port: int | None = None, token: str = "") -> Job | None:
+    """starting -> running, with a new JobRun. None when the job is no longer starting (stopped or
+    removed meanwhile, or another worker has it)."""
+    job = Job.objects.select_for_update(of=("self",)) \
+        .select_related("project", "node", "gpu_type", "created_by") \
+        .filter(pk=job_id, status=JobStatus.STARTING).first()
+    if job is None:
+        return None
+    now = timezone.now()
+    started_by = (job.events.filter(actor__isnull=False).order_by("-at", "-id")
+                  .values_list("actor", flat=True).first())
+    _set_status(job, JobStatus.RUNNING, now=now, message=f"Running on {job.node.name}",
+                started_at=now, ended_at=None, last_heartbeat=now, port=port if port else job.port,
+                token=token, status_reason="")
+    JobRun.objects.create(job=job, started_at=now, last_heartbeat=now, started_by_id=started_by,
+                          node=job.node, gpu_type=job.gpu_type, gpu_count=job.gpu_count)
+    return job
+
+
+def run_pid(*, job: Job, pid: int) -> None:
+    Job.objects.filter(pk=job.pk).update(pid=pid)
+
+
+def run_heartbeat(*, job: Job) -> tuple[bool, str]:
+    """The runner is alive: returns (stop requested?, status) as stored now."""
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(last_heartbeat=now)
+    JobRun.objects.filter(job=job, ended_at__isnull=True).update(last_heartbeat=now)
+    return run_should_stop(job=job)
+
+
+def run_should_stop(*, job: Job) -> tuple[bool, str]:
+    row = Job.objects.filter(pk=job.pk).values_list("stop_requested_at", "status").first()
+    if row is None:
+        return True, JobStatus.FAILED
+    return row[0] is not None or row[1] != JobStatus.RUNNING, row[1]
+
+
+def run_log_append(*, job: Job, seq: int, text: str) -> None:
+    JobLogChunk.objects.create(job=job, seq=seq, text=text)
+    Job.objects.filter(pk=job.pk).update(log_bytes=job.log_bytes + len(text.encode()))
+    job.log_bytes += len(text.encode())
+
+
+@transaction.atomic
+def run_end(*, job: Job, status: str, reason: str = "", exit_code: int | None = None) -> Job:
+    """The process ended: record the outcome, end the run, free the GPUs."""
+    job = _locked(job)
+    now = timezone.now()
+    if job.status == JobStatus.RUNNING:
+        message = reason or {JobStatus.FINISHED: "Finished"}.get(status, status)
+        _set_status(job, status, message=message, status_reason=reason, now=now, ended_at=now,
+                    last_heartbeat=now, exit_code=exit_code, pid=None)
+    job.runs.filter(ended_at__isnull=True).update(ended_at=now, last_heartbeat=now)
+    _release(job)
+    if job.removed_at is not None:
+        transaction.on_commit(lambda: workspace_delete(job))
+    return job
+
+
+@transaction.atomic
+def run_fail_before_start(*, job: Job, reason: str) -> None:
+    """The runner could not even start the process (no JupyterLab, unreadable inputs…)."""
+    job = _locked(job)
+    if job.status in JOB_ON_NODE:
+        _set_status(job, JobStatus.FAILED, message=reason, status_reason=reason, ended_at=timezone.now())
+        job.runs.filter(ended_at__isnull=True).update(ended_at=timezone.now())
+    _release(job)
+
+
+def run_save_output_model(*, job: Job, folder: Path) -> MLModel:
+    """A finished training/inference job with output type "model": its output/ becomes a model of
+    its project, created by the job's creator (no access check: the project creates it)."""
+    from resources import services as resource_services
+
+    return resource_services.model_create_from_folder(
+        project=job.project, name=f"{job.name} output", folder=folder, created_by=job.created_by,
+        source_job=job,
+    )

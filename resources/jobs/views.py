@@ -1,0 +1,172 @@
+"""Job pages. Each asks `access.require(user, project, "jobs", …)` in the active project and looks
+the job up inside it (another project's job is a 404)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from projects import access
+from resources.jobs import selectors, services
+from resources.jobs.forms import JobForm
+from resources.models import JobStatus
+
+PAGE_SIZE = 25
+
+
+def _active(request: HttpRequest):
+    if request.project is None:
+        raise Http404
+    return request.project
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def job_list(request: HttpRequest) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, "jobs", "read")
+    status = request.GET.get("status") or ""
+    if status not in JobStatus.values:
+        status = ""
+    page = Paginator(selectors.jobs_list(project=project, status=status or None), PAGE_SIZE) \
+        .get_page(request.GET.get("page"))
+    context = {
+        "project": project, "page": page, "status": status, "statuses": JobStatus.choices,
+        "can_manage": access.can(request.user, project, "jobs", "manage"),
+        "polling": any(j.is_active for j in page),
+    }
+    template = "resources/job_list.html"
+    if request.htmx:
+        template += "#job-table"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_create(request: HttpRequest) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, "jobs", "manage")
+    form = JobForm(request.POST or None, active_project=project)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = services.job_create(
+                project=project, actor=request.user, name=data["name"], type=data["type"],
+                gpu_type=data["gpu_type"], gpu_count=data["gpu_count"], disk_gb=data["disk_gb"],
+                command=data["command"], env=data["env"], input_datasets=data["input_datasets"],
+                input_model=data["input_model"], output_type=data["output_type"], port=data["port"],
+            )
+            if request.POST.get("start"):
+                services.job_start(job=job, actor=request.user)
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, exc.messages)
+        else:
+            started = " Starting it." if request.POST.get("start") else ""
+            messages.success(request, f"Created {job.name}.{started}")
+            return redirect("resources:job-detail", pk=job.pk)
+    return render(request, "resources/job_form.html", {"project": project, "form": form},
+                  status=200)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def job_detail(request: HttpRequest, pk) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, "jobs", "read")
+    job = selectors.job_get(project=project, pk=pk)
+    context = {
+        "project": project, "job": job,
+        "events": selectors.job_events(job=job),
+        "log_tail": selectors.job_log_tail(job=job),
+        "job_url": selectors.job_url(job=job),
+        "output_models": list(job.output_models.all()),
+        "can_manage": access.can(request.user, project, "jobs", "manage"),
+        "polling": job.is_active,
+    }
+    template = "resources/job_detail.html"
+    if request.htmx:
+        template += "#job-live"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def job_log(request: HttpRequest, pk) -> HttpResponse:
+    """The whole log as a text file (secrets redacted)."""
+    project = _active(request)
+    access.require(request.user, project, "jobs", "read")
+    job = selectors.job_get(project=project, pk=pk)
+    response = StreamingHttpResponse(selectors.job_log_stream(job=job),
+                                     content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{slugify(job.name) or "job"}.log"'
+    return response
+
+
+@login_required
+@require_GET
+def job_open(request: HttpRequest, pk) -> HttpResponse:
+    """A running notebook (its token in the address) or endpoint: read access suffices."""
+    project = _active(request)
+    access.require(request.user, project, "jobs", "read")
+    job = selectors.job_get(project=project, pk=pk)
+    url = selectors.job_url(job=job)
+    if url is None:
+        raise Http404("This job is not serving anything now.")
+    return redirect(url)
+
+
+def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, "jobs", "manage")
+    job = selectors.job_get(project=project, pk=pk)
+    try:
+        fn(job=job, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, done.format(name=job.name))
+    return redirect("resources:job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_start(request: HttpRequest, pk) -> HttpResponse:
+    return _action(request, pk, services.job_start, "Starting {name}.")
+
+
+@login_required
+@require_POST
+def job_stop(request: HttpRequest, pk) -> HttpResponse:
+    return _action(request, pk, services.job_stop, "Stopping {name}.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def job_remove(request: HttpRequest, pk) -> HttpResponse:
+    project = _active(request)
+    access.require(request.user, project, "jobs", "manage")
+    job = selectors.job_get(project=project, pk=pk)
+    if request.method == "POST":
+        services.job_remove(job=job, actor=request.user)
+        messages.success(request, f"Removed {job.name}." + (" It is being stopped." if job.status ==
+                                                              JobStatus.RUNNING else ""))
+        return redirect(reverse("resources:job-list"))
+    return render(request, "resources/job_confirm_remove.html", {"project": project, "job": job})

@@ -1,0 +1,44 @@
+"""`manage.py jobs reap|monitor`: the operators' side of jobs."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from resources.jobs import services
+
+
+class Command(BaseCommand):
+    help = "Reap jobs whose worker died, and place waiting jobs (once, or every few seconds)."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("reap", help="fail running jobs with a stale heartbeat (once)")
+        mon = sub.add_parser("monitor", help="reap and place waiting jobs until stopped")
+        mon.add_argument("--interval", type=float, default=5.0)
+
+    def handle(self, *args, action, **options):
+        if action == "reap":
+            self.stdout.write(f"reaped {services.jobs_reap()} job(s)")
+            return
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"watching jobs every {options['interval']:g}s")
+        while not stopping:
+            reaped = services.jobs_reap()
+            placed = services.jobs_place_waiting()
+            if reaped or placed:
+                self.stdout.write(f"reaped {reaped}, placed {placed}")
+            close_old_connections()
+            deadline = time.monotonic() + options["interval"]
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(0.5)

@@ -1,0 +1,48 @@
+"""Jobs: read members list, view, download logs and open notebooks; "all" members create, start,
+stop and remove. Every URL acts in the active project (`as_active`)."""
+
+from tests.access.spec import TYPE_MANAGE, TYPE_READ, Route, builder, expect
+
+# The outsider's session never points at the world's project: list and create act in the
+# outsider's own Personal project (allowed there, nothing of the world's project shown).
+LIST_READ = expect("ok", "ok", "ok", 404, "ok")
+CREATE_MANAGE = expect("ok", "ok", 403, 404, "ok")
+
+
+def _job(w, **extra):
+    from compute.models import GpuType
+    from resources.models import Job
+
+    return Job.objects.create(project=w.project, name="matrix job", gpu_type=GpuType.objects.get(slug="cpu"),
+                              command="echo hi", created_by=w.people["owner"], **extra)
+
+
+@builder("job")
+def _new_job(w):
+    return _job(w)
+
+
+@builder("notebook")
+def _running_notebook(w):
+    """A notebook the runner reports as running (no process needed to answer the URL)."""
+    from django.utils import timezone
+
+    from resources.models import JobStatus, JobType
+    from tests.factories import make_node
+
+    return _job(w, type=JobType.NOTEBOOK, status=JobStatus.RUNNING, port=8899, token="t0ken",
+                node=make_node(gpu_type="cpu"), started_at=timezone.now(), last_heartbeat=timezone.now())
+
+
+pk = lambda w: {"pk": w.job.pk}  # noqa: E731
+
+ROUTES = {
+    "resources:job-list": Route(get=LIST_READ, as_active=True),
+    "resources:job-create": Route(get=CREATE_MANAGE, post=CREATE_MANAGE, as_active=True),
+    "resources:job-detail": Route(kwargs=pk, get=TYPE_READ, as_active=True),
+    "resources:job-log": Route(kwargs=pk, get=TYPE_READ, as_active=True),
+    "resources:job-open": Route(kwargs=lambda w: {"pk": w.notebook.pk}, get=TYPE_READ, as_active=True),
+    "resources:job-start": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
+    "resources:job-stop": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
+    "resources:job-remove": Route(kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE, as_active=True),
+}

@@ -1,0 +1,256 @@
+"""Jobs without a worker: the form's field errors, scoping, buttons, placement, the reaper,
+stop/remove rules, and what other apps are refused while a job runs."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.services import NO_CREDITS_MESSAGE
+from compute.models import GpuType, Reservation
+from compute.services import placement_release, placement_reserve
+from projects.forms import ACTIVE_PROJECT_FIELD
+from projects.keys import secret_set
+from projects.middleware import SESSION_KEY
+from projects.services import project_delete
+from resources import services as resource_services
+from resources.jobs import services
+from resources.models import Job, JobLogChunk, JobRun, JobStatus
+from tests.factories import ProjectFactory, UserFactory
+from tests.jobs_helpers import local_node, make_job, ready
+
+
+def _in(client, user, project):
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = str(project.pk)
+    session.save()
+    return client
+
+
+def _form(project, **overrides):
+    data = {"name": "train", "type": "training", "gpu_type": "cpu", "gpu_count": 1, "disk_gb": 20,
+            "command": "python train.py", "env": "", "output_type": "none",
+            ACTIVE_PROJECT_FIELD: str(project.pk)}
+    data.update(overrides)
+    return data
+
+
+def _running(job, *, node, beat=None):
+    """What the runner leaves behind for a running job (its reservation included)."""
+    now = timezone.now()
+    placement_reserve(project=job.project, gpu_type=job.gpu_type, gpu_count=job.gpu_count,
+                      holder=job.holder)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, node=node, started_at=now,
+                                         last_heartbeat=beat or now)
+    JobRun.objects.create(job=job, started_at=now, last_heartbeat=beat or now, node=node,
+                          gpu_type=job.gpu_type, gpu_count=job.gpu_count)
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture
+def node(tmp_path, project):
+    n = local_node(tmp_path, gpus=2)
+    ready(project)
+    return n
+
+
+# ---- create: field errors --------------------------------------------------------------------
+
+
+def test_create_then_start_from_the_form(client, owner, project, node, django_capture_on_commit_callbacks):
+    _in(client, owner, project)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("resources:job-create"),
+                               _form(project, env="EPOCHS=3\n# comment\nLR=0.1", start="1"))
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("resources:job-detail",
+                                                                           args=[job.pk])
+    assert (job.status, job.node, job.env) == (JobStatus.STARTING, node, {"EPOCHS": "3", "LR": "0.1"})
+    assert len(callbacks) == 1  # the worker's task is enqueued after commit
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), [
+    ({"gpu_type": "h100"}, "gpu_type", "“h100” is not a GPU type this project may use"),
+    ({"gpu_count": 3}, "gpu_count", "No CPU node this project may use has 3 GPUs; the largest has 2."),
+    ({"command": "  "}, "command", "Enter the command to run."),
+    ({"env": "lower=1"}, "env", "is not a valid variable name"),
+    ({"env": "CUDA_VISIBLE_DEVICES=1"}, "env", "is set by Trainshed"),
+    ({"type": "endpoint"}, "port", "Give the port the endpoint serves on"),
+    ({"type": "notebook", "output_type": "model", "command": ""}, "output_type",
+     "Only training and inference jobs save their output as a model."),
+])
+def test_bad_input_is_a_field_error_and_creates_nothing(client, owner, project, node, overrides, field,
+                                                        message):
+    _in(client, owner, project)
+    response = client.post(reverse("resources:job-create"), _form(project, **overrides))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors and message in " ".join(errors[field]), errors
+    assert not Job.objects.exists()
+
+
+def test_a_dataset_of_another_project_is_a_field_error(client, owner, project, node, outsider):
+    other = ProjectFactory(owner=outsider, name="Elsewhere")
+    theirs = resource_services.dataset_create_from_upload(
+        project=other, name="Theirs", created_by=outsider, files=[SimpleUploadedFile("a.csv", b"a\n")])
+    _in(client, owner, project)
+    response = client.post(reverse("resources:job-create"),
+                           _form(project, input_datasets=[str(theirs.pk)]))
+    assert "is not a ready dataset of this project" in " ".join(
+        response.context["form"].errors["input_datasets"])
+    with pytest.raises(ValidationError) as refused:  # the service says the same to the API
+        make_job(project, owner, input_datasets=[theirs.pk])
+    assert "input_datasets" in refused.value.message_dict
+    assert not Job.objects.exists()
+
+
+# ---- scoping, buttons, list --------------------------------------------------------------------
+
+
+def test_another_projects_job_is_a_404(client, owner, project, node, outsider):
+    job = make_job(project, owner)
+    _in(client, outsider, ProjectFactory(owner=outsider, name="Mine"))
+    for name in ("job-detail", "job-log", "job-remove"):
+        assert client.get(reverse(f"resources:{name}", args=[job.pk])).status_code == 404
+    for name in ("job-start", "job-stop", "job-remove"):
+        assert client.post(reverse(f"resources:{name}", args=[job.pk])).status_code == 404
+    job.refresh_from_db()
+    assert job.status == JobStatus.NEW and job.removed_at is None
+
+
+def test_read_member_sees_no_buttons_and_cannot_start(client, owner, project, node, member_read):
+    job = make_job(project, owner, name="visible")
+    _in(client, member_read, project)
+    listing = client.get(reverse("resources:job-list")).content.decode()
+    assert "visible" in listing and "New job" not in listing
+    page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
+    assert ">Start<" not in page and "Remove" not in page
+    assert client.post(reverse("resources:job-start", args=[job.pk])).status_code == 403
+    assert client.get(reverse("resources:job-create")).status_code == 403
+    _in(client, owner, project)
+    page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
+    assert ">Start<" in page and "Remove" in page
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, project, node, count,
+                                                            django_assert_num_queries):
+    cpu = GpuType.objects.get(slug="cpu")
+    jobs = Job.objects.bulk_create([Job(project=project, name=f"job {i}", gpu_type=cpu, command="x",
+                                        created_by=owner, node=node) for i in range(count)])
+    now = timezone.now()
+    JobRun.objects.bulk_create([JobRun(job=j, started_at=now, ended_at=now, gpu_type=cpu, gpu_count=1)
+                                for j in jobs])
+    _in(client, owner, project)
+    client.get(reverse("resources:job-list"))  # warm the session / permission caches
+    with django_assert_num_queries(QUERIES):
+        response = client.get(reverse("resources:job-list"))
+    assert response.status_code == 200 and response.content.decode().count("data-job=") == min(count, 25)
+
+
+QUERIES = 8  # session, user, project, permissions, count, jobs, runs, …: not per job
+
+
+def test_log_download_and_tail_hide_secrets(client, owner, project, node):
+    secret_set(project=project, name="HF_SECRET", value="hf-very-secret-1", actor=None)
+    job = make_job(project, owner)
+    JobLogChunk.objects.create(job=job, seq=1, text="loading with hf-very-secret-1\nstep 1\n")
+    _in(client, owner, project)
+    page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
+    assert "loading with ***" in page and "hf-very-secret-1" not in page
+    response = client.get(reverse("resources:job-log", args=[job.pk]))
+    body = b"".join(response.streaming_content).decode()
+    assert body == "loading with ***\nstep 1\n"
+    assert response["Content-Disposition"] == 'attachment; filename="job.log"'
+
+
+# ---- placement, stop, reaper, remove ---------------------------------------------------------
+
+
+def test_a_job_waits_for_resources_and_starts_when_gpus_free(owner, project, node,
+                                                           django_capture_on_commit_callbacks):
+    placement_reserve(project=project, gpu_type="cpu", gpu_count=2, holder="someone-else")
+    job = make_job(project, owner)
+    services.job_start(job=job, actor=owner)
+    job.refresh_from_db()
+    assert (job.status, job.status_reason) == (JobStatus.WAITING, "Waiting for a node with free GPUs.")
+    with django_capture_on_commit_callbacks(execute=True):
+        placement_release(holder="someone-else")
+    job.refresh_from_db()
+    assert (job.status, job.node) == (JobStatus.STARTING, node)
+    assert list(job.events.values_list("status", flat=True)) == ["new", "waiting", "starting"]
+
+
+def test_start_without_credits_is_refused_with_the_reason(project, node):
+    broke = UserFactory(credits=0)
+    poor = ProjectFactory(owner=broke, name="Poor")
+    ready(poor)
+    job = make_job(poor, broke)
+    with pytest.raises(ValidationError) as refused:
+        services.job_start(job=job, actor=broke)
+    assert refused.value.messages == [NO_CREDITS_MESSAGE]
+    assert Job.objects.get(pk=job.pk).status == JobStatus.NEW
+
+
+def test_system_stop_of_a_waiting_job_shows_the_reason(client, owner, project, node):
+    placement_reserve(project=project, gpu_type="cpu", gpu_count=2, holder="someone-else")
+    job = make_job(project, owner)
+    services.job_start(job=job, actor=owner)
+    services.job_stop(job=job, actor=None, reason="out of credits")
+    job.refresh_from_db()
+    assert (job.status, job.status_reason) == (JobStatus.STOPPED, "out of credits")
+    _in(client, owner, project)
+    assert "out of credits" in client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
+    assert job.can_start  # it never ran: it may be started again
+
+
+def test_stopping_a_running_job_asks_its_runner(owner, project, node):
+    job = _running(make_job(project, owner), node=node)
+    services.job_stop(job=job, actor=owner)
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.stop_requested_at is not None
+    assert job.status_reason == "Stopped by owner@example.com"
+    assert services.run_should_stop(job=job) == (True, JobStatus.RUNNING)
+
+
+def test_the_reaper_fails_a_job_whose_heartbeat_is_stale_and_frees_its_gpus(owner, project, node, settings):
+    settings.TRAINSHED_JOB_STALE_SECONDS = 60
+    stale = _running(make_job(project, owner, name="stale"), node=node,
+                     beat=timezone.now() - timedelta(minutes=5))
+    fresh = _running(make_job(project, owner, name="fresh"), node=node)
+    assert services.jobs_reap() == 1
+    stale.refresh_from_db()
+    assert stale.status == JobStatus.FAILED
+    assert "stopped sending heartbeats" in stale.status_reason
+    assert stale.ended_at == stale.last_heartbeat and stale.runs.get().ended_at == stale.last_heartbeat
+    assert Job.objects.get(pk=fresh.pk).status == JobStatus.RUNNING
+    assert list(Reservation.objects.values_list("holder", flat=True)) == [fresh.holder]
+
+
+def test_removing_a_running_job_stops_it_first_and_hides_it(client, owner, project, node):
+    job = _running(make_job(project, owner, name="doomed"), node=node)
+    _in(client, owner, project)
+    response = client.post(reverse("resources:job-remove", args=[job.pk]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.removed_at is not None and job.stop_requested_at is not None
+    client.get(reverse("resources:job-list"))  # shows the message once
+    assert "doomed" not in client.get(reverse("resources:job-list")).content.decode()
+    assert client.get(reverse("resources:job-detail", args=[job.pk])).status_code == 404
+
+
+def test_a_running_job_keeps_its_dataset_and_its_project(owner, project, node):
+    data = resource_services.dataset_create_from_upload(
+        project=project, name="Inputs", created_by=owner, files=[SimpleUploadedFile("a.csv", b"a\n")])
+    job = _running(make_job(project, owner, name="busy", input_datasets=[data]), node=node)
+    with pytest.raises(ValidationError, match="A running job uses this dataset: busy"):
+        resource_services.resource_delete(resource=data, actor=owner)
+    with pytest.raises(ValidationError, match="A job of this project is running"):
+        project_delete(project=project, actor=owner)
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.FINISHED)
+    resource_services.resource_delete(resource=data, actor=owner)
