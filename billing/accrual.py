@@ -1,5 +1,9 @@
 """Metering: turn usage into ledger slices, idempotently.
 
+Compute: every job run is charged per minute of run time (GPU count × the GPU type's credits per
+GPU-hour), from its start up to its last heartbeat while it runs, and a final partial slice when
+it ends. A slice's key is `compute:<run id>:<minute index>`.
+
 Storage: every ready dataset and model is charged per whole hour of existence, GB-hours × the
 storage rate (settings.TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH per 730 hours). A slice's key is
 `storage:<kind>:<id>:<hour start>`, so running a pass twice, or on two workers at once, inserts
@@ -14,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import models
 from django.db.models import Max
 from django.utils import timezone
 
@@ -47,8 +52,16 @@ def _stored_resources():
         yield from (
             model_cls.objects.filter(status=StoredStatus.READY, size_bytes__gt=0)
             .select_related("project__owner")
-            .only("id", "name", "size_bytes", "created_at", "created_by_id", "project__id",
-                  "project__name", "project__owner__id")
+            .only(
+                "id",
+                "name",
+                "size_bytes",
+                "created_at",
+                "created_by_id",
+                "project__id",
+                "project__name",
+                "project__owner__id",
+            )
             .iterator(chunk_size=BATCH)
         )
 
@@ -85,15 +98,24 @@ def accrue_storage(*, now: datetime | None = None) -> PassResult:
         while hour + timedelta(hours=1) <= until:
             index = int((hour - first_start).total_seconds() // 3600)
             amount = slice_amount(exact_before=gb * rate * index, exact_after=gb * rate * (index + 1))
-            pending.append(LedgerEntry(
-                account=accounts[owner_id], project=project, project_name=project.name,
-                kind=LedgerEntry.Kind.STORAGE, resource=ref, resource_name=resource.name[:200],
-                quantity=gb.quantize(Decimal("0.000001")), unit="gb_hour",
-                unit_price=rate.quantize(Decimal("0.000001")), amount=-amount,
-                period_start=hour, period_end=hour + timedelta(hours=1),
-                created_by_id=resource.created_by_id,
-                idempotency_key=f"storage:{ref}:{hour.isoformat()}",
-            ))
+            pending.append(
+                LedgerEntry(
+                    account=accounts[owner_id],
+                    project=project,
+                    project_name=project.name,
+                    kind=LedgerEntry.Kind.STORAGE,
+                    resource=ref,
+                    resource_name=resource.name[:200],
+                    quantity=gb.quantize(Decimal("0.000001")),
+                    unit="gb_hour",
+                    unit_price=rate.quantize(Decimal("0.000001")),
+                    amount=-amount,
+                    period_start=hour,
+                    period_end=hour + timedelta(hours=1),
+                    created_by_id=resource.created_by_id,
+                    idempotency_key=f"storage:{ref}:{hour.isoformat()}",
+                )
+            )
             hour += timedelta(hours=1)
         if len(pending) >= BATCH:
             result.created += _insert(pending)
@@ -113,7 +135,140 @@ def _insert(entries: list[LedgerEntry]) -> int:
     return after - before
 
 
-def accrue(*, now: datetime | None = None) -> dict[str, PassResult]:
-    """One accrual pass over everything metered."""
+def accrue(*, now: datetime | None = None) -> dict:
+    """One accrual pass over everything metered, then the limits: jobs of accounts that ran out
+    of credits, or of projects over their monthly cap, are stopped."""
     now = now or timezone.now()
-    return {"storage": accrue_storage(now=now)}
+    results = {"compute": accrue_compute(now=now), "storage": accrue_storage(now=now)}
+    results["jobs_stopped"] = enforce_limits(now=now)
+    return results
+
+
+# ---- compute ----------------------------------------------------------------------------------
+
+SLICE = timedelta(minutes=1)
+REAPED_GAP = timedelta(minutes=2)  # an end this long after the last heartbeat: the worker died
+
+
+def _metered_until(run, now: datetime) -> datetime:
+    """How far a run is metered: up to its last heartbeat while it runs (so a dead worker stops
+    costing at once), and to its end once it ended — unless it was reaped long after its last
+    heartbeat, when that heartbeat is the honest end."""
+    heartbeat = run.last_heartbeat or run.started_at
+    if run.ended_at is None:
+        return min(heartbeat, now)
+    if run.ended_at - heartbeat > REAPED_GAP:
+        return heartbeat
+    return min(run.ended_at, now)
+
+
+def accrue_compute(*, now: datetime | None = None) -> PassResult:
+    """Charge GPU time per minute of every job run (and the final partial minute of an ended one):
+    GPU count × the GPU type's credits per GPU-hour, to the owner's account at accrual time."""
+    from resources.models import JobRun
+
+    now = now or timezone.now()
+    since = now - STORAGE_LOOKBACK
+    runs = (
+        JobRun.objects.filter(started_at__lt=now)
+        .filter(models.Q(ended_at__isnull=True) | models.Q(ended_at__gt=since))
+        .select_related("job__project__owner", "gpu_type")
+    )
+    charged_until = dict(
+        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.COMPUTE, period_end__gt=since)
+        .values("resource")
+        .annotate(last=Max("period_end"))
+        .values_list("resource", "last")
+    )
+    accounts: dict[int, object] = {}
+    result = PassResult()
+    pending: list[LedgerEntry] = []
+    for run in runs.iterator(chunk_size=BATCH):
+        result.considered += 1
+        job, project = run.job, run.job.project
+        ref = f"job:{job.pk}"
+        until = _metered_until(run, now)
+        done = charged_until.get(ref)
+        first = 0
+        if done is not None and done > run.started_at:
+            first = int(round((done - run.started_at) / SLICE))
+        full = int((until - run.started_at) // SLICE)
+        last = full + (1 if run.ended_at is not None and (until - run.started_at) % SLICE else 0)
+        if first >= last:
+            continue
+        owner_id = project.owner.pk
+        if owner_id not in accounts:
+            accounts[owner_id] = account_for(project.owner)
+        rate = run.gpu_type.credits_per_gpu_hour
+        per_second = Decimal(run.gpu_count) * rate / Decimal(3600)
+        for i in range(first, last):
+            start = run.started_at + i * SLICE
+            end = min(start + SLICE, until)
+            before = Decimal(i * 60)
+            after = Decimal(str((end - run.started_at).total_seconds()))
+            pending.append(
+                LedgerEntry(
+                    account=accounts[owner_id],
+                    project=project,
+                    project_name=project.name,
+                    kind=LedgerEntry.Kind.COMPUTE,
+                    resource=ref,
+                    resource_name=job.name[:200],
+                    quantity=(Decimal(run.gpu_count) * (after - before) / Decimal(3600)).quantize(
+                        Decimal("0.000001")
+                    ),
+                    unit="gpu_hour",
+                    unit_price=rate,
+                    amount=-slice_amount(exact_before=per_second * before, exact_after=per_second * after),
+                    period_start=start,
+                    period_end=end,
+                    created_by_id=run.started_by_id,
+                    idempotency_key=f"compute:{run.pk}:{i}",
+                )
+            )
+        if len(pending) >= BATCH:
+            result.created += _insert(pending)
+            pending = []
+    result.created += _insert(pending)
+    return result
+
+
+def enforce_limits(*, now: datetime | None = None) -> int:
+    """Stop running jobs whose owner's account has no credits left, or whose project reached its
+    monthly cap. Returns how many were stopped. They can be started again after a top-up."""
+    from billing.models import ProjectBudget
+    from billing.services import balance, project_month_spend
+    from resources.jobs.services import OUT_OF_CREDITS, job_stop
+    from resources.models import JOB_ACTIVE, Job
+
+    stopped = 0
+    active = list(
+        Job.objects.filter(status__in=JOB_ACTIVE, stop_requested_at__isnull=True).select_related(
+            "project__owner"
+        )
+    )
+    balances: dict[int, Decimal] = {}
+    caps = dict(
+        ProjectBudget.objects.filter(
+            project__in={j.project_id for j in active}, monthly_cap__isnull=False
+        ).values_list("project_id", "monthly_cap")
+    )
+    capped: dict = {}
+    for job in active:
+        account = account_for(job.project.owner)
+        if account.pk not in balances:
+            balances[account.pk] = balance(account)
+        reason = None
+        if balances[account.pk] <= 0:
+            reason = OUT_OF_CREDITS
+        elif job.project_id in caps:
+            if job.project_id not in capped:
+                capped[job.project_id] = (
+                    project_month_spend(project=job.project, now=now) >= caps[job.project_id]
+                )
+            if capped[job.project_id]:
+                reason = "monthly spending cap reached"
+        if reason:
+            job_stop(job=job, actor=None, reason=reason)
+            stopped += 1
+    return stopped

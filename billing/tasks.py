@@ -15,7 +15,8 @@ def accrue_periodically() -> dict:
 
     results = accrue()
     schedule_next()
-    return {name: r.created for name, r in results.items()}
+    return {"compute": results["compute"].created, "storage": results["storage"].created,
+            "jobs_stopped": results["jobs_stopped"]}
 
 
 def schedule_next(*, delay_seconds: int | None = None) -> None:

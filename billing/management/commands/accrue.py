@@ -11,8 +11,12 @@ class Command(BaseCommand):
                             help="also make sure the worker's periodic accrual task is queued")
 
     def handle(self, *args, schedule, **options):
-        for name, result in accrue().items():
+        results = accrue()
+        for name in ("compute", "storage"):
+            result = results[name]
             self.stdout.write(f"{name}: {result.created} new ledger entries ({result.considered} considered)")
+        if results["jobs_stopped"]:
+            self.stdout.write(f"stopped {results['jobs_stopped']} running jobs (no credits or cap reached)")
         if schedule:
             from billing.tasks import ensure_scheduled
 
