@@ -254,8 +254,12 @@ def enforce_limits(*, now: datetime | None = None) -> int:
         ).values_list("project_id", "monthly_cap")
     )
     capped: dict = {}
+    accounts: dict[int, object] = {}
     for job in active:
-        account = account_for(job.project.owner)
+        owner = job.project.owner
+        if owner.pk not in accounts:
+            accounts[owner.pk] = account_for(owner)
+        account = accounts[owner.pk]
         if account.pk not in balances:
             balances[account.pk] = balance(account)
         reason = None

@@ -1,0 +1,107 @@
+#!/usr/bin/env python
+"""Accrual benchmark on PostgreSQL: one pass over 10,000 running jobs and 10,000 stored datasets,
+printing the time and the number of queries, then a second pass that must add 0 entries.
+
+Run with `make bench` (needs PostgreSQL on 127.0.0.1:5432). Prints figures; not a test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = os.environ.get("BENCH_DB", "trainshed_bench_accrual")
+JOBS = DATASETS = 10_000
+OWNERS = 100
+
+os.environ.update({
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-" + "k" * 60,
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "TRAINSHED_FERNET_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
+    "TRAINSHED_VAR_DIR": tempfile.mkdtemp(prefix="trainshed-bench-"),
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+})
+
+
+def main() -> None:
+    for sql in (f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}"):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", sql], check=True)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from accounts.services import user_create
+    from billing import services as billing_services
+    from billing.accrual import accrue
+    from billing.models import BillingAccount, LedgerEntry
+    from compute.models import GpuType
+    from projects.services import project_create
+    from resources.models import Dataset, Job, JobRun, JobStatus
+
+    call_command("migrate", verbosity=0)
+    t0 = time.monotonic()
+    now = timezone.now()
+    a100 = GpuType.objects.get(slug="a100")
+    projects = []
+    for i in range(OWNERS):
+        owner = user_create(email=f"owner{i:03d}@example.com", password=None)
+        billing_services.credits_grant(account=BillingAccount.objects.get(owner=owner), amount=1_000_000)
+        projects.append(project_create(owner=owner, name=f"Project {i:03d}"))
+    started = now - timedelta(minutes=5, seconds=30)
+    jobs = Job.objects.bulk_create(
+        [Job(project=projects[i % OWNERS], name=f"job-{i:05d}", type="training", gpu_type=a100,
+             gpu_count=1 + i % 4, command="python train.py", created_by=projects[i % OWNERS].owner,
+             status=JobStatus.RUNNING, started_at=started, last_heartbeat=now) for i in range(JOBS)],
+        batch_size=2000,
+    )
+    JobRun.objects.bulk_create(
+        [JobRun(job=j, started_at=started, last_heartbeat=now, started_by=j.created_by,
+                gpu_type=a100, gpu_count=j.gpu_count) for j in jobs],
+        batch_size=2000,
+    )
+    Dataset.objects.bulk_create(
+        [Dataset(project=projects[i % OWNERS], name=f"ds-{i:05d}", status="ready",
+                 size_bytes=(i % 50 + 1) * 10**9, file_count=1,
+                 created_at=now - timedelta(hours=3, minutes=10))
+         for i in range(DATASETS)],
+        batch_size=2000,
+    )
+    print(f"seeded {JOBS:,} running jobs and {DATASETS:,} datasets for {OWNERS} owners "
+          f"in {time.monotonic() - t0:.1f}s")
+
+    report = [f"seeded {JOBS:,} running jobs (5½ minutes each) and {DATASETS:,} datasets (3 hours old) "
+              f"for {OWNERS} owners"]
+    for label in ("first pass", "second pass"):
+        before = LedgerEntry.objects.count()
+        with CaptureQueriesContext(connection) as queries:
+            t = time.monotonic()
+            result = accrue(now=now)
+            elapsed = time.monotonic() - t
+        added = LedgerEntry.objects.count() - before
+        line = (f"{label}: {elapsed:.2f}s, {len(queries.captured_queries)} queries, {added:,} new entries "
+                f"(compute {result['compute'].created:,}, storage {result['storage'].created:,}, "
+                f"jobs stopped {result['jobs_stopped']})")
+        print(line)
+        report.append(line)
+    if added != 0:
+        raise SystemExit("the second pass charged something twice")
+    results = ROOT / "bench" / "RESULTS.md"
+    text = results.read_text() if results.exists() else "# Benchmark results\n"
+    text = text.split("\n## Accrual")[0].rstrip() + "\n\n## Accrual (bench/accrual.py, PostgreSQL)\n\n"
+    results.write_text(text + "\n".join(f"- {line}" for line in report) + "\n")
+
+
+if __name__ == "__main__":
+    main()
