@@ -7,7 +7,9 @@ import pytest
 from django.core import mail
 
 from projects.models import Invitation, Membership, Project
+from resources.models import Job
 from tests.factories import PASSWORD, UserFactory
+from tests.jobs_helpers import local_node, seed_gpu_types
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +43,9 @@ def test_sign_up_verify_and_land_on_the_dashboard(live_server, page, screenshots
     assert Project.objects.filter(owner__email="newcomer@example.com", is_personal=True).exists()
 
 
-def test_owner_builds_a_team_and_members_see_then_lose_it(live_server, browser, screenshots):
+def test_owner_builds_a_team_and_members_see_then_lose_it(live_server, browser, screenshots, tmp_path):
+    seed_gpu_types()
+    local_node(tmp_path, gpu_type="cpu", gpus=2)
     UserFactory(email="alice@example.com", name="Alice")
     UserFactory(email="bob@example.com", name="Bob")
     alice = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -75,6 +79,29 @@ def test_owner_builds_a_team_and_members_see_then_lose_it(live_server, browser, 
     bob.wait_for_function("document.querySelector('#project-switcher summary').innerText.includes('Team X')")
     assert bob.locator("main a[href='/datasets/new/']").count() == 0
     bob.screenshot(path=str(screenshots / "flow2-bob-in-team.png"), full_page=True)
+
+    # ... but he can create a job there (Jobs All).
+    bob.get_by_role("link", name="Jobs").first.click()
+    bob.get_by_role("button", name="New job").click()
+    bob.fill("input[name=name]", "bob-experiment")
+    bob.select_option("select[name=gpu_type]", "cpu")
+    bob.fill("textarea[name=command]", "echo hello")
+    bob.get_by_role("button", name="Create", exact=True).click()
+    bob.wait_for_url(re.compile(r".*/jobs/[0-9a-f-]{36}/$"))
+    assert bob.get_by_role("button", name="Start").count() == 1
+    job = Job.objects.get(name="bob-experiment")
+    assert job.project == team and job.status == "new"
+
+    # alice makes bob's jobs Read-Only with Update: bob's next click on Start is refused.
+    row = alice.locator("#member-table tr:has-text('bob@example.com')")
+    row.locator("select[name=jobs]").select_option("read")
+    row.get_by_role("button", name="Update").click()
+    alice.wait_for_selector("#member-table >> text=Updated bob@example.com.")
+    bob.get_by_role("button", name="Start").click()
+    assert "Not allowed" in bob.locator("main").inner_text()
+    job.refresh_from_db()
+    assert job.status == "new"
+    bob.screenshot(path=str(screenshots / "flow3-bob-start-refused.png"), full_page=True)
 
     # alice removes bob; bob's next page load falls back to Personal with a message.
     alice.once("dialog", lambda dialog: dialog.accept())
