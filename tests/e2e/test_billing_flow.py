@@ -4,7 +4,6 @@ page shows the charge (by member) and the daily chart; bob's billing page shows 
 The job runs for real in RunnerThread (see tests/e2e/test_jobs_browser.py for why a thread)."""
 
 import re
-
 from decimal import Decimal
 
 import pytest
