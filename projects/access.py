@@ -12,7 +12,8 @@ What a refusal looks like is part of the rule:
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -20,6 +21,7 @@ from guardian.core import ObjectPermissionChecker
 
 from projects.models import RESOURCE_TYPES, Project
 
+T = TypeVar("T")
 What = Literal["project", "jobs", "datasets", "models", "secrets"]
 Level = Literal["read", "manage", "administer"]
 
@@ -99,3 +101,14 @@ def access_summary(user, project: Project) -> dict[str, str]:
 
 def is_owner(user, project: Project) -> bool:
     return "administer_project" in perms(user, project)
+
+
+def require_object(user, project: Project, what: What, level: Level, get: Callable[[], T]) -> T:
+    """The order for one object of `what` in `project`: 404 unless the person may see `what` there
+    AND the object is in the project (`get()` looks it up inside the project's scope); only then
+    403 if `level` needs more than they have. So an id from another project is always a 404,
+    whatever the person's access where they are."""
+    require(user, project, what, "read")
+    obj = get()
+    require(user, project, what, level)
+    return obj

@@ -23,6 +23,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from config.api_support import ERRORS, Pagination, Text, active_project
+from projects import access
 from resources import selectors, services, storage
 from resources.models import StoredResource, StoredStatus
 
@@ -88,8 +89,11 @@ def _routes(kind: str) -> None:
     tags = [kind]
 
     def lookup(request: HttpRequest, pk: uuid.UUID, level: str = "read") -> StoredResource:
-        project = active_project(request, kind, level)
-        return selectors.resource_get(kind=kind, project=project, pk=pk)
+        project = active_project(request, kind, "read")
+        return access.require_object(
+            request.user, project, kind, level,
+            lambda: selectors.resource_get(kind=kind, project=project, pk=pk),
+        )
 
     @router.get(base, response={200: list[ResourceOut], **ERRORS}, tags=tags,
                 operation_id=f"{kind}_list", url_name=f"{kind}-list",

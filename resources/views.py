@@ -218,8 +218,10 @@ def resource_file(request: HttpRequest, kind: str, pk, path: str) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def resource_rename(request: HttpRequest, kind: str, pk) -> HttpResponse:
     project = _active(request)
-    access.require(request.user, project, kind, "manage")
-    resource = selectors.resource_get(kind=kind, project=project, pk=pk)
+    resource = access.require_object(
+        request.user, project, kind, "manage",
+        lambda: selectors.resource_get(kind=kind, project=project, pk=pk),
+    )
     form = RenameForm(request.POST or None, initial={"name": resource.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -238,8 +240,10 @@ def resource_rename(request: HttpRequest, kind: str, pk) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resource_delete(request: HttpRequest, kind: str, pk) -> HttpResponse:
     project = _active(request)
-    access.require(request.user, project, kind, "manage")
-    resource = selectors.resource_get(kind=kind, project=project, pk=pk)
+    resource = access.require_object(
+        request.user, project, kind, "manage",
+        lambda: selectors.resource_get(kind=kind, project=project, pk=pk),
+    )
     error = None
     if request.method == "POST":
         try:

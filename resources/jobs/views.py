@@ -135,8 +135,9 @@ def job_open(request: HttpRequest, pk) -> HttpResponse:
 
 def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
     project = _active(request)
-    access.require(request.user, project, "jobs", "manage")
-    job = selectors.job_get(project=project, pk=pk)
+    job = access.require_object(
+        request.user, project, "jobs", "manage", lambda: selectors.job_get(project=project, pk=pk)
+    )
     try:
         fn(job=job, actor=request.user)
     except ValidationError as exc:
@@ -162,8 +163,9 @@ def job_stop(request: HttpRequest, pk) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def job_remove(request: HttpRequest, pk) -> HttpResponse:
     project = _active(request)
-    access.require(request.user, project, "jobs", "manage")
-    job = selectors.job_get(project=project, pk=pk)
+    job = access.require_object(
+        request.user, project, "jobs", "manage", lambda: selectors.job_get(project=project, pk=pk)
+    )
     if request.method == "POST":
         services.job_remove(job=job, actor=request.user)
         messages.success(request, f"Removed {job.name}." + (" It is being stopped." if job.status ==
