@@ -133,6 +133,11 @@ class ComputeNode(models.Model):
         return self.last_heartbeat is not None and self.last_heartbeat >= heartbeat_cutoff()
 
     @property
+    def job_queue(self) -> str:
+        """The Tasks API queue of this node's jobs: only a worker on this node takes them."""
+        return f"jobs-{self.pk.hex[:24]}"
+
+    @property
     def state(self) -> str:
         """What the node is now: draining, online (fresh heartbeat) or offline."""
         if self.status == self.Status.DRAINING:

@@ -187,7 +187,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 TASKS = {
     "default": {
         "BACKEND": env_str("TRAINSHED_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "jobs"],
+        # Any queue name: "default" for downloads and accrual, and one per compute node for its
+        # jobs (`ComputeNode.job_queue`), so a job runs only on the node it was placed on.
+        "QUEUES": [],
     }
 }
 

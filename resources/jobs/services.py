@@ -258,12 +258,12 @@ def _place(job: Job, *, actor=None) -> bool:
     node = reservation.node
     _set_status(job, JobStatus.STARTING, actor=actor, message=f"Placed on {node.name}",
                 node=node, gpu_indices=_gpu_indices(node, job), status_reason="")
-    job_id = str(job.pk)
+    job_id, queue = str(job.pk), node.job_queue
 
     def enqueue():
         from resources.jobs.tasks import run_job
 
-        run_job.enqueue(job_id)
+        run_job.using(queue_name=queue).enqueue(job_id)  # only the placed node's worker takes it
 
     transaction.on_commit(enqueue)
     return True

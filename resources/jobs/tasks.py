@@ -1,4 +1,5 @@
-"""Jobs through Django's Tasks API: `manage.py db_worker --queue-name jobs` runs them."""
+"""Jobs through Django's Tasks API, on the queue of the node each was placed on
+(`ComputeNode.job_queue`): `manage.py jobs worker` on that node runs them."""
 
 from django_tasks import task
 

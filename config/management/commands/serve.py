@@ -13,17 +13,15 @@ def processes(addr: str) -> list[tuple[str, list[str]]]:
     from django.conf import settings
 
     manage = [sys.executable, "manage.py"]
-    # Each job occupies its worker while it runs: the "jobs" queue gets its own workers, so a
-    # running notebook never holds up downloads or other jobs.
+    # Each job occupies its worker while it runs: jobs get their own workers (on the queues of
+    # this machine's nodes), so a running notebook never holds up downloads or other jobs.
     job_workers = [
-        (f"jobs-worker-{n}", [*manage, "db_worker", "--queue-name", "jobs", "--interval", "0.5",
-                                  "--no-reload"])
+        (f"jobs-worker-{n}", [*manage, "jobs", "worker"])
         for n in range(1, max(1, settings.TRAINSHED_JOB_WORKERS) + 1)
     ]
     return [
         ("web", [*manage, "runserver", addr]),
-        ("worker", [*manage, "db_worker", "--queue-name", "*", "--exclude-queues", "jobs",
-                    "--interval", "0.5"]),
+        ("worker", [*manage, "db_worker", "--queue-name", "default", "--interval", "0.5"]),
         *job_workers,
         ("jobs-monitor", [*manage, "jobs", "monitor"]),
         ("node", [*manage, "node", "run-local"]),
