@@ -61,6 +61,7 @@ def setup_django():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # production static files
 
 
 # ---- data ---------------------------------------------------------------------------------------

@@ -49,3 +49,12 @@ def test_production_refuses_to_start_without_fernet_keys(tmp_path):
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "TRAINSHED_FERNET_KEYS must be set" in result.stderr
+
+
+def test_collectstatic_works_in_production_mode(tmp_path):
+    """Hashed, compressed static files for whitenoise: every reference in the CSS/JS resolves."""
+    env = _production_env(TRAINSHED_VAR_DIR=str(tmp_path))
+    result = _manage("collectstatic", "--noinput", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = tmp_path / "static" / "staticfiles.json"
+    assert manifest.exists() and "vendor/pico/pico.min.css" in manifest.read_text()
