@@ -12,7 +12,6 @@ from accounts.api_keys import api_key_create
 from compute.models import Reservation
 from projects.keys import secret_set
 from resources import services as resource_services
-from resources.jobs import services
 from resources.models import Job, JobLogChunk, JobRun, JobStatus, JobType
 from tests.factories import ProjectFactory, UserFactory, make_node
 from tests.jobs_helpers import PY, local_node, make_job, ready, run_worker, seed_gpu_types
@@ -252,3 +251,15 @@ def test_a_job_started_through_the_api_runs_and_its_log_hides_the_secret(client,
     body = log.json()
     assert "epoch 3\ntoken is ***\ndone\n" in body["text"] and body["ended"] is True
     assert "s3cret" not in log.content.decode()
+
+
+@pytest.mark.parametrize("overrides", [
+    {"gpu_count": 2**70}, {"gpu_count": -(2**70)}, {"disk_gb": 2**70}, {"disk_gb": 0},
+    {"type": "endpoint", "port": 2**70}, {"port": 2**70},
+    {"env": {f"V{n}": "x" for n in range(200)}}, {"name": "n" * 5000}, {"command": "x" * 30000},
+])
+def test_absurd_numbers_and_sizes_are_refused_not_crashed(client, owner, project, cpu, overrides):
+    response = _post(client, f"{API}/jobs", _body(**overrides), _auth(owner, project))
+    assert response.status_code in (201, 400, 422), response.content
+    if response.status_code == 201:  # a port is only kept for endpoints
+        assert response.json()["port"] is None

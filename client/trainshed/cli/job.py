@@ -89,7 +89,8 @@ def job_show(job_id: str, project_id: str | None) -> None:
 @click.option("--disk", "disk_gb", type=int, default=20, show_default=True, help="Disk size in GB.")
 @click.option("--command", "commands", multiple=True,
               help="The command to run; repeat it for several (run in order), or give one string.")
-@click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="An environment variable (repeatable).")
+@click.option("--env", "env", multiple=True, metavar="NAME=VALUE",
+              help="An environment variable (repeatable).")
 @click.option("--dataset", "datasets", multiple=True, metavar="ID", help="An input dataset (repeatable).")
 @click.option("--model", "model", metavar="ID", help="An input model.")
 @click.option("--output", "output_type", type=click.Choice(["none", "model"]), default="none",
@@ -141,7 +142,8 @@ def job_remove(job_id: str, project_id: str | None) -> None:
 @command.command("logs")
 @job_id_argument
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new output until the job ends.")
-@click.option("--tail", type=click.IntRange(1, 10_000), help="Only the last N lines (then follow from there).")
+@click.option("--tail", type=click.IntRange(1, 10_000),
+              help="Only the last N lines (then follow from there).")
 @click.option("--every", type=click.FloatRange(0.1, 60), default=FOLLOW_EVERY, show_default=True,
               help="Seconds between polls with --follow.")
 @project_option
