@@ -53,6 +53,11 @@ def test_job_create_start_run_then_logs_prints_the_output_with_the_secret_hidden
     logs = run("job", "logs", str(job.pk))
     assert logs.exit_code == 0, logs.output
     assert "epochs 3\ntoken is ***\n" in logs.output and "s3cret" not in logs.output
+    async def follow():  # the SDK's follow: the whole log, then it ends (the job has ended)
+        return "".join([text async for text in Trainshed().jobs.follow(str(job.pk), every=0.1)])
+
+    assert asyncio.run(follow()) == Trainshed().sync.jobs.log_text(str(job.pk))
+    assert "token is ***" in asyncio.run(follow())
     listed = run("job", "list", "--status", "finished")
     assert "sentiment" in listed.output and "local-box" in listed.output
     shown = run("job", "show", str(job.pk))

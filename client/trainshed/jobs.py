@@ -17,8 +17,11 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 from trainshed.client import Namespace, _seg
+from trainshed.errors import TrainshedError
 
 FOLLOW_EVERY = 1.0
+#: Following gives up after this many failures in a row (a refusal ends it at once).
+FOLLOW_RETRIES = 5
 
 
 def command_text(command: str | Iterable[str] | None) -> str:
@@ -89,8 +92,17 @@ class Jobs(Namespace):
     async def follow(self, job_id: str, *, offset: int = 0, every: float = FOLLOW_EVERY
                      ) -> AsyncIterator[str]:
         """Yield new log text as it comes, until the job has ended and everything was read."""
+        failures = 0
         while True:
-            page = await self.logs(job_id, offset=offset)
+            try:
+                page = await self.logs(job_id, offset=offset)
+            except TrainshedError as exc:  # a passing failure (unreachable, 5xx) is retried
+                failures += 1
+                if (exc.status is not None and exc.status < 500) or failures >= FOLLOW_RETRIES:
+                    raise
+                await asyncio.sleep(every)
+                continue
+            failures = 0
             if page["text"]:
                 yield page["text"]
             offset = page["next_offset"]

@@ -8,10 +8,10 @@ import time
 import click
 
 from trainshed.cli.common import client, table
-from trainshed.jobs import FOLLOW_EVERY
+from trainshed.errors import TrainshedError
+from trainshed.jobs import FOLLOW_EVERY, FOLLOW_RETRIES
 
 STATUSES = ["new", "waiting", "starting", "running", "finished", "failed", "stopped"]
-ACTIVE = ("waiting", "starting", "running")
 
 project_option = click.option("--project", "project_id", metavar="ID",
                               help="The project (default: the active project).")
@@ -44,6 +44,21 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{value!r} is not NAME=value.", param_hint="--env")
         env[name.strip()] = text
     return env
+
+
+def _poll(jobs, job_id: str, offset: int, every: float) -> dict:
+    """While following, a passing failure (the server unreachable for a moment, a 5xx from a
+    proxy or a busy database) is retried; a refusal (4xx), or the same failure FOLLOW_RETRIES
+    times in a row, ends the command with its message."""
+    for attempt in range(FOLLOW_RETRIES):
+        try:
+            return jobs.logs(job_id, offset=offset)
+        except TrainshedError as exc:
+            transient = exc.status is None or exc.status >= 500
+            if not transient or attempt == FOLLOW_RETRIES - 1:
+                raise
+            time.sleep(every)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @click.group("job")
@@ -159,6 +174,9 @@ def job_logs(job_id: str, follow: bool, tail: int | None, every: float, project_
             break
         if not more:
             time.sleep(every)
-        page = jobs.logs(job_id, offset=page["next_offset"])
+        if follow:
+            page = _poll(jobs, job_id, page["next_offset"], every)
+        else:
+            page = jobs.logs(job_id, offset=page["next_offset"])
     if follow and page["status"] != "new":
         click.echo(f"[{page['status']}]", err=True)
