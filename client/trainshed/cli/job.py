@@ -70,6 +70,7 @@ def command() -> None:
 @click.option("--status", type=click.Choice(STATUSES))
 @project_option
 def job_list(status: str | None, project_id: str | None) -> None:
+    """List the jobs, newest first."""
     rows = [[j["id"], j["name"], j["type"], j["status"], f"{j['gpu_count']}× {j['gpu_type']}",
              j["node"] or "", f"{j['gpu_hours']:.2f}", _when(j["created_at"])]
             for j in _jobs(project_id).list(status=status)]
@@ -129,6 +130,7 @@ def job_create(name, type_, gpu_type, gpu_count, disk_gb, commands, env, dataset
 @job_id_argument
 @project_option
 def job_start(job_id: str, project_id: str | None) -> None:
+    """Start a job (placed on a node, or waiting for free GPUs)."""
     click.echo(f"Started: {_describe(_jobs(project_id).start(job_id))}")
 
 
@@ -136,6 +138,7 @@ def job_start(job_id: str, project_id: str | None) -> None:
 @job_id_argument
 @project_option
 def job_stop(job_id: str, project_id: str | None) -> None:
+    """Stop a job (a running one stops within seconds)."""
     job = _jobs(project_id).stop(job_id)
     if job["status"] == "running":
         click.echo(f"Stopping {job['name']}: it stops within seconds.")
