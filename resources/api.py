@@ -6,7 +6,8 @@ up inside that project (another project's id is a 404) and calls one service.
 Creating takes two operations, since one operation cannot take both a multipart and a JSON body:
 `POST /datasets` (multipart: `name` and one or more `files`; one .zip/.tar(.gz) archive is
 unpacked, which is how the CLI keeps a folder's structure) and `POST /datasets/from-url` (JSON
-`{name, source_url}`; the server downloads it in the background). Jobs are not here.
+`{name, source_url}`; the server downloads it in the background). Jobs are in
+`resources/api_jobs.py`, mounted at the end.
 """
 
 import posixpath
@@ -195,3 +196,14 @@ def _routes(kind: str) -> None:
 
 for _kind in ("datasets", "models"):
     _routes(_kind)
+
+
+def _mount_jobs() -> None:
+    """Jobs have their own module (resources/api_jobs.py): mounted here so the API root lists
+    only apps."""
+    from resources import api_jobs
+
+    router.add_router("", api_jobs.router)
+
+
+_mount_jobs()

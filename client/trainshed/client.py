@@ -171,9 +171,10 @@ NAMESPACES: dict[str, type[Namespace]] = {
 
 
 def _register_resources() -> None:
+    from trainshed.jobs import Jobs
     from trainshed.resources import Datasets, Models
 
-    NAMESPACES.update({"datasets": Datasets, "models": Models})
+    NAMESPACES.update({"datasets": Datasets, "models": Models, "jobs": Jobs})
 
 
 def _seg(value: str, safe: str = "@") -> str:

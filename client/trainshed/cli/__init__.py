@@ -14,7 +14,7 @@ import click
 
 from trainshed.errors import TrainshedError
 
-COMMANDS = ["configure", "project", "dataset", "model", "billing"]
+COMMANDS = ["configure", "project", "job", "dataset", "model", "billing"]
 
 
 class Group(click.Group):

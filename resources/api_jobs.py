@@ -1,0 +1,252 @@
+"""Jobs over the REST API, in the request's project (`X-Trainshed-Project`, else Personal).
+
+Every operation asks `active_project(request, "jobs", level)` (= `access.require`, as the web views
+do), looks the job up inside that project with `selectors.job_get` (another project's id, or a
+removed job, is a 404) and calls one service. Mounted by `resources/api.py`.
+
+Logs are served redacted only (`selectors.job_log_stream`/`job_log_tail` replace the project's
+secrets with ***), never raw chunks. `GET /jobs/{id}/logs` answers a slice of the redacted log:
+`?offset=` (bytes of the redacted log, as `next_offset` said) or `?tail=` (the last lines), so a
+client follows a running job by asking again from `next_offset` until `ended` and no text is left.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from config.api_support import ERRORS, Pagination, Text, active_project
+from resources.jobs import selectors, services
+from resources.models import JOB_ACTIVE, Job, JobEvent
+
+router = Router(tags=["jobs"])
+
+JobStatus_ = Literal["new", "waiting", "starting", "running", "finished", "failed", "stopped"]
+JobType_ = Literal["notebook", "training", "inference", "endpoint"]
+Output_ = Literal["none", "model"]
+
+#: The most text one answer of `GET /jobs/{id}/logs` carries; ask again from `next_offset`.
+LOG_PAGE_BYTES = 1024 * 1024
+TAIL_MAX = 10_000
+
+
+# ---- shapes ------------------------------------------------------------------------------------
+
+
+class JobOut(Schema):
+    id: uuid.UUID
+    name: str
+    type: JobType_
+    status: JobStatus_
+    status_reason: str
+    gpu_type: str = Field(description="The GPU type's slug.")
+    gpu_count: int
+    disk_gb: int
+    command: str
+    env: dict[str, str]
+    input_datasets: list[uuid.UUID]
+    input_model: uuid.UUID | None
+    output_type: Output_
+    port: int | None
+    node: str | None = Field(description="The name of the node it runs (or ran) on.")
+    exit_code: int | None
+    gpu_hours: float
+    url: str | None = Field(description="Where a running notebook (with its token) or endpoint answers.")
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @staticmethod
+    def resolve_gpu_type(job: Job) -> str:
+        return job.gpu_type.slug
+
+    @staticmethod
+    def resolve_input_datasets(job: Job) -> list[uuid.UUID]:
+        return [d.pk for d in job.input_datasets.all()]
+
+    @staticmethod
+    def resolve_input_model(job: Job) -> uuid.UUID | None:
+        return job.input_model_id
+
+    @staticmethod
+    def resolve_node(job: Job) -> str | None:
+        return job.node.name if job.node_id else None
+
+    @staticmethod
+    def resolve_gpu_hours(job: Job) -> float:
+        return round(job.gpu_hours, 6)
+
+    @staticmethod
+    def resolve_url(job: Job) -> str | None:
+        return selectors.job_url(job=job)
+
+    @staticmethod
+    def resolve_created_by(job: Job) -> str | None:
+        return job.created_by.email if job.created_by_id else None
+
+
+class JobEventOut(Schema):
+    status: JobStatus_
+    message: str
+    actor: str | None
+    at: datetime
+
+    @staticmethod
+    def resolve_actor(event: JobEvent) -> str | None:
+        return event.actor.email if event.actor_id else None
+
+
+class JobDetailOut(JobOut):
+    events: list[JobEventOut]
+    output_models: list[uuid.UUID] = Field(description="Models this job's output became.")
+
+    @staticmethod
+    def resolve_events(job: Job) -> list[JobEvent]:
+        return list(selectors.job_events(job=job))
+
+    @staticmethod
+    def resolve_output_models(job: Job) -> list[uuid.UUID]:
+        return list(job.output_models.values_list("pk", flat=True))
+
+
+class JobIn(Schema):
+    """A new job. `gpu_type` is a slug from `GET /projects/{id}/gpu-types`; `command` is one
+    command per line (run in order by `sh -e`; notebooks may leave it empty); `env` holds
+    NAME=value pairs; datasets and the model are ids of the same project; `port` is required for
+    endpoints (the port the command serves HTTP on)."""
+
+    name: Text
+    type: JobType_ = "training"
+    gpu_type: Text
+    gpu_count: int = 1
+    disk_gb: int = 20
+    command: Text = ""
+    env: dict[Text, Text] = Field(default_factory=dict)
+    input_datasets: list[uuid.UUID] = Field(default_factory=list)
+    input_model: uuid.UUID | None = None
+    output_type: Output_ = "none"
+    port: int | None = None
+
+
+class LogQuery(Schema):
+    offset: int = Field(0, ge=0, description="Start at this byte of the (redacted) log.")
+    tail: int | None = Field(None, ge=1, le=TAIL_MAX, description="Only the last N lines (ignores offset).")
+
+
+class LogOut(Schema):
+    text: str = Field(description="The log from `offset` to `next_offset`, secrets replaced by ***.")
+    offset: int
+    next_offset: int = Field(description="Ask from here for what follows.")
+    size: int = Field(description="The (redacted) log's size in bytes now.")
+    status: JobStatus_
+    ended: bool = Field(description="The job is not running (nor about to): once `next_offset` "
+                                    "reaches `size`, no more text will come.")
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _lookup(request: HttpRequest, job_id: uuid.UUID, level: str = "read") -> Job:
+    project = active_project(request, "jobs", level)
+    return selectors.job_get(project=project, pk=job_id)
+
+
+def _is_continuation(byte: int) -> bool:
+    return byte & 0xC0 == 0x80
+
+
+def _log_slice(job: Job, *, offset: int, tail: int | None) -> dict:
+    """A slice of the redacted log on UTF-8 character boundaries. The job's status was read before
+    the log, so an ended job's slice up to `size` is its whole log."""
+    data = "".join(selectors.job_log_stream(job=job)).encode()
+    size = len(data)
+    if tail is not None:
+        text = "".join(data.decode().splitlines(keepends=True)[-tail:])
+        start = size - len(text.encode())
+        end = size
+    else:
+        start = min(offset, size)
+        while start < size and _is_continuation(data[start]):
+            start += 1
+        end = min(size, start + LOG_PAGE_BYTES)
+        while end < size and _is_continuation(data[end]):
+            end -= 1
+        text = data[start:end].decode()
+    return {"text": text, "offset": start, "next_offset": end, "size": size, "status": job.status,
+            "ended": job.status not in JOB_ACTIVE}
+
+
+# ---- operations --------------------------------------------------------------------------------
+
+
+@router.get("/jobs", response={200: list[JobOut], **ERRORS}, operation_id="jobs_list",
+            url_name="jobs-list", summary="List the jobs of the project")
+@paginate(Pagination)
+def job_list(request: HttpRequest, status: JobStatus_ | None = None):
+    """Newest first; `?status=` keeps the jobs with that status."""
+    project = active_project(request, "jobs", "read")
+    return selectors.jobs_list(project=project, status=status).prefetch_related("input_datasets")
+
+
+@router.post("/jobs", response={201: JobDetailOut, **ERRORS}, operation_id="jobs_create",
+             url_name="jobs-create", summary="Create a job (status new)")
+def job_create(request: HttpRequest, payload: JobIn):
+    """Field errors name the field: a GPU type the project may not use (`gpu_type`), more GPUs than
+    any node has (`gpu_count`), a dataset or model of another project (`input_datasets`,
+    `input_model`), an empty command (`command`). Start it with `POST /jobs/{id}/start`."""
+    project = active_project(request, "jobs", "manage")
+    job = services.job_create(
+        project=project, actor=request.user, name=payload.name, type=payload.type,
+        gpu_type=payload.gpu_type, gpu_count=payload.gpu_count, disk_gb=payload.disk_gb,
+        command=payload.command, env=payload.env, input_datasets=payload.input_datasets,
+        input_model=payload.input_model, output_type=payload.output_type, port=payload.port,
+    )
+    return Status(201, selectors.job_get(project=project, pk=job.pk))
+
+
+@router.get("/jobs/{job_id}", response={200: JobDetailOut, **ERRORS}, operation_id="jobs_get",
+            url_name="jobs-detail", summary="Show a job, with its status history")
+def job_get(request: HttpRequest, job_id: uuid.UUID):
+    return _lookup(request, job_id)
+
+
+@router.delete("/jobs/{job_id}", response={204: None, **ERRORS}, operation_id="jobs_remove",
+               url_name="jobs-remove", summary="Remove a job (stopped first when it runs)")
+def job_remove(request: HttpRequest, job_id: uuid.UUID):
+    job = _lookup(request, job_id, "manage")
+    services.job_remove(job=job, actor=request.user)
+    return Status(204, None)
+
+
+@router.post("/jobs/{job_id}/start", response={200: JobDetailOut, **ERRORS}, operation_id="jobs_start",
+             url_name="jobs-start", summary="Start a job (or start a notebook or endpoint again)")
+def job_start(request: HttpRequest, job_id: uuid.UUID):
+    """The job is placed on a node ("starting"; a worker runs it) or waits for free GPUs
+    ("waiting"). Refused (400, with the reason) without credits or when it cannot start again."""
+    job = _lookup(request, job_id, "manage")
+    services.job_start(job=job, actor=request.user)
+    return selectors.job_get(project=job.project, pk=job.pk)
+
+
+@router.post("/jobs/{job_id}/stop", response={200: JobDetailOut, **ERRORS}, operation_id="jobs_stop",
+             url_name="jobs-stop", summary="Stop a job")
+def job_stop(request: HttpRequest, job_id: uuid.UUID):
+    """A waiting or starting job is stopped now; a running one within seconds (poll `GET`)."""
+    job = _lookup(request, job_id, "manage")
+    services.job_stop(job=job, actor=request.user)
+    return selectors.job_get(project=job.project, pk=job.pk)
+
+
+@router.get("/jobs/{job_id}/logs", response={200: LogOut, **ERRORS}, operation_id="jobs_logs",
+            url_name="jobs-logs", summary="Read a job's log (secrets replaced by ***)")
+def job_logs(request: HttpRequest, job_id: uuid.UUID, query: Query[LogQuery]):
+    """At most 1 MiB of text per answer. To follow a job: ask with `?offset=<next_offset>` again
+    (at once while `next_offset < size`, else after a pause) until `ended` is true and
+    `next_offset == size`."""
+    job = _lookup(request, job_id)
+    return _log_slice(job, offset=query.offset, tail=query.tail)
