@@ -26,6 +26,8 @@ from projects.middleware import SESSION_KEY
 from projects.models import Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
+MEMBERS_PAGE_SIZE = 50
+SHARED_PAGE_SIZE = 50
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
@@ -96,10 +98,11 @@ def switch(request: HttpRequest) -> HttpResponse:
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
     data = selectors.dashboard(user=request.user)
+    shared = Paginator(data["shared"], SHARED_PAGE_SIZE).get_page(request.GET.get("shared_page"))
     return render(
         request,
         "projects/project_list.html",
-        {**data, "create_form": ProjectCreateForm()},
+        {"mine": data["mine"], "shared": shared, "create_form": ProjectCreateForm()},
     )
 
 
@@ -132,10 +135,16 @@ def _detail_context(request, project, **overrides) -> dict:
         "project": project,
         "is_owner": is_owner,
         "my_access": access.access_summary(user, project),
-        "members": list(selectors.members_of(project=project)) if not project.is_personal else [],
+        "members": [],
     }
     if project.is_personal:
         return context | overrides
+    # The member table is paged (a project may have thousands of members); the page is kept
+    # across htmx re-renders through `members_page`.
+    page = Paginator(selectors.members_of(project=project), MEMBERS_PAGE_SIZE).get_page(
+        request.GET.get("members_page") or request.POST.get("members_page")
+    )
+    context.update(members=list(page), members_page=page)
     if is_owner:
         services.invitations_expire(project=project)
         context.update(
@@ -143,10 +152,11 @@ def _detail_context(request, project, **overrides) -> dict:
             add_form=MemberAddForm(),
             rename_form=ProjectRenameForm(initial={"name": project.name}),
             transfer_form=TransferOfferForm(project=project),
+            member_choices=selectors.member_emails(project=project),
             audit_page=_audit_page(request, project),
         )
     else:
-        context["my_membership"] = next((m for m in context["members"] if m.user_id == user.pk), None)
+        context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
     return context | overrides
 
 
@@ -169,7 +179,10 @@ def _member_table(request, project, status=200, **overrides) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def project_detail(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id)
-    return render(request, "projects/project_detail.html", _detail_context(request, project))
+    template = "projects/project_detail.html"
+    if request.htmx and "members_page" in request.GET:
+        template += "#member-table"  # the member table's pager
+    return render(request, template, _detail_context(request, project))
 
 
 @login_required

@@ -123,7 +123,7 @@ def test_dashboard_query_count_is_the_same_for_1_and_200_projects(client, owner)
         add_member(shared, owner)
     large = _count_queries(client, reverse("projects:list"))
     page = client.get(reverse("projects:list")).content.decode()
-    assert "Mine 99" in page and "Shared 99" in page
+    assert "Mine 99" in page and "Shared 49" in page and "1–50 of 100" in page  # shared ones are paged
     assert large == small
 
 
@@ -158,3 +158,19 @@ def test_owner_page_shows_keys_section_and_member_page_does_not(client, owner, p
     assert 'id="keys-section"' in client.get(reverse("projects:detail", args=[project.pk])).content.decode()
     client.force_login(member_all)
     assert "keys-section" not in client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+
+
+def test_member_table_is_paged_and_htmx_pages_it(client, owner, project):
+    for i in range(120):
+        add_member(project, UserFactory(email=f"m{i:03d}@example.com"))
+    client.force_login(owner)
+    url = reverse("projects:detail", args=[project.pk])
+    first = client.get(url).content.decode()
+    table = first.split('<section id="member-table">')[1].split("</section>")[0]
+    assert "m000@example.com" in table and "m049@example.com" in table and "m050@example.com" not in table
+    assert "Members 1–50 of 120" in table
+    third = client.get(url, {"members_page": 3}, headers={"HX-Request": "true"}).content.decode()
+    assert third.lstrip().startswith('<section id="member-table">')
+    assert "m119@example.com" in third and "m000@example.com" not in third
+    # The new-owner choice still offers every member.
+    assert first.count('<option value="') >= 120
