@@ -78,6 +78,8 @@ def main() -> None:
          for i in range(DATASETS)],
         batch_size=2000,
     )
+    # auto_now_add ignores a given created_at: date the datasets back 3 h 10 min afterwards.
+    Dataset.objects.update(created_at=now - timedelta(hours=3, minutes=10))
     print(f"seeded {JOBS:,} running jobs and {DATASETS:,} datasets for {OWNERS} owners "
           f"in {time.monotonic() - t0:.1f}s")
 

@@ -23,7 +23,9 @@ def dashboard(*, user) -> dict:
         .annotate(member_count=Count("memberships"))
         .order_by("-is_personal", "name")
     )
-    shared = Membership.objects.filter(user=user).select_related("project__owner").order_by("project__name", "pk")
+    shared = (
+        Membership.objects.filter(user=user).select_related("project__owner").order_by("project__name", "pk")
+    )
     return {"mine": mine, "shared": shared}
 
 
@@ -53,5 +55,7 @@ def audit_events(*, project: Project):
 def member_emails(*, project: Project) -> list[tuple[int, str]]:
     """(user id, e-mail) of every member, for choosing one (e.g. a new owner)."""
     return list(
-        Membership.objects.filter(project=project).order_by("user__email").values_list("user_id", "user__email")
+        Membership.objects.filter(project=project)
+        .order_by("user__email")
+        .values_list("user_id", "user__email")
     )
