@@ -254,3 +254,20 @@ def test_a_running_job_keeps_its_dataset_and_its_project(owner, project, node):
         project_delete(project=project, actor=owner)
     Job.objects.filter(pk=job.pk).update(status=JobStatus.FINISHED)
     resource_services.resource_delete(resource=data, actor=owner)
+
+
+def test_jupyterlab_may_start_when_the_worker_runs_as_root(monkeypatch, settings):
+    """JupyterLab refuses to run as root unless told; a root worker (containers) passes the flag.
+    (Checked for real by hand with JupyterLab 4.6: without it the notebook job failed.)"""
+    import importlib.util
+    from pathlib import Path
+
+    from resources.jobs import runner
+
+    settings.TRAINSHED_JUPYTER_COMMAND = ""
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 0)
+    assert "--allow-root" in runner.jupyter_argv(port=9999, token="t", root=Path("/w"))
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    argv = runner.jupyter_argv(port=9999, token="t", root=Path("/w"))
+    assert "--allow-root" not in argv and "--IdentityProvider.token=t" in argv

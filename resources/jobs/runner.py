@@ -64,11 +64,16 @@ def jupyter_argv(*, port: int, token: str, root: Path) -> list[str]:
         if importlib.util.find_spec("jupyterlab") is None:
             raise StartError(NO_JUPYTER.format(node=socket.gethostname()))
         base = [sys.executable, "-m", "jupyterlab"]
-    return [
+    argv = [
         *base, "--no-browser", f"--ServerApp.ip={settings.TRAINSHED_JOB_BIND_HOST}",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
     ]
+    if not configured and os.geteuid() == 0:
+        # A worker running as root (containers, single-user machines): JupyterLab refuses to
+        # start as root unless told it may; the per-job token still guards it.
+        argv.append("--allow-root")
+    return argv
 
 
 def free_port() -> int:
