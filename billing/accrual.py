@@ -66,18 +66,23 @@ def _stored_resources():
         )
 
 
+def _charged_until(*, kind: str, since: datetime) -> dict[str, datetime]:
+    """The cursor of each metered resource: the end of its last charged slice (one query)."""
+    return dict(
+        LedgerEntry.objects.filter(kind=kind, period_end__gt=since)
+        .values("resource")
+        .annotate(last=Max("period_end"))
+        .values_list("resource", "last")
+    )
+
+
 def accrue_storage(*, now: datetime | None = None) -> PassResult:
     """Charge every complete hour of every stored dataset and model not charged yet."""
     now = now or timezone.now()
     until = _hour_floor(now)
     since = until - STORAGE_LOOKBACK
     rate = storage_rate_per_gb_hour()
-    charged_until = dict(
-        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.STORAGE, period_end__gt=since)
-        .values("resource")
-        .annotate(last=Max("period_end"))
-        .values_list("resource", "last")
-    )
+    charged_until = _charged_until(kind=LedgerEntry.Kind.STORAGE, since=since)
     accounts: dict[int, object] = {}
     result = PassResult()
     pending: list[LedgerEntry] = []
@@ -174,12 +179,7 @@ def accrue_compute(*, now: datetime | None = None) -> PassResult:
         .filter(models.Q(ended_at__isnull=True) | models.Q(ended_at__gt=since))
         .select_related("job__project__owner", "gpu_type")
     )
-    charged_until = dict(
-        LedgerEntry.objects.filter(kind=LedgerEntry.Kind.COMPUTE, period_end__gt=since)
-        .values("resource")
-        .annotate(last=Max("period_end"))
-        .values_list("resource", "last")
-    )
+    charged_until = _charged_until(kind=LedgerEntry.Kind.COMPUTE, since=since)
     accounts: dict[int, object] = {}
     result = PassResult()
     pending: list[LedgerEntry] = []
