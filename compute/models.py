@@ -157,6 +157,7 @@ class Reservation(models.Model):
     node = models.ForeignKey(ComputeNode, on_delete=models.PROTECT, related_name="reservations")
     gpus = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     holder = models.CharField(max_length=100, unique=True)
+    label = models.CharField(max_length=200, blank=True, help_text="What holds it, for people.")
     project = models.ForeignKey(
         "projects.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

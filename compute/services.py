@@ -219,7 +219,9 @@ def project_gpu_types_refresh(*, project: Project, actor) -> ProjectCompute:
 # ---- placement --------------------------------------------------------------------------------
 
 
-def placement_reserve(*, project: Project, gpu_type, gpu_count: int, holder: str) -> Reservation | None:
+def placement_reserve(
+    *, project: Project, gpu_type, gpu_count: int, holder: str, label: str = ""
+) -> Reservation | None:
     """Reserve `gpu_count` GPUs of `gpu_type` on one node for `holder` (e.g. "job:<uuid>").
 
     Nodes considered: online (fresh heartbeat, not draining) with enough free GPUs; only the
@@ -261,7 +263,9 @@ def placement_reserve(*, project: Project, gpu_type, gpu_count: int, holder: str
         if not fitting:
             return None
         fitting.sort(key=lambda nf: (nf[0].owner_id is not None, nf[1], nf[0].name, str(nf[0].pk)))
-        reservation = Reservation(node=fitting[0][0], gpus=gpu_count, holder=holder, project=project)
+        reservation = Reservation(
+            node=fitting[0][0], gpus=gpu_count, holder=holder, label=label[:200], project=project
+        )
         reservation.full_clean(validate_unique=False)
         try:
             with transaction.atomic():

@@ -271,3 +271,18 @@ def test_jupyterlab_may_start_when_the_worker_runs_as_root(monkeypatch, settings
     monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
     argv = runner.jupyter_argv(port=9999, token="t", root=Path("/w"))
     assert "--allow-root" not in argv and "--IdentityProvider.token=t" in argv
+
+
+def test_compute_page_names_the_job_running_on_a_node(client, owner, project, tmp_path):
+    from django.urls import reverse
+
+    from tests.jobs_helpers import local_node, make_job, ready, seed_gpu_types
+
+    seed_gpu_types()
+    local_node(tmp_path, owner=owner, name="my-box")
+    ready(project)
+    job = make_job(project, owner, name="nightly-train", command="sleep 60")
+    services.job_start(job=job, actor=owner)
+    client.force_login(owner)
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert "Training job “nightly-train”" in page

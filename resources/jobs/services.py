@@ -248,6 +248,7 @@ def _place(job: Job, *, actor=None) -> bool:
     """Reserve GPUs for a locked job: starting (and enqueued after commit) or waiting."""
     reservation = compute_services.placement_reserve(
         project=job.project, gpu_type=job.gpu_type, gpu_count=job.gpu_count, holder=job.holder,
+        label=f"{job.get_type_display()} job “{job.name}”",
     )
     if reservation is None:
         if job.status != JobStatus.WAITING:
