@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.api_keys import api_key_create, api_key_revoke, api_keys_of
 from accounts.forms import ApiKeyCreateForm
+from config.forms import apply_service_errors
 
 
 @login_required
@@ -54,8 +55,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                     read_only=form.cleaned_data["read_only"],
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                apply_service_errors(form, exc)
             else:
                 form = ApiKeyCreateForm(user=request.user)
                 status = 201

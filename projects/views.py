@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from config.forms import apply_service_errors
 from projects import access, selectors, services
 from projects.forms import (
     MemberAccessForm,
@@ -28,15 +29,6 @@ from projects.models import Invitation, Membership
 AUDIT_PAGE_SIZE = 20
 MEMBERS_PAGE_SIZE = 50
 SHARED_PAGE_SIZE = 50
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form: on the named field when the form has it."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _safe_next(request: HttpRequest, project, fallback: str = "home") -> str:
@@ -118,7 +110,7 @@ def project_create(request: HttpRequest) -> HttpResponse:
                 copy_personal_keys=form.cleaned_data["copy_personal_keys"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Created {project.name}.")
             return redirect("projects:detail", project_id=project.pk)
@@ -203,7 +195,7 @@ def project_rename(request: HttpRequest, project_id) -> HttpResponse:
         try:
             services.project_rename(project=project, name=form.cleaned_data["name"], actor=request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Renamed to {project.name}.")
             return redirect("projects:detail", project_id=project.pk)
@@ -223,7 +215,7 @@ def project_delete(request: HttpRequest, project_id) -> HttpResponse:
         try:
             services.project_delete(project=project, actor=request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Deleted {project.name}.")
             return redirect("projects:list")
@@ -262,7 +254,7 @@ def member_add(request: HttpRequest, project_id) -> HttpResponse:
                 datasets=data["datasets"], models=data["models"], actor=request.user,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             if isinstance(added, Invitation):
                 message = f"No account uses {added.email} yet: an invitation was sent."
@@ -341,7 +333,7 @@ def transfer_offer(request: HttpRequest, project_id) -> HttpResponse:
         try:
             services.transfer_offer(project=project, to_user=form.cleaned_data["member"], actor=request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Offered ownership to {form.cleaned_data['member'].email}.")
             return redirect("projects:detail", project_id=project.pk)

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from config.forms import apply_service_errors
 from projects import access
 from resources import selectors, services, storage
 from resources.forms import RenameForm, UploadForm, UrlForm
@@ -39,14 +40,6 @@ def _active(request: HttpRequest):
     if request.project is None:
         raise Http404
     return request.project
-
-
-def _apply_errors(form, exc: ValidationError, default_field: str) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else default_field, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # ---- list ---------------------------------------------------------------------------------------
@@ -124,7 +117,7 @@ def resource_create(request: HttpRequest, kind: str) -> HttpResponse:
                 files=form.cleaned_data["files"], created_by=request.user,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc, "files")
+            apply_service_errors(form, exc, "files")
         else:
             messages.success(request, f"Uploaded {resource.name}: {resource.file_count} file(s), "
                                       f"{storage.human_size(resource.size_bytes)}.")
@@ -148,7 +141,7 @@ def resource_import(request: HttpRequest, kind: str) -> HttpResponse:
                 url=form.cleaned_data["url"], created_by=request.user,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc, "url")
+            apply_service_errors(form, exc, "url")
         else:
             messages.success(request, f"{resource.name} will be downloaded in the background.")
             return _created(request, kind, resource)
@@ -228,7 +221,7 @@ def resource_rename(request: HttpRequest, kind: str, pk) -> HttpResponse:
             services.resource_rename(resource=resource, name=form.cleaned_data["name"],
                                      actor=request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc, "name")
+            apply_service_errors(form, exc, "name")
         else:
             messages.success(request, f"Renamed to {resource.name}.")
             return redirect(reverse(f"resources:{LABELS[kind]['url']}-detail", args=[resource.pk]))

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.forms import apply_service_errors
 from projects import access
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
@@ -72,11 +73,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
             if request.POST.get("start"):
                 services.job_start(job=job, actor=request.user)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            apply_service_errors(form, exc)
         else:
             started = " Starting it." if request.POST.get("start") else ""
             messages.success(request, f"Created {job.name}.{started}")
