@@ -36,3 +36,4 @@ def page(browser):
     pg.set_default_timeout(15_000)
     yield pg
     context.close()
+

@@ -12,18 +12,11 @@ from billing.accrual import accrue
 from billing.models import LedgerEntry
 from compute.models import GpuType
 from resources.models import Job
-from tests.factories import PASSWORD, ProjectFactory, UserFactory, add_member
+from tests.e2e.helpers import sign_in
+from tests.factories import ProjectFactory, UserFactory, add_member
 from tests.jobs_helpers import RunnerThread, local_node, ready, seed_gpu_types, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, base, email):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/projects/$"))
 
 
 def test_owner_sees_the_members_job_charged_and_the_member_sees_none_of_it(live_server, browser,
@@ -41,7 +34,7 @@ def test_owner_sees_the_members_job_charged_and_the_member_sees_none_of_it(live_
     worker.start()
     try:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        _login(page, base, "bob@example.com")
+        sign_in(page, base, "bob@example.com")
         page.goto(f"{base}/jobs/")
         page.locator("#project-switcher summary").click()
         page.get_by_role("button", name=re.compile("Team X")).click()
@@ -67,7 +60,7 @@ def test_owner_sees_the_members_job_charged_and_the_member_sees_none_of_it(live_
     assert sum(e.amount for e in charges) <= Decimal("-0.10")
 
     owner_page = browser.new_context(viewport={"width": 1280, "height": 1200}).new_page()
-    _login(owner_page, base, "alice@example.com")
+    sign_in(owner_page, base, "alice@example.com")
     owner_page.goto(f"{base}/billing/")
     statement = owner_page.locator("section:has(h2:has-text('Charges by project'))").inner_text()
     assert "Team X" in statement and "bob@example.com" in statement

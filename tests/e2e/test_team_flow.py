@@ -8,18 +8,11 @@ from django.core import mail
 
 from projects.models import Invitation, Membership, Project
 from resources.models import Job
+from tests.e2e.helpers import sign_in
 from tests.factories import PASSWORD, UserFactory
 from tests.jobs_helpers import local_node, seed_gpu_types
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _login(page, base, email):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_url(re.compile(r".*/projects/$"))
 
 
 def test_sign_up_verify_and_land_on_the_dashboard(live_server, page, screenshots):
@@ -53,7 +46,7 @@ def test_owner_builds_a_team_and_members_see_then_lose_it(live_server, browser, 
     base = live_server.url
 
     # alice creates "Team X" and adds bob with the default access, and an unknown address.
-    _login(alice, base, "alice@example.com")
+    sign_in(alice, base, "alice@example.com")
     alice.locator("main a[href='/projects/new/']").click()
     alice.fill("input[name=name]", "Team X")
     alice.locator("main form button[type=submit]").click()
@@ -72,7 +65,7 @@ def test_owner_builds_a_team_and_members_see_then_lose_it(live_server, browser, 
     assert Invitation.objects.filter(project=team, email="stranger@example.com", status="pending").exists()
 
     # bob now has a switcher, switches to Team X and sees its (empty) datasets, with no create button.
-    _login(bob, base, "bob@example.com")
+    sign_in(bob, base, "bob@example.com")
     bob.goto(f"{base}/datasets/")
     bob.locator("#project-switcher summary").click()
     bob.get_by_role("button", name=re.compile("Team X")).click()
