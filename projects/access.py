@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
@@ -37,6 +38,28 @@ def perms(user, project: Project) -> frozenset[str]:
         checker = user.__dict__.setdefault("_trainshed_checker", ObjectPermissionChecker(user))
         cache[project.pk] = frozenset(checker.get_user_perms(project))
     return cache[project.pk]
+
+
+def viewable_project(user, *, queryset=None, **lookup) -> Project | None:
+    """The project matching `lookup` (e.g. `pk=…`) if `user` may view it, else None; its owner
+    loaded and `user`'s permissions on it read in the same query (one row per permission held),
+    so the `can()`/`require()` calls that follow in this request ask the database nothing more.
+    `queryset` (of Project) may add annotations to that one query."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    rows = list(
+        (Project.objects.all() if queryset is None else queryset)
+        .filter(user_perms__user=user, **lookup)
+        .select_related("owner")
+        .annotate(held_codename=F("user_perms__permission__codename"))
+        .order_by()
+    )
+    if not rows:
+        return None
+    project = rows[0]
+    held = frozenset(row.held_codename for row in rows if row.pk == project.pk)
+    user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
+    return project if "view_project" in held else None
 
 
 def forget(user) -> None:
@@ -83,9 +106,11 @@ def project_for(user, project_id, what: What = "project", level: Level = "read")
     """Look a project up by id and `require` access: a missing id and a hidden project answer
     the same 404."""
     try:
-        project = Project.objects.select_related("owner").get(pk=project_id)
-    except (Project.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        project = viewable_project(user, pk=project_id)
+    except (ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
+    if project is None:
+        raise Http404
     require(user, project, what, level)
     return project
 

@@ -1,17 +1,8 @@
-from django.utils.functional import SimpleLazyObject
-
-from projects import selectors
-
-
 def active_project(request):
-    """The header's project switcher: shown only when there is a non-personal project to pick."""
+    """The active project, and whether the header shows the switcher: only when the person has a
+    project besides it. The switcher's choices are loaded when it is opened (`projects:switcher`),
+    so pages don't pay for them."""
     project = getattr(request, "project", None)
-    user = getattr(request, "user", None)
-    if project is None or user is None or not user.is_authenticated:
+    if project is None:
         return {"active_project": None}
-
-    def _choices():
-        return list(selectors.projects_for_user(user=user))
-
-    choices = SimpleLazyObject(_choices)
-    return {"active_project": project, "switcher_projects": choices}
+    return {"active_project": project, "switcher_shown": getattr(project, "has_other_projects", False)}

@@ -88,10 +88,22 @@ class MemberAddForm(MemberAccessForm):
 
 
 class TransferOfferForm(forms.Form):
-    member = forms.ModelChoiceField(queryset=None, label="New owner", empty_label=None)
+    """Offer ownership to a member, named by e-mail (a project may have thousands of members: the
+    page offers the ones it shows as suggestions, any member's address is accepted)."""
+
+    member = forms.EmailField(label="New owner", max_length=254)
 
     def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_member(self):
         from accounts.models import User
 
-        super().__init__(*args, **kwargs)
-        self.fields["member"].queryset = User.objects.filter(memberships__project=project)
+        email = self.cleaned_data["member"]
+        user = User.objects.filter(memberships__project=self.project, email__iexact=email).first()
+        if user is None:
+            raise forms.ValidationError(
+                f"{email} is not a member of this project. Add them as a member first, then offer ownership."
+            )
+        return user

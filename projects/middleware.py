@@ -25,18 +25,18 @@ class ActiveProjectMiddleware:
         return self.get_response(request)
 
     def _resolve(self, request, user):
+        """One query on the common path: the project, the person's permissions on it, and whether
+        they have another project to switch to."""
+        projects = selectors.with_switcher_flag(user=user)
         chosen = request.session.get(SESSION_KEY)
         if chosen:
             try:
-                project = Project.objects.select_related("owner").filter(pk=chosen).first()
+                project = access.viewable_project(user, queryset=projects, pk=chosen)
             except (ValidationError, ValueError, TypeError):  # a session value that is no UUID
-                project = None
-            if project is not None and access.can(user, project):
+                chosen, project = None, None
+            if project is not None:
                 return project
             request.session.pop(SESSION_KEY, None)
-            name = project.name if project is not None else "that project"
-            messages.warning(request, f"You no longer have access to {name}.")
-        try:
-            return selectors.personal_project(user=user)
-        except Project.DoesNotExist:
-            return None
+            gone = chosen and Project.objects.filter(pk=chosen).values_list("name", flat=True).first()
+            messages.warning(request, f"You no longer have access to {gone or 'that project'}.")
+        return access.viewable_project(user, queryset=projects, owner=user, is_personal=True)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Exists, F, OuterRef
 
-from projects.models import Membership, Project
+from projects.models import Membership, Project, ProjectUserObjectPermission
 
 
 def projects_for_user(*, user):
@@ -10,21 +10,51 @@ def projects_for_user(*, user):
     return Project.objects.for_user(user).select_related("owner").order_by("-is_personal", "name")
 
 
+SWITCHER_LIMIT = 10
+
+
+def with_switcher_flag(*, user):
+    """Projects annotated with `has_other_projects`: whether `user` can view any project but that
+    one (the header then shows the switcher). A subquery, so it rides on the active project's query."""
+    others = ProjectUserObjectPermission.objects.filter(
+        user=user, permission__codename="view_project").exclude(content_object=OuterRef("pk"))
+    return Project.objects.annotate(has_other_projects=Exists(others))
+
+
+def switcher_choices(*, user, query: str = "", limit: int = SWITCHER_LIMIT) -> tuple[list, bool]:
+    """What the header's switcher offers: up to `limit` of the projects `user` can view (Personal
+    first, then by name; those whose name contains `query`), as light rows (pk, name, owner_id,
+    owner_email), and whether there are more. One query with a LIMIT, whatever the count."""
+    qs = Project.objects.for_user(user)
+    if query:
+        qs = qs.filter(name__icontains=query)
+    rows = list(
+        qs.annotate(owner_email=F("owner__email"))
+        .order_by("-is_personal", "name", "pk")
+        .values_list("pk", "name", "owner_id", "owner_email", named=True)[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
 def personal_project(*, user) -> Project:
     return Project.objects.select_related("owner").personal_of(user)
 
 
 def dashboard(*, user) -> dict:
-    """The Projects Dashboard: my projects (Personal first) and those shared with me (a queryset to
-    page), each shared one with its owner and my Membership (access per type). A fixed number of
-    queries whatever the count."""
-    mine = list(
+    """The Projects Dashboard's two lists, as plain rows to page: the projects `user` owns
+    (Personal first, each with its member count) and those shared with them (owner, whether they
+    are offered ownership, and their access per type). A fixed number of queries whatever the count."""
+    mine = (
         Project.objects.filter(owner=user)
         .annotate(member_count=Count("memberships"))
-        .order_by("-is_personal", "name")
+        .order_by("-is_personal", "name", "pk")
+        .values("pk", "name", "is_personal", "created_at", "member_count")
     )
     shared = (
-        Membership.objects.filter(user=user).select_related("project__owner").order_by("project__name", "pk")
+        Membership.objects.filter(user=user)
+        .order_by("project__name", "pk")
+        .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
+                owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id"))
     )
     return {"mine": mine, "shared": shared}
 
@@ -37,7 +67,7 @@ def members_of(*, project: Project):
     )
 
 
-__all__ = ["dashboard", "members_of", "personal_project", "projects_for_user"]
+__all__ = ["dashboard", "members_of", "personal_project", "projects_for_user", "switcher_choices"]
 
 
 def pending_invitations(*, project: Project):
@@ -50,12 +80,3 @@ def audit_events(*, project: Project):
     from projects.models import AuditEvent
 
     return AuditEvent.objects.filter(project=project).select_related("actor")
-
-
-def member_emails(*, project: Project) -> list[tuple[int, str]]:
-    """(user id, e-mail) of every member, for choosing one (e.g. a new owner)."""
-    return list(
-        Membership.objects.filter(project=project)
-        .order_by("user__email")
-        .values_list("user_id", "user__email")
-    )

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.project_list, name="list"),
     path("new/", views.project_create, name="create"),
     path("switch/", views.switch, name="switch"),
+    path("switcher/", views.switcher_choices, name="switcher"),
     path("<uuid:project_id>/", views.project_detail, name="detail"),
     path("<uuid:project_id>/rename/", views.project_rename, name="rename"),
     path("<uuid:project_id>/delete/", views.project_delete, name="delete"),

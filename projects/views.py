@@ -3,18 +3,19 @@ from urllib.parse import urlsplit
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.forms import apply_service_errors
-from projects import access, selectors, services
+from config.paging import page_of
+from projects import access, presenters, selectors, services
 from projects.forms import (
     MemberAccessForm,
     MemberAddForm,
@@ -24,11 +25,11 @@ from projects.forms import (
     TransferOfferForm,
 )
 from projects.middleware import SESSION_KEY
-from projects.models import Invitation, Membership
+from projects.models import RESOURCE_TYPES, Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
 MEMBERS_PAGE_SIZE = 50
-SHARED_PAGE_SIZE = 50
+DASHBOARD_PAGE_SIZE = 50
 
 
 def _safe_next(request: HttpRequest, project, fallback: str = "home") -> str:
@@ -83,6 +84,19 @@ def switch(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
+@login_required
+@require_GET
+def switcher_choices(request: HttpRequest) -> HttpResponse:
+    """The switcher's choices, loaded when it is opened; with `q`, those whose name contains it
+    (its search box, for people in many projects). The scope is the access rule: only projects
+    the person may view."""
+    query = request.GET.get("q", "").strip()[:100]
+    choices, more = selectors.switcher_choices(user=request.user, query=query)
+    part = "switcher-list" if "q" in request.GET else "switcher-choices"
+    return render(request, f"projects/_switcher.html#{part}",
+                  {"switcher": {"choices": choices, "more": more}, "query": query})
+
+
 # ---- dashboard -------------------------------------------------------------------------------
 
 
@@ -90,12 +104,10 @@ def switch(request: HttpRequest) -> HttpResponse:
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
     data = selectors.dashboard(user=request.user)
-    shared = Paginator(data["shared"], SHARED_PAGE_SIZE).get_page(request.GET.get("shared_page"))
-    return render(
-        request,
-        "projects/project_list.html",
-        {"mine": data["mine"], "shared": shared, "create_form": ProjectCreateForm()},
-    )
+    return render(request, "projects/project_list.html", {
+        "mine": page_of(data["mine"], request.GET.get("mine_page"), size=DASHBOARD_PAGE_SIZE),
+        "shared": page_of(data["shared"], request.GET.get("shared_page"), size=DASHBOARD_PAGE_SIZE),
+    })
 
 
 @login_required
@@ -127,24 +139,24 @@ def _detail_context(request, project, **overrides) -> dict:
         "project": project,
         "is_owner": is_owner,
         "my_access": access.access_summary(user, project),
-        "members": [],
+        "member_rows": [],
     }
     if project.is_personal:
         return context | overrides
     # The member table is paged (a project may have thousands of members); the page is kept
     # across htmx re-renders through `members_page`.
-    page = Paginator(selectors.members_of(project=project), MEMBERS_PAGE_SIZE).get_page(
-        request.GET.get("members_page") or request.POST.get("members_page")
-    )
-    context.update(members=list(page), members_page=page)
+    number = request.GET.get("members_page") or request.POST.get("members_page")
+    members = selectors.members_of(project=project).only(
+        "project_id", "user_id", *RESOURCE_TYPES, "user__email")
+    page = page_of(members, number, size=MEMBERS_PAGE_SIZE)
+    context.update(members_page=page, member_rows=presenters.member_rows(
+        page, project=project, viewer=user, is_owner=is_owner))
     if is_owner:
-        services.invitations_expire(project=project)
         context.update(
-            invitations=list(selectors.pending_invitations(project=project)),
+            invitations=_pending_invitations(project),
             add_form=MemberAddForm(),
             rename_form=ProjectRenameForm(initial={"name": project.name}),
             transfer_form=TransferOfferForm(project=project),
-            member_choices=selectors.member_emails(project=project),
             audit_page=_audit_page(request, project),
         )
     else:
@@ -152,9 +164,20 @@ def _detail_context(request, project, **overrides) -> dict:
     return context | overrides
 
 
+def _pending_invitations(project) -> list:
+    """The pending invitations; any found past their date are marked expired first (a write only
+    when there are some: the page costs one query otherwise)."""
+    pending = list(selectors.pending_invitations(project=project))
+    now = timezone.now()
+    if any(invitation.expires_at <= now for invitation in pending):
+        services.invitations_expire(project=project)
+        pending = [invitation for invitation in pending if invitation.expires_at > now]
+    return pending
+
+
 def _audit_page(request, project):
-    events = selectors.audit_events(project=project)
-    return Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("audit_page"))
+    number = request.GET.get("audit_page")
+    return page_of(selectors.audit_events(project=project), number, size=AUDIT_PAGE_SIZE)
 
 
 def _member_table(request, project, status=200, **overrides) -> HttpResponse:

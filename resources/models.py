@@ -32,6 +32,11 @@ class StoredStatus(models.TextChoices):
 IN_PROGRESS = (StoredStatus.NEW, StoredStatus.DOWNLOADING)
 
 
+def location_label(node_name: str | None) -> str:
+    """Where a dataset's or model's files are: the platform's storage, or the owner's node."""
+    return f"Node {node_name}" if node_name else "Platform storage"
+
+
 class StoredResource(models.Model):
     """A named tree of files in the platform's storage (or, later, the owner's node storage)."""
 
@@ -76,9 +81,7 @@ class StoredResource(models.Model):
 
     @property
     def location_label(self) -> str:
-        if self.storage_node_id is None:
-            return "Platform storage"
-        return f"Node {self.storage_node.name}"
+        return location_label(self.storage_node.name if self.storage_node_id else None)
 
     @property
     def file_storage(self):
@@ -207,6 +210,17 @@ class JobQuerySet(models.QuerySet):
         return self.filter(status__in=JOB_ACTIVE)
 
 
+def gpu_seconds_of(runs, *, running: bool, now) -> float:
+    """GPU-seconds of a job's runs, given as (started_at, ended_at, last_heartbeat, gpu_count):
+    each run counts up to its end, or while the job runs up to `now`, else up to its last
+    heartbeat (a run whose worker vanished stops counting there)."""
+    total = 0.0
+    for started_at, ended_at, last_heartbeat, gpu_count in runs:
+        end = ended_at or (now if running else last_heartbeat or now)
+        total += max(0.0, (end - started_at).total_seconds()) * gpu_count
+    return total
+
+
 class Job(models.Model):
     """One job. Its status changes are recorded as JobEvents, each start as a JobRun (what the
     billing accrual meters), its output (stdout + stderr) as JobLogChunks."""
@@ -305,14 +319,10 @@ class Job(models.Model):
         """GPU-seconds used over all runs (uses `runs`; prefetch it on lists)."""
         from django.utils import timezone
 
-        now = now or timezone.now()
-        total = 0.0
-        for run in self.runs.all():
-            end = run.ended_at or run.last_heartbeat or now
-            if run.ended_at is None and self.status == JobStatus.RUNNING:
-                end = now
-            total += max(0.0, (end - run.started_at).total_seconds()) * run.gpu_count
-        return total
+        return gpu_seconds_of(
+            ((r.started_at, r.ended_at, r.last_heartbeat, r.gpu_count) for r in self.runs.all()),
+            running=self.status == JobStatus.RUNNING, now=now or timezone.now(),
+        )
 
     @property
     def gpu_hours(self) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 
+from config.paging import Page, page_of
 from projects.models import Project
 from resources.models import KINDS, StoredStatus
 
@@ -24,6 +25,18 @@ def resources_list(*, kind: str, project: Project, status: str | None = None,
     if status in StoredStatus.values:
         qs = qs.filter(status=status)
     return qs.order_by(SORTS.get(sort, SORTS[DEFAULT_SORT]), "pk")
+
+
+LIST_FIELDS = ("pk", "name", "status", "size_bytes", "file_count", "created_at", "created_by__email",
+               "storage_node__name")
+
+
+def resources_page(*, kind: str, project: Project, status: str | None = None, sort: str = DEFAULT_SORT,
+                   number=1, size: int) -> Page:
+    """One page of a datasets or models list as plain rows (the fields it shows): one query
+    whatever the number, and no model objects built for a table of text."""
+    return page_of(resources_list(kind=kind, project=project, status=status, sort=sort).values(*LIST_FIELDS),
+                   number, size=size)
 
 
 def resource_get(*, kind: str, project: Project, pk):

@@ -8,7 +8,6 @@ import posixpath
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from config.forms import apply_service_errors
 from projects import access
-from resources import selectors, services, storage
+from resources import presenters, selectors, services, storage
 from resources.forms import RenameForm, UploadForm, UrlForm
 from resources.models import StoredStatus
 
@@ -57,13 +56,14 @@ def resource_list(request: HttpRequest, kind: str) -> HttpResponse:
     sort = request.GET.get("sort") or selectors.DEFAULT_SORT
     if sort not in selectors.SORTS:
         sort = selectors.DEFAULT_SORT
-    rows = selectors.resources_list(kind=kind, project=project, status=status or None, sort=sort)
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.resources_page(kind=kind, project=project, status=status or None, sort=sort,
+                                    number=request.GET.get("page"), size=PAGE_SIZE)
+    rows = presenters.resource_rows(page, detail_url=f"resources:{LABELS[kind]['url']}-detail")
     context = _ctx(
-        kind, project=project, page=page, status=status, sort=sort,
+        kind, project=project, page=page, rows=rows, status=status, sort=sort,
         statuses=StoredStatus.choices,
         can_manage=access.can(request.user, project, kind, "manage"),
-        polling=any(r.in_progress for r in page),
+        polling=any(row["in_progress"] for row in rows),
     )
     template = "resources/resource_list.html"
     if request.htmx:

@@ -312,7 +312,9 @@ def test_list_is_paginated_sorted_and_filtered(signed_in, project, owner):
     Dataset.objects.create(project=project, name="zz fetching", status="downloading", created_by=owner)
     page = signed_in.get(reverse("resources:dataset-list") + "?sort=name").content.decode()
     assert "ds-0000" in page and "ds-0024" in page and "ds-0025" not in page
-    assert "Page 1 of 2" in page
+    assert "Datasets 1–25" in page and "?sort=name&amp;page=2" in page
+    page = signed_in.get(reverse("resources:dataset-list") + "?sort=name&page=2").content.decode()
+    assert "ds-0025" in page and "zz fetching" in page and "Datasets 26–31" in page and "Next →" not in page
     page = signed_in.get(reverse("resources:dataset-list") + "?sort=-size").content.decode()
     assert page.index("ds-0029") < page.index("ds-0028")
     page = signed_in.get(reverse("resources:dataset-list")).content.decode()  # newest first
@@ -344,7 +346,7 @@ def test_list_runs_the_same_number_of_queries_at_10_and_1000_rows(
     _bulk(project, owner, 990)
     with django_assert_num_queries(len(small.captured_queries)):
         page = signed_in.get(url).content.decode()
-    assert "1000 datasets" in page
+    assert "Datasets 1–25" in page and "Next →" in page
 
 
 def test_a_body_far_over_the_limit_is_refused_before_it_is_read(signed_in, project, settings):

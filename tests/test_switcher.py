@@ -28,8 +28,42 @@ def test_switcher_names_the_active_project_and_lists_the_others(client, owner, p
     page = client.get(reverse("home"), follow=True).content.decode()
     assert 'id="project-switcher"' in page
     assert "<strong>Personal</strong>" in page  # the active one, named in the summary
-    assert "Vision Research" in page  # the other one, offered
-    assert page.count('name="project"') == 2
+    assert f'hx-get="{reverse("projects:switcher")}"' in page  # its choices load when opened
+    assert f'href="{reverse("projects:list")}">Your projects' in page  # without JavaScript
+
+    choices = client.get(reverse("projects:switcher")).content.decode()
+    assert choices.count('name="project"') == 2
+    assert 'aria-current="true">Personal' in choices and ">Vision Research<" in choices
+    assert 'name="q"' not in choices  # a search box only for people with many projects
+
+
+def test_switcher_choices_are_only_the_persons_projects(client, owner, project):
+    stranger_project = ProjectFactory(name="Vision Secret")
+    member = UserFactory()
+    add_member(project, member, jobs="read", datasets="read", models="read")
+    client.force_login(member)
+    choices = client.get(reverse("projects:switcher")).content.decode()
+    assert "Vision Research" in choices and f"· {owner.email}" in choices  # whose it is
+    assert stranger_project.name not in choices
+    found = client.get(reverse("projects:switcher"), {"q": "vision"}).content.decode()
+    assert "Vision Research" in found and "Vision Secret" not in found
+    assert "No project matches “secret”." in client.get(reverse("projects:switcher"), {"q": "secret"}).content.decode()
+
+
+def test_many_projects_get_a_search_and_a_link_to_all(client, user, django_assert_num_queries):
+    for i in range(12):
+        project = ProjectFactory(name=f"Team {i:02d}")
+        add_member(project, user, jobs="read", datasets="read", models="read")
+    client.force_login(user)
+    client.get(reverse("projects:switcher"))  # warm up the session
+    with django_assert_num_queries(4):  # session, user, active project, the choices
+        choices = client.get(reverse("projects:switcher")).content.decode()
+    assert 'name="q"' in choices and "All your projects →" in choices
+    assert choices.count('name="project"') == 10  # Personal and the first nine by name
+    assert "Team 08" in choices and "Team 09" not in choices
+    found = client.get(reverse("projects:switcher"), {"q": "team 1"}).content.decode()
+    assert found.count('name="project"') == 2 and "Team 10" in found and "Team 11" in found
+    assert 'name="q"' not in found  # the list is replaced, the search box stays
 
 
 def test_switching_changes_what_the_lists_show(client, owner, project):

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def _offer(client, owner, project, member):
     client.force_login(owner)
-    return client.post(reverse("projects:transfer-offer", args=[project.pk]), {"member": member.pk})
+    return client.post(reverse("projects:transfer-offer", args=[project.pk]), {"member": member.email.upper()})
 
 
 def test_member_accepts_ownership_atomically(client, owner, project, member_read):
@@ -55,7 +55,7 @@ def test_only_the_offered_member_can_accept(client, owner, project, member_read,
 def test_offer_only_to_a_member(client, owner, project, outsider):
     response = _offer(client, owner, project, outsider)
     assert response.status_code == 200
-    assert "Select a valid choice" in response.content.decode()
+    assert f"{outsider.email.upper()} is not a member of this project." in response.content.decode()
     project.refresh_from_db()
     assert project.transfer_to is None
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from config.forms import apply_service_errors
 from projects import access
+from resources import presenters
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
 from resources.models import JobStatus
@@ -42,12 +42,13 @@ def job_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or ""
     if status not in JobStatus.values:
         status = ""
-    page = Paginator(selectors.jobs_list(project=project, status=status or None), PAGE_SIZE) \
-        .get_page(request.GET.get("page"))
+    page = selectors.jobs_page(project=project, status=status or None, number=request.GET.get("page"),
+                               size=PAGE_SIZE)
+    rows = presenters.job_rows(page)
     context = {
-        "project": project, "page": page, "status": status, "statuses": JobStatus.choices,
+        "project": project, "page": page, "rows": rows, "status": status, "statuses": JobStatus.choices,
         "can_manage": access.can(request.user, project, "jobs", "manage"),
-        "polling": any(j.is_active for j in page),
+        "polling": any(row["active"] for row in rows),
     }
     template = "resources/job_list.html"
     if request.htmx:

@@ -31,6 +31,7 @@ ROUTES = {
     "projects:list": Route(get=ANY_SIGNED_IN),
     "projects:create": Route(get=ANY_SIGNED_IN, post=ANY_SIGNED_IN),
     "projects:switch": Route(post=PROJECT_VISIBLE, data=lambda w: {"project": str(w.project.pk)}),
+    "projects:switcher": Route(get=ANY_SIGNED_IN),
     "projects:detail": Route(kwargs=_project, get=PROJECT_VISIBLE),
     "projects:rename": Route(kwargs=_project, post=OWNER_ADMIN, data=lambda w: {"name": "Renamed"}),
     "projects:delete": Route(kwargs=_project, get=OWNER_ADMIN, post=OWNER_ADMIN),
@@ -55,7 +56,7 @@ ROUTES = {
     "projects:leave": Route(kwargs=_project, post=PROJECT_VISIBLE),
     "projects:transfer-offer": Route(
         kwargs=_project, post=OWNER_ADMIN,
-        data=lambda w: {"member": w.people["member_all"].pk},
+        data=lambda w: {"member": w.people["member_all"].email},
     ),
     "projects:transfer-cancel": Route(kwargs=_project, post=OWNER_ADMIN),
     "projects:transfer-respond": Route(

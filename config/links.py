@@ -1,0 +1,52 @@
+"""Links to objects, for long lists: `reverse()` once per URL name, then fill in each row's ids.
+
+`{% url 'resources:job-detail' job.pk %}` resolves the pattern anew on every row; on a page of
+25 rows that is most of the time spent on links. `link()` builds the same string from a cached
+template (per URL name, URLconf and script prefix), so a row's link costs a string join.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from itertools import product
+from urllib.parse import quote
+
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+
+
+def _marks(position: int) -> tuple[str, str]:
+    """Stand-ins for the id at `position` that the path converters accept (a UUID, an int) and
+    that appear nowhere else in a URL."""
+    return f"d1ce5eed-0000-4000-8000-0000000f{position:04d}", f"91827364{position}"
+
+
+@lru_cache(maxsize=256)
+def _template(name: str, arity: int, urlconf, prefix: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The URL cut around its ids: (literal pieces, which id goes after each piece but the last)."""
+    for marks in product(*(_marks(i) for i in range(arity))):
+        try:
+            url = reverse(name, args=marks, urlconf=urlconf)
+        except NoReverseMatch:
+            continue
+        found = sorted((url.index(mark), i, mark) for i, mark in enumerate(marks))
+        pieces, order, start = [], [], 0
+        for at, i, mark in found:
+            pieces.append(url[start:at])
+            order.append(i)
+            start = at + len(mark)
+        pieces.append(url[start:])
+        return tuple(pieces), tuple(order)
+    raise NoReverseMatch(f"{name!r} takes no {arity} id arguments")
+
+
+def link(name: str, *ids) -> str:
+    """The same string as `reverse(name, args=ids)` for a URL that takes only ids (UUIDs, ints)."""
+    pieces, order = _template(name, len(ids), get_urlconf(), get_script_prefix())
+    out = [pieces[0]]
+    for piece, i in zip(pieces[1:], order, strict=True):
+        out.append(quote(str(ids[i]), safe=""))
+        out.append(piece)
+    return "".join(out)
+
+
+__all__ = ["link"]
