@@ -150,7 +150,7 @@ def session_for(user, project=None) -> str:
 # ---- measuring ----------------------------------------------------------------------------------
 
 
-def query_count(session_key: str, path: str) -> int:
+def query_count(session_key: str, path: str, htmx: bool = False) -> int:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -158,7 +158,7 @@ def query_count(session_key: str, path: str) -> int:
     client = Client()
     client.cookies["sessionid"] = session_key
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(path)
+        response = client.get(path, headers={"HX-Request": "true"} if htmx else {})
     assert response.status_code == 200, (path, response.status_code)
     return len(ctx.captured_queries)
 
@@ -181,10 +181,12 @@ def start_gunicorn() -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
-def wrk_median_ms(path: str, session_key: str, post: str | None = None) -> float:
+def wrk_median_ms(path: str, session_key: str, post: str | None = None, htmx: bool = False) -> float:
     args = ["wrk", "-t2", "-c4", f"-d{DURATION}", "--latency"]
     if post is None:
         args += ["-H", f"Cookie: sessionid={session_key}"]
+        if htmx:
+            args += ["-H", "HX-Request: true"]
     else:
         csrf = "b" * 32  # the cookie and the header agree: Django's CSRF check passes
         script = VAR / "post.lua"
@@ -242,6 +244,16 @@ def main() -> None:
                 small_path = big_path = path
             q_small, q_big = query_count(small_s, small_path), query_count(big_s, big_path)
             median = wrk_median_ms(big_path, big_s)
+            rows.append((label, q_small, q_big, median, median / bare))
+            print(f"{label}: queries {q_small} / {q_big}; median {median:.2f} ms = {median / bare:.1f}× bare")
+        # The project page's keys and audit sections load when scrolled into view (htmx GETs).
+        for label, suffix in (("project page's keys section (loaded when scrolled to)", "keys/"),
+                              ("project page's audit log (loaded when scrolled to)", "audit/")):
+            small_path, big_path = (f"/projects/{w[p].pk}/{suffix}" for p in ("small", "big"))
+            owner = session_for(w["me"])
+            q_small = query_count(owner, small_path, htmx=True)
+            q_big = query_count(owner, big_path, htmx=True)
+            median = wrk_median_ms(big_path, owner, htmx=True)
             rows.append((label, q_small, q_big, median, median / bare))
             print(f"{label}: queries {q_small} / {q_big}; median {median:.2f} ms = {median / bare:.1f}× bare")
         # Switching is three requests: open the switcher (its choices load: for a person in 500

@@ -50,13 +50,15 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
     """
     if project.is_personal:
         return list(gpu_types_now(project=project))
-    stored = project_compute(project=project)
-    if stored is None:
-        from compute.services import project_gpu_types_refresh
+    stored = (ProjectCompute.gpu_types.through.objects.filter(projectcompute__project=project)
+              .select_related("gputype").order_by("gputype__credits_per_gpu_hour", "gputype__name"))
+    types = [row.gputype for row in stored]  # one query on the common path
+    if types or ProjectCompute.objects.filter(project=project).exists():
+        return types
+    from compute.services import project_gpu_types_refresh
 
-        project_gpu_types_refresh(project=project, actor=None)
-        stored = project_compute(project=project)
-    return list(stored.gpu_types.all())
+    project_gpu_types_refresh(project=project, actor=None)
+    return list(project_compute(project=project).gpu_types.all())
 
 
 def max_gpus_for(*, project: Project, gpu_type) -> int:

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.utils.functional import SimpleLazyObject
 
 from projects import access, selectors
 from projects.models import Project
@@ -8,21 +9,26 @@ SESSION_KEY = "trainshed_project"
 
 
 class ActiveProjectMiddleware:
-    """Puts `request.project` (the active project) on every request of a signed-in person.
-
-    The session's choice if they may still view it; else their Personal project, dropping the
-    stale choice with a message. Runs after authentication; reads permissions afresh each request.
+    """Puts `request.project` (the active project) on every request: for a signed-in person the
+    session's choice if they may still view it, else their Personal project (dropping the stale
+    choice with a message); None for anyone else. Test it for truth (`if not request.project`),
+    never `is None`: like `request.user`, it is a lazy object, read from the database the first
+    time something asks (a page's header, a list), so requests that never ask (API calls, the
+    whoami check) don't pay for it. Runs after authentication; reads permissions afresh each request.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.project = None
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            request.project = self._resolve(request, user)
+        request.project = SimpleLazyObject(lambda: self._resolve_for(request))
         return self.get_response(request)
+
+    def _resolve_for(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return self._resolve(request, user)
 
     def _resolve(self, request, user):
         """One query on the common path: the project, the person's permissions on it, and whether

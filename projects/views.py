@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils import timezone
@@ -28,7 +29,7 @@ from projects.middleware import SESSION_KEY
 from projects.models import RESOURCE_TYPES, Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
-MEMBERS_PAGE_SIZE = 50
+MEMBERS_PAGE_SIZE = 25
 DASHBOARD_PAGE_SIZE = 50
 
 
@@ -104,9 +105,11 @@ def switcher_choices(request: HttpRequest) -> HttpResponse:
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
     data = selectors.dashboard(user=request.user)
+    mine = page_of(data["mine"], request.GET.get("mine_page"), size=DASHBOARD_PAGE_SIZE)
+    shared = page_of(data["shared"], request.GET.get("shared_page"), size=DASHBOARD_PAGE_SIZE)
     return render(request, "projects/project_list.html", {
-        "mine": page_of(data["mine"], request.GET.get("mine_page"), size=DASHBOARD_PAGE_SIZE),
-        "shared": page_of(data["shared"], request.GET.get("shared_page"), size=DASHBOARD_PAGE_SIZE),
+        "mine": mine, "mine_rows": presenters.dashboard_rows(mine, shared=False),
+        "shared": shared, "shared_rows": presenters.dashboard_rows(shared, shared=True),
     })
 
 
@@ -150,14 +153,14 @@ def _detail_context(request, project, **overrides) -> dict:
         "project_id", "user_id", *RESOURCE_TYPES, "user__email")
     page = page_of(members, number, size=MEMBERS_PAGE_SIZE)
     context.update(members_page=page, member_rows=presenters.member_rows(
-        page, project=project, viewer=user, is_owner=is_owner))
+        page, project=project, viewer=user, is_owner=is_owner, csrf_token=get_token(request),
+        page_number=page.number))
     if is_owner:
         context.update(
             invitations=_pending_invitations(project),
             add_form=MemberAddForm(),
             rename_form=ProjectRenameForm(initial={"name": project.name}),
             transfer_form=TransferOfferForm(project=project),
-            audit_page=_audit_page(request, project),
         )
     else:
         context["my_membership"] = Membership.objects.filter(project=project, user=user).first()

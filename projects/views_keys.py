@@ -106,7 +106,9 @@ def keys_page(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "secrets")
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    ctx = section_context(request=request, project=project)
+    # htmx: the section, loaded into the project page; its forms come back to that page.
+    next_url = (request.htmx.current_url_abs_path or "") if request.htmx else ""
+    ctx = section_context(request=request, project=project, next_url=next_url)
     return render(request, SECTION if request.htmx else "projects/keys.html",
                   {"ks": ctx, "project": project})
 

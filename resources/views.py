@@ -36,7 +36,7 @@ def _ctx(kind: str, **extra) -> dict:
 
 
 def _active(request: HttpRequest):
-    if request.project is None:
+    if not request.project:
         raise Http404
     return request.project
 

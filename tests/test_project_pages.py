@@ -100,7 +100,13 @@ def test_audit_log_records_every_membership_action_and_paginates(client, owner, 
         services.project_rename(project=project, name=f"Name {i}", actor=owner)
     client.force_login(owner)
     first = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
-    assert "Page 1" in first and "Older →" in first
+    audit_url = reverse("projects:audit", args=[project.pk])
+    assert f'<div id="audit-log" hx-get="{audit_url}" hx-trigger="revealed"' in first  # loads when seen
+    assert f'<a href="{audit_url}">Audit log of Name 29 →</a>' in first  # without JavaScript
+    page = client.get(audit_url).content.decode()
+    assert "Page 1" in page and "Older →" in page and "project.renamed" in page
+    loaded = client.get(audit_url, headers={"HX-Request": "true"}).content.decode()
+    assert loaded.lstrip().startswith('<div id="audit-log">') and "Name 28" in loaded
     second = client.get(reverse("projects:audit", args=[project.pk]) + "?audit_page=2", headers={"HX-Request": "true"})
     html = second.content.decode()
     assert html.lstrip().startswith('<div id="audit-log">') and "project.created" in html
@@ -165,7 +171,15 @@ def test_create_with_copy_personal_keys_copies_them(client, owner):
 
 def test_owner_page_shows_keys_section_and_member_page_does_not(client, owner, project, member_all):
     client.force_login(owner)
-    assert 'id="keys-section"' in client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    detail = reverse("projects:detail", args=[project.pk])
+    keys_url = reverse("projects:keys", args=[project.pk])
+    page = client.get(detail).content.decode()
+    # the section loads when scrolled into view; its forms then post back to the project page
+    assert f'id="keys-section" class="keys-section" aria-labelledby="keys-heading"\n         hx-get="{keys_url}"' in page
+    section = client.get(keys_url, headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver{detail}"})
+    html = section.content.decode()
+    assert html.lstrip().startswith('<section id="keys-section"') and "Hugging Face" in html
+    assert f'name="next" value="{detail}"' in html
     client.force_login(member_all)
     assert "keys-section" not in client.get(reverse("projects:detail", args=[project.pk])).content.decode()
 
@@ -177,14 +191,25 @@ def test_member_table_is_paged_and_htmx_pages_it(client, owner, project):
     url = reverse("projects:detail", args=[project.pk])
     first = client.get(url).content.decode()
     table = first.split('<section id="member-table">')[1].split("</section>")[0]
-    assert "m000@example.com" in table and "m049@example.com" in table and "m050@example.com" not in table
-    assert "Members 1–50" in table and "Next →" in table
-    third = client.get(url, {"members_page": 3}, headers={"HX-Request": "true"}).content.decode()
-    assert third.lstrip().startswith('<section id="member-table">')
-    assert "m119@example.com" in third and "m000@example.com" not in third and "Next →" not in third
+    assert "m000@example.com" in table and "m024@example.com" in table and "m025@example.com" not in table
+    assert "Members 1–25" in table and "Next →" in table
+    fifth = client.get(url, {"members_page": 5}, headers={"HX-Request": "true"}).content.decode()
+    assert fifth.lstrip().startswith('<section id="member-table">')
+    assert "m119@example.com" in fifth and "m000@example.com" not in fifth and "Next →" not in fifth
     # The new-owner field suggests the members shown and takes any member's address.
     datalist = first.split('<datalist id="member-emails">')[1].split("</datalist>")[0]
-    assert datalist.count("<option") == 50 and "m119@example.com" not in datalist
+    assert datalist.count("<option") == 25 and "m119@example.com" not in datalist
     client.post(reverse("projects:transfer-offer", args=[project.pk]), {"member": "M119@example.com"})
     project.refresh_from_db()
     assert project.transfer_to.email == "m119@example.com"
+
+
+def test_member_rows_escape_what_people_typed(client, owner, project):
+    services.project_rename(project=project, name='<b onmouseover="x">Team</b>', actor=owner)
+    add_member(project, UserFactory(email="o'hara@example.com"))
+    client.force_login(owner)
+    page = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    table = page.split('<section id="member-table">')[1].split("</section>")[0]
+    assert "<b onmouseover" not in table
+    assert "Remove o&#x27;hara@example.com from &lt;b onmouseover=&quot;x&quot;&gt;Team&lt;/b&gt;?" in table
+    assert 'aria-label="Jobs access for o&#x27;hara@example.com"' in table

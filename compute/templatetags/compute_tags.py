@@ -8,6 +8,6 @@ register = template.Library()
 @register.simple_tag
 def project_gpu_types(project):
     """The GPU types `project` may use (names only are shown to members)."""
-    if project is None:
+    if not project:
         return []
     return available_gpu_types(project=project)

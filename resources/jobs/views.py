@@ -24,7 +24,7 @@ PAGE_SIZE = 25
 
 
 def _active(request: HttpRequest):
-    if request.project is None:
+    if not request.project:
         raise Http404
     return request.project
 
