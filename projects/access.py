@@ -44,13 +44,12 @@ def viewable_project(user, *, queryset=None, **lookup) -> Project | None:
     """The project matching `lookup` (e.g. `pk=…`) if `user` may view it, else None; its owner
     loaded and `user`'s permissions on it read in the same query (one row per permission held),
     so the `can()`/`require()` calls that follow in this request ask the database nothing more.
-    `queryset` (of Project) may add annotations to that one query."""
+    `queryset` (of Project; by default with the owner loaded) may shape that one query."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     rows = list(
-        (Project.objects.all() if queryset is None else queryset)
+        (Project.objects.select_related("owner") if queryset is None else queryset)
         .filter(user_perms__user=user, **lookup)
-        .select_related("owner")
         .annotate(held_codename=F("user_perms__permission__codename"))
         .order_by()
     )

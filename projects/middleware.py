@@ -31,8 +31,9 @@ class ActiveProjectMiddleware:
         return self._resolve(request, user)
 
     def _resolve(self, request, user):
-        """One query on the common path: the project, the person's permissions on it, and whether
-        they have another project to switch to."""
+        """One query on the common path: the project, the person's permissions on it and whether
+        they have another project (the switcher). Its owner is read only if something asks; on the
+        Personal project it is the person."""
         projects = selectors.with_switcher_flag(user=user)
         chosen = request.session.get(SESSION_KEY)
         if chosen:
@@ -45,4 +46,7 @@ class ActiveProjectMiddleware:
             request.session.pop(SESSION_KEY, None)
             gone = chosen and Project.objects.filter(pk=chosen).values_list("name", flat=True).first()
             messages.warning(request, f"You no longer have access to {gone or 'that project'}.")
-        return access.viewable_project(user, queryset=projects, owner=user, is_personal=True)
+        project = access.viewable_project(user, queryset=projects, owner=user, is_personal=True)
+        if project is not None:
+            project.owner = user
+        return project

@@ -7,9 +7,11 @@ access badge and select are written here once; `{% access_badge %}` uses the sam
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from config.html import html_join, html_row
 from config.links import link
 from projects.models import RESOURCE_TYPES
 
@@ -18,10 +20,13 @@ _LEVELS = (("none", "None"), ("read", "Read-Only"), ("all", "All"))
 _SELECTED = mark_safe(" selected")
 
 
+_ACCESS_BADGES = {level: format_html('<span class="badge {}">{}</span>', css, label)
+                  for level, (css, label) in _BADGES.items()}
+
+
 def access_badge(level: str) -> SafeString:
     """One access level as a badge."""
-    css, label = _BADGES.get(level, _BADGES["none"])
-    return format_html('<span class="badge {}">{}</span>', css, label)
+    return _ACCESS_BADGES.get(level, _ACCESS_BADGES["none"])
 
 
 # The options of an access select, one string per selected level (a table has 75 selects).
@@ -32,10 +37,13 @@ _OPTIONS = {
 }
 
 
+_SELECT = '<select name="{field}" form="{form}" aria-label="{label} access for {email}">{options}</select>'
+
+
 def access_select(field: str, level: str, *, form: str, email: str) -> SafeString:
     """The owner's select for one member's access to one resource type, submitted by `form`."""
-    return format_html('<select name="{}" form="{}" aria-label="{} access for {}">{}</select>',
-                       field, form, field.capitalize(), email, _OPTIONS.get(level, _OPTIONS["none"]))
+    return html_row(_SELECT, field=field, form=form, label=field.capitalize(), email=email,
+                    options=_OPTIONS.get(level, _OPTIONS["none"]))
 
 
 _YOU = mark_safe(' <span class="badge grey">You</span>')
@@ -62,29 +70,66 @@ def member_rows(members, *, project, viewer, is_owner: bool, csrf_token: str, pa
         you = _YOU if membership.user_id == viewer.pk else ""
         if is_owner:
             form = f"update-{membership.pk}"
-            cells = format_html_join("", "<td>{}</td>", (
-                (access_select(rt, getattr(membership, rt), form=form, email=email),)
-                for rt in RESOURCE_TYPES))
-            html = format_html(
+            cells = html_join(html_row("<td>{cell}</td>", cell=access_select(
+                rt, getattr(membership, rt), form=form, email=email)) for rt in RESOURCE_TYPES)
+            html = html_row(
                 _OWNER_ROW, pk=membership.pk, email=email, you=you, cells=cells, form=form, hidden=hidden,
                 update=link("projects:member-update", project.pk, membership.pk),
                 remove=link("projects:member-remove", project.pk, membership.pk), project=project.name,
             )
         else:
-            cells = format_html_join("", "<td>{}</td>", ((access_badge(getattr(membership, rt)),)
-                                                         for rt in RESOURCE_TYPES))
-            html = format_html(_MEMBER_ROW, pk=membership.pk, email=email, you=you, cells=cells)
+            cells = html_join(html_row("<td>{cell}</td>", cell=access_badge(getattr(membership, rt)))
+                              for rt in RESOURCE_TYPES)
+            html = html_row(_MEMBER_ROW, pk=membership.pk, email=email, you=you, cells=cells)
         rows.append({"pk": membership.pk, "email": email, "html": html})
     return rows
 
 
-def dashboard_rows(projects, *, shared: bool) -> list[dict]:
-    """The dashboard's rows, from `selectors.dashboard`'s plain rows: the project's link, and for
-    shared ones the access badges per type."""
+_ACTIVE = mark_safe('<span class="badge ok">Active</span>')
+_PERSONAL = mark_safe('<span class="badge">Personal</span> ')
+_OFFERED = mark_safe('<span class="badge warn">Ownership offered</span> ')
+_ONLY_YOU = mark_safe('<span class="muted">Only you</span>')
+_MINE_ROW = (
+    '<tr><td><a href="{url}">{name}</a></td><td>{members}</td><td class="muted small">{created}</td>'
+    '<td class="row-actions">{badge}{switch}</td></tr>'
+)
+_SHARED_ROW = (
+    '<tr><td><a href="{url}">{name}</a></td><td>{owner}</td>{badges}'
+    '<td class="row-actions">{badge}{switch}</td></tr>'
+)
+
+
+def _day(moment) -> str:
+    """"Nov 29, 2026" in the current time zone (the `date:"M j, Y"` filter)."""
+    local = timezone.localtime(moment)
+    return f"{local:%b} {local.day}, {local.year}"
+
+
+def _switch(pk, active_pk) -> SafeString:
+    """"Active", or the button that makes the project active (it submits the header's switch form)."""
+    if pk == active_pk:
+        return _ACTIVE
+    return html_row('<button type="submit" form="switcher-form" name="project" value="{pk}" class="outline">'
+                    "Make active</button>", pk=pk)
+
+
+def dashboard_rows(projects, *, shared: bool, viewer, active_pk) -> list[SafeString]:
+    """The dashboard's rows, each as its `<tr>` (see `member_rows`), from `selectors.dashboard`'s
+    plain rows: mine with their member count, shared ones with the owner and my access per type."""
     rows = []
     for project in projects:
-        row = {**project, "url": link("projects:detail", project["pk"])}
+        url, switch = link("projects:detail", project["pk"]), _switch(project["pk"], active_pk)
         if shared:
-            row["badges"] = [access_badge(project[rt]) for rt in RESOURCE_TYPES]
-        rows.append(row)
+            badges = html_join(html_row("<td>{cell}</td>", cell=access_badge(project[rt]))
+                               for rt in RESOURCE_TYPES)
+            offered = _OFFERED if project["transfer_to_id"] == viewer.pk else ""
+            rows.append(html_row(_SHARED_ROW, url=url, name=project["name"], owner=project["owner_email"],
+                                    badges=badges, badge=offered, switch=switch))
+        else:
+            personal = project["is_personal"]
+            rows.append(html_row(
+                _MINE_ROW, url=url, name=project["name"],
+                members=_ONLY_YOU if personal else project["member_count"],
+                created=_day(project["created_at"]), badge=_PERSONAL if personal else "", switch=switch,
+            ))
     return rows

@@ -1,3 +1,4 @@
+import functools
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -30,7 +31,7 @@ from projects.models import RESOURCE_TYPES, Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
 MEMBERS_PAGE_SIZE = 25
-DASHBOARD_PAGE_SIZE = 50
+DASHBOARD_PAGE_SIZE = 25
 
 
 def _safe_next(request: HttpRequest, project, fallback: str = "home") -> str:
@@ -107,9 +108,11 @@ def project_list(request: HttpRequest) -> HttpResponse:
     data = selectors.dashboard(user=request.user)
     mine = page_of(data["mine"], request.GET.get("mine_page"), size=DASHBOARD_PAGE_SIZE)
     shared = page_of(data["shared"], request.GET.get("shared_page"), size=DASHBOARD_PAGE_SIZE)
+    rows = functools.partial(presenters.dashboard_rows, viewer=request.user,
+                             active_pk=request.project.pk if request.project else None)
     return render(request, "projects/project_list.html", {
-        "mine": mine, "mine_rows": presenters.dashboard_rows(mine, shared=False),
-        "shared": shared, "shared_rows": presenters.dashboard_rows(shared, shared=True),
+        "mine": mine, "mine_rows": rows(mine, shared=False),
+        "shared": shared, "shared_rows": rows(shared, shared=True),
     })
 
 

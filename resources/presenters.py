@@ -11,8 +11,9 @@ from __future__ import annotations
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
+from config.html import html_row
 from config.links import link
 from resources.models import IN_PROGRESS, JOB_ACTIVE, JobStatus, JobType, StoredStatus, location_label
 
@@ -52,47 +53,60 @@ def _when(moment) -> tuple[str, str, str]:
     return local.isoformat(), local.strftime("%Y-%m-%d %H:%M"), local.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def _badges(statuses, badge) -> dict[str, SafeString]:
+    return {status: badge(status) for status in statuses}
+
+
+# A list shows the same few badges over and over: each is written once.
+_JOB_BADGES = _badges(JobStatus.values, job_status_badge)
+_RESOURCE_BADGES = _badges(StoredStatus.values, resource_status_badge)
+_NO_SIZE = mark_safe('<span class="muted">—</span>')
+
+_JOB_ROW = (
+    '<tr data-job="{pk}"><td><a href="{url}">{name}</a></td><td>{type}</td><td>{badge}</td>'
+    "<td>{gpu_count} × {gpu_type}</td><td>{node}</td><td>{gpu_hours}</td><td>{created_by}</td>"
+    '<td><time datetime="{created_iso}">{created}</time></td></tr>'
+)
+_RESOURCE_ROW = (
+    '<tr data-resource="{pk}"><td><a href="{url}">{name}</a></td><td>{badge}</td><td>{size}</td>'
+    '<td>{file_count}</td><td>{created_by}</td>'
+    '<td><time datetime="{created_iso}" title="{created_title}">{created}</time></td><td>{location}</td></tr>'
+)
+
+
 def job_rows(jobs) -> list[dict]:
-    """The jobs list's rows, from `jobs.selectors.jobs_page`'s plain rows."""
+    """The jobs list's rows, each as its `<tr>` (as the admin's change list builds its rows: in
+    the template language a row's dozen lookups cost more than the rest of the page), from
+    `jobs.selectors.jobs_page`'s plain rows."""
     rows = []
     for job in jobs:
         created_iso, created, _ = _when(job["created_at"])
-        rows.append({
-            "pk": job["pk"],
-            "url": link("resources:job-detail", job["pk"]),
-            "name": job["name"],
-            "type": _TYPE_LABELS.get(job["type"], job["type"]),
-            "badge": job_status_badge(job["status"]),
-            "gpus": f"{job['gpu_count']} × {job['gpu_type__name']}",
-            "node": job["node__name"] or "—",
-            "gpu_hours": f"{job['gpu_seconds'] / 3600:.3f}",
-            "created_by": job["created_by__email"] or "—",
-            "created_iso": created_iso,
-            "created": created,
-            "active": job["status"] in JOB_ACTIVE,
-        })
+        html = html_row(
+            _JOB_ROW, pk=job["pk"], url=link("resources:job-detail", job["pk"]), name=job["name"],
+            type=_TYPE_LABELS.get(job["type"], job["type"]),
+            badge=_JOB_BADGES.get(job["status"]) or job_status_badge(job["status"]),
+            gpu_count=job["gpu_count"], gpu_type=job["gpu_type__name"], node=job["node__name"] or "—",
+            gpu_hours=f"{job['gpu_seconds'] / 3600:.3f}", created_by=job["created_by__email"] or "—",
+            created_iso=created_iso, created=created,
+        )
+        rows.append({"pk": job["pk"], "html": html, "active": job["status"] in JOB_ACTIVE})
     return rows
 
 
 def resource_rows(resources, *, detail_url: str) -> list[dict]:
-    """A datasets or models list's rows, from `selectors.resources_page`'s plain rows."""
+    """A datasets or models list's rows, each as its `<tr>` (see `job_rows`), from
+    `selectors.resources_page`'s plain rows."""
     rows = []
     for resource in resources:
         created_iso, created, created_title = _when(resource["created_at"])
         status = resource["status"]
-        node = resource["storage_node__name"]
-        rows.append({
-            "pk": resource["pk"],
-            "url": link(detail_url, resource["pk"]),
-            "name": resource["name"],
-            "badge": resource_status_badge(status),
-            "size": filesizeformat(resource["size_bytes"]) if status == StoredStatus.READY else None,
-            "file_count": resource["file_count"],
-            "created_by": resource["created_by__email"] or "—",
-            "created_iso": created_iso,
-            "created_title": created_title,
-            "created": created,
-            "location": location_label(node),
-            "in_progress": status in IN_PROGRESS,
-        })
+        size = filesizeformat(resource["size_bytes"]) if status == StoredStatus.READY else _NO_SIZE
+        html = html_row(
+            _RESOURCE_ROW, pk=resource["pk"], url=link(detail_url, resource["pk"]), name=resource["name"],
+            badge=_RESOURCE_BADGES.get(status) or resource_status_badge(status), size=size,
+            file_count=resource["file_count"], created_by=resource["created_by__email"] or "—",
+            created_iso=created_iso, created_title=created_title, created=created,
+            location=location_label(resource["storage_node__name"]),
+        )
+        rows.append({"pk": resource["pk"], "html": html, "in_progress": status in IN_PROGRESS})
     return rows

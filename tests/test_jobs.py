@@ -155,7 +155,9 @@ def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, proje
     assert ("Jobs 1–25" in page and "Next →" in page) if count > 25 else "Next →" not in page
 
 
-QUERIES = 5  # session, user, project with permissions, jobs, their runs: not per job, no COUNT(*)
+# session, user, project with permissions and whether there is another project (the header's
+# switcher), the jobs, their runs: not per job, no COUNT(*)
+QUERIES = 5
 
 
 def test_log_download_and_tail_hide_secrets(client, owner, project, node):

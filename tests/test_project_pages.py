@@ -130,15 +130,15 @@ def test_dashboard_query_count_is_the_same_for_1_and_200_projects(client, owner)
         add_member(shared, owner)
     large = _count_queries(client, reverse("projects:list"))
     page = client.get(reverse("projects:list")).content.decode()
-    # both lists are paged at 50 (mine: Personal first, then by name; shared: by name)
+    # both lists are paged at 25 (mine: Personal first, then by name; shared: by name)
     mine = list(Project.objects.filter(owner=owner).order_by("-is_personal", "name", "pk")
                 .values_list("name", flat=True))
     shared = list(Project.objects.filter(memberships__user=owner).order_by("name").values_list("name", flat=True))
     assert len(mine) == 102 and len(shared) == 101
-    assert all(f">{name}</a>" in page for name in mine[:50] + shared[:50])
-    assert f">{mine[50]}</a>" not in page and f">{shared[50]}</a>" not in page
-    assert page.count("1–50") == 2 and "?mine_page=2" in page and "?shared_page=2" in page
-    last = client.get(reverse("projects:list"), {"mine_page": 3}).content.decode()
+    assert all(f">{name}</a>" in page for name in mine[:25] + shared[:25])
+    assert f">{mine[25]}</a>" not in page and f">{shared[25]}</a>" not in page
+    assert page.count("1–25") == 2 and "?mine_page=2" in page and "?shared_page=2" in page
+    last = client.get(reverse("projects:list"), {"mine_page": 5}).content.decode()
     assert f">{mine[-1]}</a>" in last and "101–102" in last
     assert large == small
 
