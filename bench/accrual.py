@@ -101,10 +101,9 @@ def main() -> None:
         report.append(line)
     if added != 0:
         raise SystemExit("the second pass charged something twice")
-    results = ROOT / "bench" / "RESULTS.md"
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    text = text.split("\n## Accrual")[0].rstrip() + "\n\n## Accrual (bench/accrual.py, PostgreSQL)\n\n"
-    results.write_text(text + "\n".join(f"- {line}" for line in report) + "\n")
+    from bench.results import write_section
+
+    write_section("accrual", [f"- {line}" for line in report])
 
 
 if __name__ == "__main__":

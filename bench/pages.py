@@ -28,7 +28,6 @@ DB = os.environ.get("BENCH_DB", "trainshed_bench")
 PORT = int(os.environ.get("BENCH_PORT", "8199"))
 DURATION = os.environ.get("BENCH_DURATION", "8s")
 BIG = 10_000
-START, END = "<!-- figures: written by bench/pages.py -->", "<!-- /figures -->"
 VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-"))
 
 ENV = {
@@ -278,9 +277,9 @@ def main() -> None:
 
 
 def write_results(bare: float, rows: list[tuple]) -> None:
-    """Write the figures into bench/RESULTS.md between its markers, keeping the notes around them."""
+    from bench.results import write_section
+
     lines = [
-        START,
         f"Run {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, gunicorn -w 2, "
         f"wrk -t2 -c4 -d{DURATION} on loopback, DEBUG off. Produced by `make bench` (bench/pages.py).",
@@ -292,15 +291,7 @@ def write_results(bare: float, rows: list[tuple]) -> None:
     ]
     for label, q_small, q_big, median, ratio in rows:
         lines.append(f"| {label} | {q_small} | {q_big} | {median:.2f} | {ratio:.1f} |")
-    lines.append(END)
-    path = ROOT / "bench" / "RESULTS.md"
-    old = path.read_text() if path.exists() else f"# Benchmark results\n\n{START}\n{END}\n"
-    if START not in old or END not in old:
-        old = f"# Benchmark results\n\n{START}\n{END}\n\n" + old
-    before, rest = old.split(START, 1)
-    after = rest.split(END, 1)[1]
-    path.write_text(before + "\n".join(lines) + after)
-    print("wrote bench/RESULTS.md")
+    write_section("pages", lines)
 
 
 if __name__ == "__main__":
