@@ -94,8 +94,7 @@ def switcher_choices(request: HttpRequest) -> HttpResponse:
     the person may view."""
     query = request.GET.get("q", "").strip()[:100]
     choices, more = selectors.switcher_choices(user=request.user, query=query)
-    part = "switcher-list" if "q" in request.GET else "switcher-choices"
-    return render(request, f"projects/_switcher.html#{part}",
+    return render(request, "projects/_switcher.html#switcher-choices",
                   {"switcher": {"choices": choices, "more": more}, "query": query})
 
 
