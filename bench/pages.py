@@ -94,14 +94,22 @@ def seed() -> dict:
     datasets(big, BIG)
 
     from compute.models import GpuType
-    from resources.models import Job
+    from resources.models import Job, JobRun
 
     cpu = GpuType.objects.get(slug="cpu")
 
     def jobs(project, n):
-        Job.objects.bulk_create(
+        # Finished training jobs as the runner leaves them: started, ended, one run each.
+        started, ended = now - dt.timedelta(hours=2), now - dt.timedelta(hours=1)
+        made = Job.objects.bulk_create(
             [Job(project=project, name=f"job-{i:05d}", type="training", gpu_type=cpu, gpu_count=1,
-                 command="python train.py", created_by=me, status="finished") for i in range(n)],
+                 command="python train.py", created_by=me, status="finished", started_at=started,
+                 ended_at=ended, last_heartbeat=ended) for i in range(n)],
+            batch_size=2000,
+        )
+        JobRun.objects.bulk_create(
+            [JobRun(job=job, started_at=started, ended_at=ended, last_heartbeat=ended, gpu_type=cpu,
+                    gpu_count=1) for job in made],
             batch_size=2000,
         )
 

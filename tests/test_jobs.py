@@ -141,10 +141,12 @@ def test_read_member_sees_no_buttons_and_cannot_start(client, owner, project, no
 def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, project, node, count,
                                                             django_assert_num_queries):
     cpu = GpuType.objects.get(slug="cpu")
-    jobs = Job.objects.bulk_create([Job(project=project, name=f"job {i}", gpu_type=cpu, command="x",
-                                        created_by=owner, node=node) for i in range(count)])
     now = timezone.now()
-    JobRun.objects.bulk_create([JobRun(job=j, started_at=now, ended_at=now, gpu_type=cpu, gpu_count=1)
+    hour_ago = now - timedelta(hours=1)
+    jobs = Job.objects.bulk_create([Job(project=project, name=f"job {i}", gpu_type=cpu, command="x",
+                                        created_by=owner, node=node, status="finished", started_at=hour_ago,
+                                        ended_at=now) for i in range(count)])
+    JobRun.objects.bulk_create([JobRun(job=j, started_at=hour_ago, ended_at=now, gpu_type=cpu, gpu_count=2)
                                 for j in jobs])
     _in(client, owner, project)
     client.get(reverse("resources:job-list"))  # warm the session / permission caches
@@ -152,6 +154,7 @@ def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, proje
         response = client.get(reverse("resources:job-list"))
     page = response.content.decode()
     assert response.status_code == 200 and page.count("data-job=") == min(count, 25)
+    assert page.count("<td>2.000</td>") == min(count, 25)  # GPU-hours: 2 GPUs for one hour, from the runs
     assert ("Jobs 1–25" in page and "Next →" in page) if count > 25 else "Next →" not in page
 
 

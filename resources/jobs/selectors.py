@@ -33,8 +33,8 @@ def jobs_list(*, project: Project, status: str | None = None):
             .prefetch_related(Prefetch("runs", queryset=runs.order_by("started_at", "id"))))
 
 
-LIST_FIELDS = ("pk", "name", "type", "status", "gpu_count", "created_at", "gpu_type__name", "node__name",
-               "created_by__email")
+LIST_FIELDS = ("pk", "name", "type", "status", "gpu_count", "created_at", "started_at", "gpu_type__name",
+               "node__name", "created_by__email")
 
 
 def jobs_page(*, project: Project, status: str | None = None, number=1, size: int) -> Page:
@@ -42,8 +42,9 @@ def jobs_page(*, project: Project, status: str | None = None, number=1, size: in
     queries whatever the number of jobs, and no model objects built for a table of text."""
     page = page_of(_jobs(project=project, status=status).values(*LIST_FIELDS), number, size=size)
     runs: dict = {}
-    for job_id, *run in (JobRun.objects.filter(job_id__in=[row["pk"] for row in page])
-                         .values_list("job_id", "started_at", "ended_at", "last_heartbeat", "gpu_count")):
+    started = [row["pk"] for row in page if row["started_at"] is not None]  # a job never started has no run
+    for job_id, *run in (JobRun.objects.filter(job_id__in=started) if started else JobRun.objects.none()
+                         ).values_list("job_id", "started_at", "ended_at", "last_heartbeat", "gpu_count"):
         runs.setdefault(job_id, []).append(run)
     now = timezone.now()
     for row in page:
