@@ -165,8 +165,7 @@ def member_list(request: HttpRequest, project_id: uuid.UUID):
     project = project_by_id(request, project_id)
     rows = [_member_out(m) for m in selectors.members_of(project=project)]
     if access.is_owner(request.user, project):
-        services.invitations_expire(project=project)
-        rows += [_member_out(i) for i in selectors.pending_invitations(project=project)]
+        rows += [_member_out(i) for i in services.invitations_pending(project=project)]
     return rows
 
 

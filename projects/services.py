@@ -337,6 +337,21 @@ def invitations_expire(*, project: Project | None = None) -> int:
     return count
 
 
+def invitations_pending(*, project: Project) -> list[Invitation]:
+    """The project's pending invitations, by e-mail. Any found past their date are marked expired
+    first and left out (one read when none are: pages and the API list them on every view)."""
+    from django.utils import timezone
+
+    from projects.selectors import pending_invitations
+
+    pending = list(pending_invitations(project=project))
+    now = timezone.now()
+    if any(invitation.expires_at <= now for invitation in pending):
+        invitations_expire(project=project)
+        pending = [invitation for invitation in pending if invitation.expires_at > now]
+    return pending
+
+
 @transaction.atomic
 def invitations_accept_for(*, user, email: str) -> list[Membership]:
     """`user` has just verified `email`: every pending, unexpired invitation for exactly that

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -159,7 +158,7 @@ def _detail_context(request, project, **overrides) -> dict:
         page_number=page.number))
     if is_owner:
         context.update(
-            invitations=_pending_invitations(project),
+            invitations=services.invitations_pending(project=project),
             add_form=MemberAddForm(),
             rename_form=ProjectRenameForm(initial={"name": project.name}),
             transfer_form=TransferOfferForm(project=project),
@@ -167,17 +166,6 @@ def _detail_context(request, project, **overrides) -> dict:
     else:
         context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
     return context | overrides
-
-
-def _pending_invitations(project) -> list:
-    """The pending invitations; any found past their date are marked expired first (a write only
-    when there are some: the page costs one query otherwise)."""
-    pending = list(selectors.pending_invitations(project=project))
-    now = timezone.now()
-    if any(invitation.expires_at <= now for invitation in pending):
-        services.invitations_expire(project=project)
-        pending = [invitation for invitation in pending if invitation.expires_at > now]
-    return pending
 
 
 def _audit_page(request, project):
