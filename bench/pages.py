@@ -99,12 +99,13 @@ def seed() -> dict:
     cpu = GpuType.objects.get(slug="cpu")
 
     def jobs(project, n):
-        # Finished training jobs as the runner leaves them: started, ended, one run each.
+        # Finished training jobs as the runner leaves them: started, ended, one run each, its
+        # GPU time kept on the job.
         started, ended = now - dt.timedelta(hours=2), now - dt.timedelta(hours=1)
         made = Job.objects.bulk_create(
             [Job(project=project, name=f"job-{i:05d}", type="training", gpu_type=cpu, gpu_count=1,
                  command="python train.py", created_by=me, status="finished", started_at=started,
-                 ended_at=ended, last_heartbeat=ended) for i in range(n)],
+                 ended_at=ended, last_heartbeat=ended, ended_gpu_seconds=3600.0) for i in range(n)],
             batch_size=2000,
         )
         JobRun.objects.bulk_create(

@@ -210,15 +210,18 @@ class JobQuerySet(models.QuerySet):
         return self.filter(status__in=JOB_ACTIVE)
 
 
-def gpu_seconds_of(runs, *, running: bool, now) -> float:
-    """GPU-seconds of a job's runs, given as (started_at, ended_at, last_heartbeat, gpu_count):
-    each run counts up to its end, or while the job runs up to `now`, else up to its last
-    heartbeat (a run whose worker vanished stops counting there)."""
-    total = 0.0
-    for started_at, ended_at, last_heartbeat, gpu_count in runs:
-        end = ended_at or (now if running else last_heartbeat or now)
-        total += max(0.0, (end - started_at).total_seconds()) * gpu_count
-    return total
+def run_gpu_seconds(started_at, ended_at, gpu_count) -> float:
+    """GPU-seconds of one run from its start to `ended_at`."""
+    return max(0.0, (ended_at - started_at).total_seconds()) * gpu_count
+
+
+def job_gpu_seconds(*, ended_gpu_seconds: float, status: str, started_at, gpu_count: int, now) -> float:
+    """A job's GPU-seconds: those of its ended runs (kept on the job), plus, while it runs, its
+    current run's so far. A job has an open run exactly while it is "running": the runner's
+    transitions change the status and the run in one transaction."""
+    if status == JobStatus.RUNNING and started_at is not None:
+        return ended_gpu_seconds + run_gpu_seconds(started_at, now, gpu_count)
+    return ended_gpu_seconds
 
 
 class Job(models.Model):
@@ -262,6 +265,9 @@ class Job(models.Model):
     stop_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     removed_at = models.DateTimeField(null=True, blank=True, editable=False)
     log_bytes = models.BigIntegerField(default=0, editable=False)
+    # GPU-seconds of the job's ended runs, added where a run ends (`jobs.services`): lists show a
+    # job's GPU time without reading its runs.
+    ended_gpu_seconds = models.FloatField(default=0, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+", editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -316,13 +322,12 @@ class Job(models.Model):
         return self.status in JOB_ACTIVE
 
     def gpu_seconds(self, *, now=None) -> float:
-        """GPU-seconds used over all runs (uses `runs`; prefetch it on lists)."""
+        """GPU-seconds used over all runs."""
         from django.utils import timezone
 
-        return gpu_seconds_of(
-            ((r.started_at, r.ended_at, r.last_heartbeat, r.gpu_count) for r in self.runs.all()),
-            running=self.status == JobStatus.RUNNING, now=now or timezone.now(),
-        )
+        return job_gpu_seconds(ended_gpu_seconds=self.ended_gpu_seconds, status=self.status,
+                               started_at=self.started_at, gpu_count=self.gpu_count,
+                               now=now or timezone.now())
 
     @property
     def gpu_hours(self) -> float:

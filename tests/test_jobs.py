@@ -143,9 +143,10 @@ def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, proje
     cpu = GpuType.objects.get(slug="cpu")
     now = timezone.now()
     hour_ago = now - timedelta(hours=1)
+    # Finished jobs as the runner leaves them: one ended run each, its GPU time kept on the job.
     jobs = Job.objects.bulk_create([Job(project=project, name=f"job {i}", gpu_type=cpu, command="x",
                                         created_by=owner, node=node, status="finished", started_at=hour_ago,
-                                        ended_at=now) for i in range(count)])
+                                        ended_at=now, ended_gpu_seconds=2 * 3600) for i in range(count)])
     JobRun.objects.bulk_create([JobRun(job=j, started_at=hour_ago, ended_at=now, gpu_type=cpu, gpu_count=2)
                                 for j in jobs])
     _in(client, owner, project)
@@ -154,13 +155,60 @@ def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, proje
         response = client.get(reverse("resources:job-list"))
     page = response.content.decode()
     assert response.status_code == 200 and page.count("data-job=") == min(count, 25)
-    assert page.count("<td>2.000</td>") == min(count, 25)  # GPU-hours: 2 GPUs for one hour, from the runs
+    assert page.count("<td>2.000</td>") == min(count, 25)  # GPU-hours: 2 GPUs for one hour
     assert ("Jobs 1–25" in page and "Next →" in page) if count > 25 else "Next →" not in page
 
 
 # session, user, project with permissions and whether there is another project (the header's
-# switcher), the jobs, their runs: not per job, no COUNT(*)
-QUERIES = 5
+# switcher), the jobs: no runs (a job keeps its GPU time), not per job, no COUNT(*)
+QUERIES = 4
+
+
+def _claimed(job, *, hours_ago: float):
+    """Started and claimed through the services as the worker does, its run then moved
+    `hours_ago` into the past."""
+    services.job_start(job=job, actor=job.created_by)
+    job = services.run_claim(job_id=job.pk)
+    then = timezone.now() - timedelta(hours=hours_ago)
+    Job.objects.filter(pk=job.pk).update(started_at=then)
+    JobRun.objects.filter(job=job, ended_at__isnull=True).update(started_at=then)
+    job.refresh_from_db()
+    return job
+
+
+def _gpu_hours_shown(client, job) -> str:
+    page = client.get(reverse("resources:job-list")).content.decode()
+    row = page[page.index(f'data-job="{job.pk}"'):]
+    return row[:row.index("</tr>")].split("<td>")[6].removesuffix("</td>")
+
+
+def test_a_jobs_gpu_time_is_its_ended_runs_plus_the_running_one(client, owner, project, node):
+    job = _claimed(make_job(project, owner, type="notebook", gpu_count=2, name="nb"), hours_ago=1)
+    _in(client, owner, project)
+    assert _gpu_hours_shown(client, job) == "2.000"  # running: 2 GPUs for an hour so far
+    services.run_end(job=job, status=JobStatus.STOPPED)
+    job.refresh_from_db()
+    assert job.ended_gpu_seconds == pytest.approx(2 * 3600, abs=5)
+    # Started again for half an hour: the new run adds to the first.
+    job = _claimed(job, hours_ago=0.5)
+    assert _gpu_hours_shown(client, job) == "3.000"
+    services.run_end(job=job, status=JobStatus.STOPPED)
+    job.refresh_from_db()
+    assert job.ended_gpu_seconds == pytest.approx(3 * 3600, abs=10)
+    runs = job.runs.all()
+    assert len(runs) == 2 and job.ended_gpu_seconds == pytest.approx(
+        sum((r.ended_at - r.started_at).total_seconds() * r.gpu_count for r in runs))
+    assert _gpu_hours_shown(client, job) == "3.000"  # stopped: no more counting
+
+
+def test_a_reaped_jobs_gpu_time_ends_at_its_last_heartbeat(owner, project, node, settings):
+    settings.TRAINSHED_JOB_STALE_SECONDS = 60
+    job = _claimed(make_job(project, owner, gpu_count=2), hours_ago=1)
+    beat = timezone.now() - timedelta(minutes=30)  # its worker died half an hour ago
+    Job.objects.filter(pk=job.pk).update(last_heartbeat=beat)
+    assert services.jobs_reap() == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.gpu_seconds() == pytest.approx(2 * 1800, abs=5)
 
 
 def test_log_download_and_tail_hide_secrets(client, owner, project, node):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from config.paging import Page, page_of
 from projects.keys import redactor
 from projects.models import Project
-from resources.models import Job, JobRun, JobStatus, JobType, gpu_seconds_of
+from resources.models import Job, JobStatus, JobType, job_gpu_seconds
 
 TAIL_LINES = 200
 TAIL_CHUNKS = 40
@@ -26,30 +25,24 @@ def _jobs(*, project: Project, status: str | None):
 
 
 def jobs_list(*, project: Project, status: str | None = None):
-    """The project's jobs, newest first, with their GPU type, node, creator and runs loaded."""
-    runs = JobRun.objects.only("job_id", "started_at", "ended_at", "last_heartbeat", "gpu_count")
-    return (_jobs(project=project, status=status)
-            .select_related("gpu_type", "node", "created_by")
-            .prefetch_related(Prefetch("runs", queryset=runs.order_by("started_at", "id"))))
+    """The project's jobs, newest first, with their GPU type, node and creator loaded."""
+    return _jobs(project=project, status=status).select_related("gpu_type", "node", "created_by")
 
 
-LIST_FIELDS = ("pk", "name", "type", "status", "gpu_count", "created_at", "started_at", "gpu_type__name",
-               "node__name", "created_by__email")
+LIST_FIELDS = ("pk", "name", "type", "status", "gpu_count", "created_at", "started_at", "ended_gpu_seconds",
+               "gpu_type__name", "node__name", "created_by__email")
 
 
 def jobs_page(*, project: Project, status: str | None = None, number=1, size: int) -> Page:
-    """One page of the jobs list as plain rows (the fields it shows, plus `gpu_seconds`): two
-    queries whatever the number of jobs, and no model objects built for a table of text."""
+    """One page of the jobs list as plain rows (the fields it shows, plus `gpu_seconds`): one
+    query whatever the number of jobs (a job keeps its ended runs' GPU time), and no model
+    objects built for a table of text."""
     page = page_of(_jobs(project=project, status=status).values(*LIST_FIELDS), number, size=size)
-    runs: dict = {}
-    started = [row["pk"] for row in page if row["started_at"] is not None]  # a job never started has no run
-    for job_id, *run in (JobRun.objects.filter(job_id__in=started) if started else JobRun.objects.none()
-                         ).values_list("job_id", "started_at", "ended_at", "last_heartbeat", "gpu_count"):
-        runs.setdefault(job_id, []).append(run)
     now = timezone.now()
     for row in page:
-        running = row["status"] == JobStatus.RUNNING
-        row["gpu_seconds"] = gpu_seconds_of(runs.get(row["pk"], ()), running=running, now=now)
+        row["gpu_seconds"] = job_gpu_seconds(
+            ended_gpu_seconds=row["ended_gpu_seconds"], status=row["status"], started_at=row["started_at"],
+            gpu_count=row["gpu_count"], now=now)
     return page
 
 

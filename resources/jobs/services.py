@@ -25,6 +25,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from billing import services as billing_services
@@ -47,6 +48,7 @@ from resources.models import (
     JobType,
     MLModel,
     StoredStatus,
+    run_gpu_seconds,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,19 @@ def _locked(job: Job) -> Job:
 
 def _who(actor) -> str:
     return actor.email if getattr(actor, "email", None) else "the system"
+
+
+def _end_runs(job: Job, *, at, **fields) -> None:
+    """End the job's open run at `at` (with `fields`, e.g. its last heartbeat) and add its
+    GPU-seconds to the job's `ended_gpu_seconds`. Call inside the transaction that changes the
+    job's status, so the job has an open run exactly while it is running."""
+    open_runs = list(job.runs.filter(ended_at__isnull=True).values_list("pk", "started_at", "gpu_count"))
+    if not open_runs:
+        return
+    JobRun.objects.filter(pk__in=[pk for pk, *_ in open_runs]).update(ended_at=at, **fields)
+    seconds = sum(run_gpu_seconds(started_at, at, gpu_count) for _, started_at, gpu_count in open_runs)
+    Job.objects.filter(pk=job.pk).update(ended_gpu_seconds=F("ended_gpu_seconds") + seconds)
+    job.ended_gpu_seconds += seconds
 
 
 # ---- create --------------------------------------------------------------------------------------
@@ -428,7 +443,7 @@ def jobs_reap(*, now=None) -> int:
             _kill_orphan(job)
             _set_status(job, JobStatus.FAILED, message=reason, status_reason=reason, now=now,
                         ended_at=job.last_heartbeat)
-            job.runs.filter(ended_at__isnull=True).update(ended_at=job.last_heartbeat)
+            _end_runs(job, at=job.last_heartbeat)
             _release(job)
             if job.removed_at is not None:
                 transaction.on_commit(lambda job=job: workspace_delete(job))
@@ -497,7 +512,7 @@ def run_end(*, job: Job, status: str, reason: str = "", exit_code: int | None = 
         message = reason or {JobStatus.FINISHED: "Finished"}.get(status, status)
         _set_status(job, status, message=message, status_reason=reason, now=now, ended_at=now,
                     last_heartbeat=now, exit_code=exit_code, pid=None)
-    job.runs.filter(ended_at__isnull=True).update(ended_at=now, last_heartbeat=now)
+    _end_runs(job, at=now, last_heartbeat=now)
     _release(job)
     if job.removed_at is not None:
         transaction.on_commit(lambda: workspace_delete(job))
@@ -509,8 +524,9 @@ def run_fail_before_start(*, job: Job, reason: str) -> None:
     """The runner could not even start the process (no JupyterLab, unreadable inputs…)."""
     job = _locked(job)
     if job.status in JOB_ON_NODE:
-        _set_status(job, JobStatus.FAILED, message=reason, status_reason=reason, ended_at=timezone.now())
-        job.runs.filter(ended_at__isnull=True).update(ended_at=timezone.now())
+        now = timezone.now()
+        _set_status(job, JobStatus.FAILED, message=reason, status_reason=reason, ended_at=now)
+        _end_runs(job, at=now)
     _release(job)
 
 
