@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from config.html import html_join, html_row
-from config.links import link
+from config.links import linker
 from projects.models import RESOURCE_TYPES
 
 _BADGES = {"all": ("ok", "All"), "read": ("grey", "Read-Only"), "none": ("bad", "None")}
@@ -65,6 +65,7 @@ def member_rows(members, *, project, viewer, is_owner: bool, csrf_token: str, pa
     hidden = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
                          '<input type="hidden" name="members_page" value="{}">', csrf_token, page_number)
     rows = []
+    update_url, remove_url = linker("projects:member-update", 2), linker("projects:member-remove", 2)
     for membership in members:
         email = membership.user.email
         you = _YOU if membership.user_id == viewer.pk else ""
@@ -74,8 +75,8 @@ def member_rows(members, *, project, viewer, is_owner: bool, csrf_token: str, pa
                 rt, getattr(membership, rt), form=form, email=email)) for rt in RESOURCE_TYPES)
             html = html_row(
                 _OWNER_ROW, pk=membership.pk, email=email, you=you, cells=cells, form=form, hidden=hidden,
-                update=link("projects:member-update", project.pk, membership.pk),
-                remove=link("projects:member-remove", project.pk, membership.pk), project=project.name,
+                update=update_url(project.pk, membership.pk), remove=remove_url(project.pk, membership.pk),
+                project=project.name,
             )
         else:
             cells = html_join(html_row("<td>{cell}</td>", cell=access_badge(getattr(membership, rt)))
@@ -99,9 +100,9 @@ _SHARED_ROW = (
 )
 
 
-def _day(moment) -> str:
-    """"Nov 29, 2026" in the current time zone (the `date:"M j, Y"` filter)."""
-    local = timezone.localtime(moment)
+def _day(moment, tz) -> str:
+    """"Nov 29, 2026" in `tz`, the current time zone (the `date:"M j, Y"` filter)."""
+    local = moment.astimezone(tz)
     return f"{local:%b} {local.day}, {local.year}"
 
 
@@ -117,8 +118,9 @@ def dashboard_rows(projects, *, shared: bool, viewer, active_pk) -> list[SafeStr
     """The dashboard's rows, each as its `<tr>` (see `member_rows`), from `selectors.dashboard`'s
     plain rows: mine with their member count, shared ones with the owner and my access per type."""
     rows = []
+    tz, url_of = timezone.get_current_timezone(), linker("projects:detail")
     for project in projects:
-        url, switch = link("projects:detail", project["pk"]), _switch(project["pk"], active_pk)
+        url, switch = url_of(project["pk"]), _switch(project["pk"], active_pk)
         if shared:
             badges = html_join(html_row("<td>{cell}</td>", cell=access_badge(project[rt]))
                                for rt in RESOURCE_TYPES)
@@ -130,6 +132,6 @@ def dashboard_rows(projects, *, shared: bool, viewer, active_pk) -> list[SafeStr
             rows.append(html_row(
                 _MINE_ROW, url=url, name=project["name"],
                 members=_ONLY_YOU if personal else project["member_count"],
-                created=_day(project["created_at"]), badge=_PERSONAL if personal else "", switch=switch,
+                created=_day(project["created_at"], tz), badge=_PERSONAL if personal else "", switch=switch,
             ))
     return rows
