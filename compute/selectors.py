@@ -50,11 +50,15 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
     """
     if project.is_personal:
         return list(gpu_types_now(project=project))
-    stored = (ProjectCompute.gpu_types.through.objects.filter(projectcompute__project=project)
-              .select_related("gputype").order_by("gputype__credits_per_gpu_hour", "gputype__name"))
-    types = [row.gputype for row in stored]  # one query on the common path
-    if types or ProjectCompute.objects.filter(project=project).exists():
-        return types
+    # One query: a row per stored type, one row of NULLs for a refresh that found none, no row
+    # for a project never refreshed.
+    fields = [f.attname for f in GpuType._meta.concrete_fields]
+    stored = (ProjectCompute.objects.filter(project=project)
+              .order_by("gpu_types__credits_per_gpu_hour", "gpu_types__name")
+              .values_list(*(f"gpu_types__{name}" for name in fields)))
+    rows = list(stored)
+    if rows:
+        return [GpuType.from_db(stored.db, fields, row) for row in rows if row[0] is not None]
     from compute.services import project_gpu_types_refresh
 
     project_gpu_types_refresh(project=project, actor=None)

@@ -28,6 +28,9 @@ LINKS = {
     "logout": "account_logout",
     "login": "account_login",
     "signup": "account_signup",
+    "projects": "projects:list",
+    "switcher": "projects:switcher",
+    "switch": "projects:switch",
 }
 
 

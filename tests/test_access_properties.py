@@ -90,3 +90,41 @@ def test_no_cross_project_reads_or_writes(role, levels, kind, action, same_proje
         if outcome != "ok":
             assert still is not None and still.name == "target"  # nothing written
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    role=st.sampled_from(["owner", "member", "outsider", "removed"]),
+    levels=st.fixed_dictionaries({t: st.sampled_from(LEVELS) for t in ("jobs", "datasets", "models")}),
+)
+def test_the_one_query_reads_the_permissions_guardian_holds(role, levels):
+    """`viewable_project` reads a person's permissions in the project's own row (one number, a
+    bit per codename): the same set guardian's checker reads from its table, row by row."""
+    from guardian.core import ObjectPermissionChecker
+
+    from projects import services as project_services
+
+    with transaction.atomic():
+        owner = UserFactory()
+        project = ProjectFactory(owner=owner)
+        member = UserFactory()
+        add_member(project, member, **levels)
+        if role == "removed":
+            project_services.membership_remove(project=project, user=member, actor=owner)
+        person = {"owner": owner, "member": member, "removed": member, "outsider": UserFactory()}[role]
+        fresh = type(person).objects.get(pk=person.pk)
+        found = access.viewable_project(fresh, pk=project.pk)
+        guardian_says = set(ObjectPermissionChecker(person).get_user_perms(project))
+        assert (found is not None) == ("view_project" in guardian_says) == (role in ("owner", "member"))
+        assert access.perms(fresh, project) == guardian_says & set(access._RULE_CODENAMES)
+        transaction.set_rollback(True)
+
+
+def test_each_codename_of_the_rule_is_one_bit_of_the_query():
+    from projects.models import Project
+
+    assert set(access._RULE_CODENAMES) == {"view_project"} | {c for c, _ in Project._meta.permissions}
+    for bit, codename in enumerate(access._RULE_CODENAMES):
+        assert f"WHEN '{codename}' THEN {1 << bit}" in access._HELD_SQL

@@ -231,3 +231,20 @@ def test_api_validator_names_the_field(t4_only):
         gpu_request_clean(project=t4_only, gpu_type="h100", gpu_count=1)
     assert "gpu_type" in exc.value.message_dict
     assert gpu_request_clean(project=t4_only, gpu_type="t4", gpu_count="3")[1] == 3
+
+
+def test_stored_types_are_read_in_one_query_cheapest_first(project, nodes, django_assert_num_queries):
+    services.project_gpu_types_refresh(project=project, actor=None)
+    with django_assert_num_queries(1):
+        types = selectors.available_gpu_types(project=project)
+    assert slugs(types) == ["a100", "a6000", "t4"]
+    assert [(t.credits_per_gpu_hour, t.name) for t in types] == sorted(
+        (t.credits_per_gpu_hour, t.name) for t in types)
+    a100 = next(t for t in types if t.slug == "a100")
+    assert a100.pk and a100.memory_gb and a100.name == "NVIDIA A100"
+
+
+def test_a_refresh_that_found_no_type_is_one_query_and_no_new_refresh(project, django_assert_num_queries):
+    services.project_gpu_types_refresh(project=project, actor=None)  # no node at all
+    with django_assert_num_queries(1):
+        assert selectors.available_gpu_types(project=project) == []
