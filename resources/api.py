@@ -10,15 +10,17 @@ unpacked, which is how the CLI keeps a folder's structure) and `POST /datasets/f
 `resources/api_jobs.py`, mounted at the end.
 """
 
+import functools
 import posixpath
 import uuid
 from datetime import datetime
 from typing import Literal
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse, StreamingHttpResponse
 from django.utils.text import slugify
 from ninja import File, Form, Router, Schema, Status
+from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
@@ -34,6 +36,21 @@ Status_ = Literal["new", "downloading", "ready", "failed"]
 Sort = Literal["name", "-name", "size", "-size", "created", "-created"]
 SINGULAR = {"datasets": "dataset", "models": "model"}
 NOT_READY = {409: ERRORS[404]}
+TOO_LARGE = {413: ERRORS[404]}
+
+
+def refuse_oversized(view):
+    """An upload whose Content-Length is over the limit answers 413 before anything reads its
+    body: ninja parses a multipart body before the operation runs, into a temporary file."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        oversized = storage.oversized_upload(request)
+        if oversized:
+            return JsonResponse({"detail": f"files: {oversized}", "field": "files"}, status=413)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class ResourceOut(Schema):
@@ -104,9 +121,10 @@ def _routes(kind: str) -> None:
         project = active_project(request, kind, "read")
         return selectors.resources_list(kind=kind, project=project, status=status, sort=sort)
 
-    @router.post(base, response={201: ResourceOut, **ERRORS}, tags=tags,
+    @router.post(base, response={201: ResourceOut, **ERRORS, **TOO_LARGE}, tags=tags,
                  operation_id=f"{kind}_upload", url_name=f"{kind}-upload",
                  summary=f"Upload a {one} (multipart)")
+    @decorate_view(refuse_oversized)
     def resource_upload(request: HttpRequest, name: Form[Text], files: File[list[UploadedFile]]):
         """Several files as they are (each by its own name), or one .zip/.tar/.tar.gz archive that
         is unpacked with its folders. Needs credits on the project owner's account."""

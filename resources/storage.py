@@ -45,6 +45,18 @@ def max_bytes() -> int:
     return settings.TRAINSHED_MAX_UPLOAD_BYTES
 
 
+def oversized_upload(request) -> str | None:
+    """Why a request's body is refused before anything reads it: its Content-Length is over the
+    upload limit (a MiB of multipart overhead allowed for). None when it may be read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None  # Django refuses a malformed length when it reads the body
+    if length <= max_bytes() + 1024 * 1024:
+        return None
+    return f"The upload is {human_size(length)}; the limit is {human_size(max_bytes())}."
+
+
 def human_size(n: int) -> str:
     value = float(n)
     for unit in ("B", "KB", "MB", "GB", "TB"):

@@ -100,14 +100,12 @@ def resource_create(request: HttpRequest, kind: str) -> HttpResponse:
     access.require(request.user, project, kind, "manage")
     if request.method == "GET":
         return _render_create(request, kind, project)
-    # Refuse an oversized body before reading it (multipart overhead allowed for).
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > storage.max_bytes() + 1024 * 1024:
+    oversized = storage.oversized_upload(request)  # refused before the body is read
+    if oversized:
         form = UploadForm({"name": "", "active_project_id": str(project.pk)}, active_project=project)
         form.is_valid()
         form.errors.pop("name", None)
-        form.add_error("files", f"The upload is {storage.human_size(length)}; the limit is "
-                                f"{storage.human_size(storage.max_bytes())}.")
+        form.add_error("files", oversized)
         return _render_create(request, kind, project, upload_form=form)
     form = UploadForm(request.POST, request.FILES, active_project=project)
     if form.is_valid():

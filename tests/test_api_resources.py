@@ -177,3 +177,21 @@ def test_list_is_paginated_and_filtered(client, owner, kind):
     page = client.get(f"{API}/{kind}?limit=2&sort=name", headers=auth).json()
     assert page["count"] == 3 and [r["name"] for r in page["items"]] == ["r0", "r1"]
     assert client.get(f"{API}/{kind}?status=failed", headers=auth).json()["count"] == 0
+
+
+@pytest.mark.parametrize("kind", ["datasets", "models"])
+def test_an_oversized_upload_is_refused_by_its_length_before_it_is_read(client, owner, settings, kind):
+    settings.TRAINSHED_MAX_UPLOAD_BYTES = 1000
+    auth = _auth(owner)
+    big = client.post(f"{API}/{kind}", headers=auth,
+                      data={"name": "big", "files": [SimpleUploadedFile("f.bin", b"x" * (1024 * 1024 + 2000))]})
+    assert big.status_code == 413
+    assert big.json() == {"detail": "files: The upload is 1.0 MB; the limit is 1000 B.", "field": "files"}
+    # A body that claims 3 GB is answered at once: nothing waits for (or stores) bytes never sent.
+    claimed = client.post(f"{API}/{kind}", headers=auth, data={"name": "x", "files": [SimpleUploadedFile("f", b"1")]},
+                          CONTENT_LENGTH=str(3 * 1024**3))
+    assert claimed.status_code == 413 and "The upload is 3.0 GB" in claimed.json()["detail"]
+    small = client.post(f"{API}/{kind}", headers=auth, data={"name": "small", "files": [SimpleUploadedFile("f", b"1")]})
+    assert small.status_code == 201
+    assert list(Dataset.objects.values_list("name", flat=True)) + list(
+        MLModel.objects.values_list("name", flat=True)) == ["small"]
