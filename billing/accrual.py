@@ -27,7 +27,7 @@ from billing.services import account_for, slice_amount
 
 HOURS_PER_MONTH = Decimal("730")
 BYTES_PER_GB = Decimal(10**9)
-STORAGE_LOOKBACK = timedelta(days=7)
+LOOKBACK = timedelta(days=7)
 BATCH = 2000
 
 
@@ -66,21 +66,30 @@ def _stored_resources():
         )
 
 
-def _charged_until(*, kind: str, since: datetime) -> dict[str, datetime]:
+def _window_start(*, kind: str, now: datetime) -> datetime | None:
+    """How far back a pass looks: a week, or back to the last slice of this kind when that is
+    older (accrual stopped for a while), so nothing used in between goes uncharged; None (from
+    the beginning) before the first slice of this kind. Slices already charged are skipped by
+    their keys whatever the window."""
+    last = LedgerEntry.objects.filter(kind=kind).aggregate(last=Max("period_end"))["last"]
+    if last is None:
+        return None
+    return min(now - LOOKBACK, last - LOOKBACK)
+
+
+def _charged_until(*, kind: str, since: datetime | None) -> dict[str, datetime]:
     """The cursor of each metered resource: the end of its last charged slice (one query)."""
-    return dict(
-        LedgerEntry.objects.filter(kind=kind, period_end__gt=since)
-        .values("resource")
-        .annotate(last=Max("period_end"))
-        .values_list("resource", "last")
-    )
+    entries = LedgerEntry.objects.filter(kind=kind)
+    if since is not None:
+        entries = entries.filter(period_end__gt=since)
+    return dict(entries.values("resource").annotate(last=Max("period_end")).values_list("resource", "last"))
 
 
 def accrue_storage(*, now: datetime | None = None) -> PassResult:
     """Charge every complete hour of every stored dataset and model not charged yet."""
     now = now or timezone.now()
     until = _hour_floor(now)
-    since = until - STORAGE_LOOKBACK
+    since = _window_start(kind=LedgerEntry.Kind.STORAGE, now=until)
     rate = storage_rate_per_gb_hour()
     charged_until = _charged_until(kind=LedgerEntry.Kind.STORAGE, since=since)
     accounts: dict[int, object] = {}
@@ -91,7 +100,7 @@ def accrue_storage(*, now: datetime | None = None) -> PassResult:
         ref = f"{resource.kind[:-1]}:{resource.pk}"
         # Whole clock hours only: the first one starts after the hour the resource appeared in.
         first_start = _hour_floor(resource.created_at) + timedelta(hours=1)
-        start = max(charged_until.get(ref) or first_start, first_start, since)
+        start = max(charged_until.get(ref) or first_start, first_start, since or first_start)
         if start + timedelta(hours=1) > until:
             continue
         project = resource.project
@@ -173,12 +182,10 @@ def accrue_compute(*, now: datetime | None = None) -> PassResult:
     from resources.models import JobRun
 
     now = now or timezone.now()
-    since = now - STORAGE_LOOKBACK
-    runs = (
-        JobRun.objects.filter(started_at__lt=now)
-        .filter(models.Q(ended_at__isnull=True) | models.Q(ended_at__gt=since))
-        .select_related("job__project__owner", "gpu_type")
-    )
+    since = _window_start(kind=LedgerEntry.Kind.COMPUTE, now=now)
+    runs = JobRun.objects.filter(started_at__lt=now).select_related("job__project__owner", "gpu_type")
+    if since is not None:
+        runs = runs.filter(models.Q(ended_at__isnull=True) | models.Q(ended_at__gt=since))
     charged_until = _charged_until(kind=LedgerEntry.Kind.COMPUTE, since=since)
     accounts: dict[int, object] = {}
     result = PassResult()

@@ -99,3 +99,26 @@ def test_two_concurrent_passes_charge_each_slice_once(dataset):
         t.join()
     assert _storage_entries().count() == 4
     assert _storage_entries().values("idempotency_key").distinct().count() == 4
+
+
+def test_a_pass_after_weeks_without_accrual_charges_every_hour_in_between(dataset):
+    accrue_storage()  # 4 hours charged
+    # Accrual stops for ten days (a worker down); the next pass charges the whole gap, not a week of it.
+    later = timezone.now() + timedelta(days=10)
+    accrue_storage(now=later)
+    entries = list(_storage_entries())
+    first_start = dataset.created_at.replace(minute=0) + timedelta(hours=1)
+    hours = int((later.replace(minute=0, second=0, microsecond=0) - first_start) / timedelta(hours=1))
+    assert len(entries) == hours == 4 + 240
+    assert all(b.period_start == a.period_end for a, b in zip(entries, entries[1:], strict=False))
+    assert -sum(e.amount for e in entries) == Decimal("2.50") * hours
+
+
+def test_the_first_pass_ever_charges_since_the_resource_appeared(project, member_all, settings):
+    settings.TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH = "7.30"
+    ds = Dataset.objects.create(project=project, name="Old", status=StoredStatus.READY, size_bytes=10**9,
+                                file_count=1, created_by=member_all)
+    created = timezone.now().replace(minute=20, second=0, microsecond=0) - timedelta(days=20)
+    Dataset.objects.filter(pk=ds.pk).update(created_at=created)
+    accrue_storage()
+    assert _storage_entries().count() == 20 * 24 - 1  # every complete hour after the hour it appeared in

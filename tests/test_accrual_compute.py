@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from billing import services as billing_services
@@ -127,3 +128,16 @@ def test_a_real_job_is_charged_to_the_owner_when_a_member_runs_it(project, owner
     assert entries and all(e.account.owner == owner and e.created_by == member_all for e in entries)
     assert entries[-1].period_end == job.runs.get().ended_at
     assert not LedgerEntry.objects.filter(account__owner=member_all, kind="compute").exists()
+
+
+def test_a_run_that_ended_during_weeks_without_accrual_is_still_charged(project, owner):
+    job = _running_job(project, owner, minutes=30, ended=True)
+    ten_days = timedelta(days=10)
+    Job.objects.filter(pk=job.pk).update(started_at=F("started_at") - ten_days, ended_at=F("ended_at") - ten_days)
+    JobRun.objects.filter(job=job).update(started_at=F("started_at") - ten_days, ended_at=F("ended_at") - ten_days,
+                                          last_heartbeat=F("last_heartbeat") - ten_days)
+    other = _running_job(project, owner, minutes=3)  # charged now: accrual runs again after the gap
+    accrue_compute()
+    assert _compute().filter(resource=f"job:{job.pk}").count() == 30
+    assert -sum(e.amount for e in _compute().filter(resource=f"job:{job.pk}")) == Decimal("1.55")  # 3.09/2
+    assert _compute().filter(resource=f"job:{other.pk}").count() == 3
