@@ -254,6 +254,12 @@ def main() -> None:
         return median, bare
 
     try:
+        # What every page with the header pays before its content: the session, the user, the
+        # active project (with the switcher's flag) and the layout, here around a small form.
+        floor = session_for(w["me"], w["big"])
+        q_floor = query_count(floor, "/projects/new/")
+        measure("page floor: header with the active project, a small form (new project)", q_floor, q_floor,
+                "/projects/new/", floor)
         for label, path, small_s, big_s in pages:
             if path is None:
                 small_path, big_path = f"/projects/{w['small'].pk}/", f"/projects/{w['big'].pk}/"
