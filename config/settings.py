@@ -253,6 +253,8 @@ TRAINSHED_JOB_POLL_SECONDS = float(env_str("TRAINSHED_JOB_POLL_SECONDS", "0.5"))
 TRAINSHED_JOB_KILL_GRACE_SECONDS = float(env_str("TRAINSHED_JOB_KILL_GRACE_SECONDS", "5"))
 TRAINSHED_JOB_LOG_MAX_BYTES = env_int("TRAINSHED_JOB_LOG_MAX_BYTES", 5 * 1024**2)
 TRAINSHED_JOB_MAX_DISK_GB = env_int("TRAINSHED_JOB_MAX_DISK_GB", 2000)
+# How often a running job's workspace is measured against its disk size.
+TRAINSHED_JOB_DISK_CHECK_SECONDS = float(env_str("TRAINSHED_JOB_DISK_CHECK_SECONDS", "30"))
 # How notebooks start JupyterLab (empty: `<this python> -m jupyterlab`, from the `run` extra).
 TRAINSHED_JUPYTER_COMMAND = env_str("TRAINSHED_JUPYTER_COMMAND", "")
 # Notebooks and endpoints listen on this address of their node; links use TRAINSHED_JOB_URL_HOST

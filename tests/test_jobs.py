@@ -341,3 +341,16 @@ def test_compute_page_names_the_job_running_on_a_node(client, owner, project, tm
     client.force_login(owner)
     page = client.get(reverse("compute:node-list")).content.decode()
     assert "Training job “nightly-train”" in page
+
+
+def test_inputs_larger_than_the_disk_size_are_a_field_error(owner, project, node):
+    from resources.models import Dataset, StoredStatus
+
+    big = Dataset.objects.create(project=project, name="Corpus", status=StoredStatus.READY,
+                                 size_bytes=30_200_000_000, file_count=1, created_by=owner)
+    with pytest.raises(ValidationError) as refused:
+        make_job(project, owner, disk_gb=20, input_datasets=[big])
+    assert refused.value.message_dict == {
+        "disk_gb": ["The inputs take 30.2 GB of the job's disk: choose at least 31 GB."]}
+    assert not Job.objects.exists()
+    assert make_job(project, owner, disk_gb=31, input_datasets=[big]).disk_gb == 31

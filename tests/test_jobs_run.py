@@ -236,3 +236,37 @@ def test_endpoint_serves_on_its_port_and_the_page_shows_the_url(client, owner, p
         wait_for(lambda: status_of(job) == JobStatus.STOPPED, timeout=10)
     finally:
         worker.stop()
+
+
+def test_a_job_whose_files_outgrow_its_disk_size_is_stopped_with_the_reason(owner, project, tmp_path, settings):
+    settings.TRAINSHED_JOB_DISK_CHECK_SECONDS = 0.2
+    settings.TRAINSHED_JOB_KILL_GRACE_SECONDS = 1
+    local_node(tmp_path)
+    ready(project)
+    # A sparse file: 1.2 GB of apparent size without writing it (the check counts apparent sizes).
+    job = make_job(project, owner, disk_gb=1, command="truncate -s 1200MB output/big.bin\nsleep 120")
+    services.job_start(job=job, actor=owner)
+    worker = RunnerThread()
+    worker.start()
+    try:
+        wait_for(lambda: status_of(job) == JobStatus.FAILED, timeout=20)
+    finally:
+        worker.stop()
+    job.refresh_from_db()
+    assert job.status_reason == "The job's files reached 1.2 GB, over its disk size of 1 GB."
+    assert "over its disk size of 1 GB. It was stopped." in selectors.job_log_tail(job=job)
+    assert job.runs.get().ended_at is not None and not Reservation.objects.exists()
+
+
+def test_workspace_bytes_counts_files_in_every_folder_and_not_what_links_point_to(tmp_path):
+    from resources.jobs.runner import workspace_bytes
+
+    (tmp_path / "input" / "datasets" / "d").mkdir(parents=True)
+    (tmp_path / "input" / "datasets" / "d" / "a.csv").write_bytes(b"x" * 1000)
+    (tmp_path / "output").mkdir()
+    (tmp_path / "output" / "model.bin").write_bytes(b"y" * 234)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.bin"
+    outside.write_bytes(b"z" * 10_000)
+    (tmp_path / "output" / "link.bin").symlink_to(outside)
+    assert workspace_bytes(tmp_path) == 1234
+    assert workspace_bytes(tmp_path / "missing") == 0

@@ -11,7 +11,10 @@ class JobForm(ActiveProjectFormMixin, forms.Form):
     name = forms.CharField(max_length=200)
     type = forms.ChoiceField(choices=JobType.choices, initial=JobType.TRAINING)
     gpu_count = forms.IntegerField(label="GPUs", min_value=1, initial=1)
-    disk_gb = forms.IntegerField(label="Disk size (GB)", min_value=1, initial=20)
+    disk_gb = forms.IntegerField(
+        label="Disk size (GB)", min_value=1, initial=20,
+        help_text="Room for the inputs (copied in) and all the job writes; a job that outgrows it "
+                  "is stopped.")
     command = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         label="Command(s)",

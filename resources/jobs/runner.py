@@ -8,8 +8,10 @@
    end), with a clean environment: PATH, HOME, the job's variables, the project's keys, and
    CUDA_VISIBLE_DEVICES for the GPUs it got. stdout and stderr go to the job's log.
 4. While it runs: heartbeat every TRAINSHED_JOB_HEARTBEAT_SECONDS, check for a stop request every
-   TRAINSHED_JOB_POLL_SECONDS; on a stop (or the worker itself being stopped) terminate the
-   process group, then kill it after TRAINSHED_JOB_KILL_GRACE_SECONDS.
+   TRAINSHED_JOB_POLL_SECONDS, and every TRAINSHED_JOB_DISK_CHECK_SECONDS that the workspace's
+   files stay within the job's disk size (a job over it fails with the reason); on a stop (or the
+   worker itself being stopped) terminate the process group, then kill it after
+   TRAINSHED_JOB_KILL_GRACE_SECONDS.
 5. Record the outcome: finished (and output/ saved as a model), failed with the exit code, or
    stopped; the run ends and the GPUs are freed.
 
@@ -40,7 +42,7 @@ from django.utils.text import slugify
 from projects.keys import job_environment
 from resources import storage
 from resources.jobs import services
-from resources.models import Job, JobOutput, JobStatus, JobType
+from resources.models import BYTES_PER_GB, Job, JobOutput, JobStatus, JobType
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +299,7 @@ def run_job(job_id: str) -> str:
     status, reason, code = JobStatus.FAILED, "", None
     with _StopSignal() as worker_signal:
         try:
-            status, reason, code = _supervise(job, proc, output, log, worker_signal)
+            status, reason, code = _supervise(job, proc, output, log, worker_signal, workspace)
         except BaseException:
             _terminate(proc)
             log.note("The worker failed while the job ran.")
@@ -315,11 +317,43 @@ def run_job(job_id: str) -> str:
     return status
 
 
-def _supervise(job, proc, output, log, worker_signal) -> tuple[str, str, int | None]:
+def workspace_bytes(path: Path) -> int:
+    """The size of every file under `path` (apparent sizes, so a sparse file counts in full;
+    links are not followed)."""
+    total, folders = 0, [path]
+    while folders:
+        try:
+            entries = os.scandir(folders.pop())
+        except OSError:  # gone, or not readable: nothing of it to count
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+    return total
+
+
+def _over_disk(job, workspace: Path) -> str:
+    """Why the job must stop for its disk size ("" while its files fit)."""
+    used = workspace_bytes(workspace)
+    if used <= job.disk_gb * BYTES_PER_GB:
+        return ""
+    return (f"The job's files reached {used / BYTES_PER_GB:.1f} GB, over its disk size of "
+            f"{job.disk_gb} GB.")
+
+
+def _supervise(job, proc, output, log, worker_signal, workspace: Path) -> tuple[str, str, int | None]:
     heartbeat_every = settings.TRAINSHED_JOB_HEARTBEAT_SECONDS
     poll_every = settings.TRAINSHED_JOB_POLL_SECONDS
+    disk_every = settings.TRAINSHED_JOB_DISK_CHECK_SECONDS
     next_beat = time.monotonic() + heartbeat_every
     next_poll = time.monotonic() + poll_every
+    next_disk = time.monotonic() + disk_every
     while True:
         log.add(output.drain())
         if proc.poll() is not None:
@@ -343,6 +377,13 @@ def _supervise(job, proc, output, log, worker_signal) -> tuple[str, str, int | N
         except DatabaseError as exc:  # a blip must not end the job: the next tick tries again
             logger.warning("job %s: the database did not answer (%s); trying again", job.pk, exc)
             close_old_connections()
+        if now >= next_disk:
+            next_disk = now + disk_every
+            over = _over_disk(job, workspace)
+            if over:
+                log.note(f"{over} It was stopped.")
+                _terminate(proc)
+                return JobStatus.FAILED, over, proc.returncode
         if worker_signal.received:
             log.note("The worker is stopping: the job is stopped.")
             _terminate(proc)

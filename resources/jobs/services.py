@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -36,6 +37,7 @@ from projects import access
 from projects.keys import RESERVED_NAMES, RESERVED_PREFIXES
 from projects.models import Project
 from resources.models import (
+    BYTES_PER_GB,
     JOB_ACTIVE,
     JOB_ON_NODE,
     Dataset,
@@ -185,6 +187,10 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
             errors["disk_gb"] = [f"Choose between 1 and {settings.TRAINSHED_JOB_MAX_DISK_GB} GB."]
     datasets = guard(lambda: _datasets_of(project, input_datasets))
     model = guard(lambda: _model_of(project, input_model))
+    inputs = sum(d.size_bytes for d in datasets or ()) + (model.size_bytes if model else 0)
+    if "disk_gb" not in errors and inputs > disk_gb * BYTES_PER_GB:  # the inputs are copied onto it
+        errors["disk_gb"] = [f"The inputs take {inputs / BYTES_PER_GB:.1f} GB of the job's disk: choose at "
+                             f"least {math.ceil(inputs / BYTES_PER_GB)} GB."]
     if output_type not in JobOutput.values:
         errors["output_type"] = ["Choose none or model."]
     elif output_type == JobOutput.MODEL and type in (JobType.NOTEBOOK, JobType.ENDPOINT):
