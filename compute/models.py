@@ -13,6 +13,9 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+#: Disk sizes and capacities are decimal GB (as storage is billed).
+BYTES_PER_GB = 10**9
+
 
 def heartbeat_cutoff():
     """Nodes whose last heartbeat is older than this are offline."""
@@ -103,6 +106,10 @@ class ComputeNode(models.Model):
     gpu_count = models.PositiveIntegerField("GPUs", validators=[MinValueValidator(1)])
     storage_path = models.CharField(max_length=500, blank=True)
     storage_capacity_gb = models.PositiveIntegerField("storage capacity (GB)", default=0)
+    storage_free_bytes = models.BigIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Free space where the node keeps its files, measured at its last heartbeat (empty: "
+                  "not measured). A job is not placed on a node with less free space than its disk size.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE)
     last_heartbeat = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -149,6 +156,10 @@ class ComputeNode(models.Model):
     @property
     def has_storage(self) -> bool:
         return bool(self.storage_path) and self.storage_capacity_gb > 0
+
+    @property
+    def storage_free_gb(self) -> float | None:
+        return None if self.storage_free_bytes is None else self.storage_free_bytes / BYTES_PER_GB
 
 
 class Reservation(models.Model):

@@ -8,12 +8,14 @@ Public functions other apps call:
 
 from __future__ import annotations
 
+import shutil
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from compute.models import ComputeNode, GpuType, ProjectCompute, Reservation
+from compute.models import BYTES_PER_GB, ComputeNode, GpuType, ProjectCompute, Reservation
 from compute.selectors import gpu_type_get, gpu_types_now, nodes_for_project
 from compute.signals import capacity_freed
 from projects import access
@@ -135,14 +137,26 @@ def node_remove(*, node: ComputeNode, actor) -> None:
 
 
 @transaction.atomic
+def storage_free_bytes(path: str) -> int | None:
+    """Free space on the file system of `path` on this machine (None: no such path here)."""
+    if not path:
+        return None
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
+
+
 def node_heartbeat(*, node: ComputeNode) -> ComputeNode:
-    """The node's worker is alive: fresh heartbeat; an offline node comes online (draining stays)."""
+    """The node's worker (on the node's machine) is alive: fresh heartbeat and the free space of
+    its storage; an offline node comes online (draining stays)."""
     node = ComputeNode.objects.select_for_update().get(pk=node.pk)
     was_online = node.state == ComputeNode.Status.ONLINE
     node.last_heartbeat = timezone.now()
+    node.storage_free_bytes = storage_free_bytes(node.storage_path)
     if node.status == ComputeNode.Status.OFFLINE:
         node.status = ComputeNode.Status.ONLINE
-    node.save(update_fields=["last_heartbeat", "status", "updated_at"])
+    node.save(update_fields=["last_heartbeat", "storage_free_bytes", "status", "updated_at"])
     if not was_online and node.state == ComputeNode.Status.ONLINE:
         _announce_capacity(node)
     return node
@@ -220,11 +234,12 @@ def project_gpu_types_refresh(*, project: Project, actor) -> ProjectCompute:
 
 
 def placement_reserve(
-    *, project: Project, gpu_type, gpu_count: int, holder: str, label: str = ""
+    *, project: Project, gpu_type, gpu_count: int, holder: str, label: str = "", disk_gb: int = 0
 ) -> Reservation | None:
     """Reserve `gpu_count` GPUs of `gpu_type` on one node for `holder` (e.g. "job:<uuid>").
 
-    Nodes considered: online (fresh heartbeat, not draining) with enough free GPUs; only the
+    Nodes considered: online (fresh heartbeat, not draining) with enough free GPUs and, when
+    their storage's free space was measured, at least `disk_gb` of it; only the
     owner's when the project is owned-compute-only, else the cheapest fitting public node first
     (tightest fit among equals), then the owner's own. Returns None when nothing fits now: the
     caller waits and tries again (listen to `compute.signals.capacity_freed`). Calling again with
@@ -247,6 +262,7 @@ def placement_reserve(
             nodes_for_project(project=project)
             .online()
             .filter(gpu_type=found, gpu_count__gte=gpu_count)
+            .filter(Q(storage_free_bytes__isnull=True) | Q(storage_free_bytes__gte=disk_gb * BYTES_PER_GB))
             .select_for_update()
             .order_by("pk")
         )

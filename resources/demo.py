@@ -141,7 +141,7 @@ def load_jobs(stdout) -> None:
             continue
         job = job_services.job_create(
             project=project, actor=creator, name=name, type=type_, gpu_type=types[0], gpu_count=1,
-            command=command, env=env, output_type=output,
+            disk_gb=1, command=command, env=env, output_type=output,  # tiny: runs on a nearly full disk too
             input_datasets=list(Dataset.objects.in_project(project).filter(name__in=datasets)),
         )
         _run_now(job, creator)
@@ -159,6 +159,6 @@ def load_jobs(stdout) -> None:
     types = available_gpu_types(project=project)
     if types:
         job = job_services.job_create(project=project, actor=alice, name="explore-data", type="notebook",
-                                      gpu_type=types[0], gpu_count=1)
+                                      gpu_type=types[0], gpu_count=1, disk_gb=1)
         job_services.job_start(job=job, actor=alice)
         stdout.write("  job explore-data (notebook) in alice's Personal project: starts with the worker")

@@ -210,10 +210,6 @@ class JobQuerySet(models.QuerySet):
         return self.filter(status__in=JOB_ACTIVE)
 
 
-#: Disk sizes are decimal GB, like storage billing.
-BYTES_PER_GB = 10**9
-
-
 def run_gpu_seconds(started_at, ended_at, gpu_count) -> float:
     """GPU-seconds of one run from its start to `ended_at`."""
     return max(0.0, (ended_at - started_at).total_seconds()) * gpu_count

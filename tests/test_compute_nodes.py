@@ -158,6 +158,7 @@ def test_register_creates_then_updates_and_heartbeats(owner, tmp_path):
     assert "registered node dgx" in out
     node = ComputeNode.objects.get(owner=owner, name="dgx")
     assert node.state == "online" and node.gpu_count == 8 and node.storage_capacity_gb > 0
+    assert node.storage_free_bytes > 0  # measured by the heartbeat, on this machine
     run("node", "register", "--owner", owner.email, "--name", "dgx", "--gpu-type", "a100",
         "--gpus", "4", "--storage", str(tmp_path))
     assert ComputeNode.objects.get(pk=node.pk).gpu_count == 4
@@ -225,3 +226,13 @@ def test_demo_is_idempotent_and_leaves_the_offline_node_out(db, settings, tmp_pa
     assert [t.slug for t in available_gpu_types(project=vision)] == [
         ComputeNode.objects.get(owner=alice, name="workstation").gpu_type.slug
     ]
+
+
+def test_the_compute_page_shows_each_nodes_free_storage(client, owner):
+    from django.urls import reverse
+
+    make_node(owner=owner, name="measured", storage_free_bytes=123_400_000_000)
+    make_node(owner=owner, name="never-measured", storage_free_bytes=None)
+    client.force_login(owner)
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert page.count("GB free") == 1 and "123 GB free" in page

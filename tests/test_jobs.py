@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.services import NO_CREDITS_MESSAGE
-from compute.models import GpuType, Reservation
+from compute.models import ComputeNode, GpuType, Reservation
 from compute.services import placement_release, placement_reserve
 from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.keys import secret_set
@@ -233,7 +233,7 @@ def test_a_job_waits_for_resources_and_starts_when_gpus_free(owner, project, nod
     job = make_job(project, owner)
     services.job_start(job=job, actor=owner)
     job.refresh_from_db()
-    assert (job.status, job.status_reason) == (JobStatus.WAITING, "Waiting for a node with free GPUs.")
+    assert (job.status, job.status_reason) == (JobStatus.WAITING, "Waiting for a node with free GPUs and disk.")
     with django_capture_on_commit_callbacks(execute=True):
         placement_release(holder="someone-else")
     job.refresh_from_db()
@@ -354,3 +354,17 @@ def test_inputs_larger_than_the_disk_size_are_a_field_error(owner, project, node
         "disk_gb": ["The inputs take 30.2 GB of the job's disk: choose at least 31 GB."]}
     assert not Job.objects.exists()
     assert make_job(project, owner, disk_gb=31, input_datasets=[big]).disk_gb == 31
+
+
+def test_a_job_waits_while_no_node_has_its_disk_free(owner, project, tmp_path):
+    node = local_node(tmp_path, gpus=2)
+    ready(project)
+    ComputeNode.objects.filter(pk=node.pk).update(storage_free_bytes=10 * 10**9)  # 10 GB free
+    job = make_job(project, owner, disk_gb=20)
+    services.job_start(job=job, actor=owner)
+    job.refresh_from_db()
+    assert (job.status, job.status_reason) == (JobStatus.WAITING, "Waiting for a node with free GPUs and disk.")
+    assert job.events.last().message == "No CPU node has 1 free GPU(s) and 20 GB of free disk now."
+    ComputeNode.objects.filter(pk=node.pk).update(storage_free_bytes=30 * 10**9)
+    assert services.jobs_place_waiting() == 1
+    assert Job.objects.get(pk=job.pk).status == JobStatus.STARTING

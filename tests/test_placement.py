@@ -147,3 +147,27 @@ def test_concurrent_placements_never_oversubscribe_a_node():
     for node in nodes:
         held = sum(r.gpus for r in Reservation.objects.filter(node=node))
         assert held == 4
+
+
+def test_a_node_with_less_free_disk_than_asked_is_passed_over(project):
+    full = make_node(gpus=2, name="full", storage_free_bytes=5 * 10**9)  # the tightest fit, 5 GB free
+    roomy = make_node(gpus=8, name="roomy", storage_free_bytes=500 * 10**9)
+    unmeasured = make_node(gpus=8, name="unmeasured", storage_free_bytes=None)
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:a",
+                                      disk_gb=5).node == full
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:b",
+                                      disk_gb=20).node == roomy
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=8, holder="job:c",
+                                      disk_gb=600).node == unmeasured  # not measured: GPUs decide
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:d",
+                                      disk_gb=600) is None
+
+
+def test_the_heartbeat_measures_the_free_space_of_the_nodes_storage(db, tmp_path):
+    import shutil
+
+    node = make_node(storage_path=str(tmp_path), last_heartbeat=None)
+    node = services.node_heartbeat(node=node)
+    assert abs(node.storage_free_bytes - shutil.disk_usage(tmp_path).free) < 64 * 1024**2
+    gone = make_node(storage_path=str(tmp_path / "not-here"))
+    assert services.node_heartbeat(node=gone).storage_free_bytes is None

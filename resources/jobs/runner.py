@@ -39,10 +39,11 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils.text import slugify
 
+from compute.models import BYTES_PER_GB
 from projects.keys import job_environment
 from resources import storage
 from resources.jobs import services
-from resources.models import BYTES_PER_GB, Job, JobOutput, JobStatus, JobType
+from resources.models import Job, JobOutput, JobStatus, JobType
 
 logger = logging.getLogger(__name__)
 

@@ -32,12 +32,11 @@ from django.utils import timezone
 from billing import services as billing_services
 from compute import services as compute_services
 from compute.forms import gpu_request_clean
-from compute.models import ComputeNode
+from compute.models import BYTES_PER_GB, ComputeNode
 from projects import access
 from projects.keys import RESERVED_NAMES, RESERVED_PREFIXES
 from projects.models import Project
 from resources.models import (
-    BYTES_PER_GB,
     JOB_ACTIVE,
     JOB_ON_NODE,
     Dataset,
@@ -269,13 +268,14 @@ def _place(job: Job, *, actor=None) -> bool:
     """Reserve GPUs for a locked job: starting (and enqueued after commit) or waiting."""
     reservation = compute_services.placement_reserve(
         project=job.project, gpu_type=job.gpu_type, gpu_count=job.gpu_count, holder=job.holder,
-        label=f"{job.get_type_display()} job “{job.name}”",
+        label=f"{job.get_type_display()} job “{job.name}”", disk_gb=job.disk_gb,
     )
     if reservation is None:
         if job.status != JobStatus.WAITING:
             _set_status(job, JobStatus.WAITING, actor=actor,
-                        message=f"No {job.gpu_type.name} node has {job.gpu_count} free GPU(s) now.",
-                        status_reason="Waiting for a node with free GPUs.")
+                        message=f"No {job.gpu_type.name} node has {job.gpu_count} free GPU(s) and "
+                                f"{job.disk_gb} GB of free disk now.",
+                        status_reason="Waiting for a node with free GPUs and disk.")
         return False
     node = reservation.node
     _set_status(job, JobStatus.STARTING, actor=actor, message=f"Placed on {node.name}",
