@@ -67,7 +67,8 @@ class ComputeNodeQuerySet(models.QuerySet):
         return self.exclude(storage_path="").filter(storage_capacity_gb__gt=0)
 
     def with_usage(self) -> ComputeNodeQuerySet:
-        return self.annotate(gpus_reserved=Coalesce(Sum("reservations__gpus"), 0))
+        return self.annotate(gpus_reserved=Coalesce(Sum("reservations__gpus"), 0),
+                             disk_reserved_gb=Coalesce(Sum("reservations__disk_gb"), 0))
 
 
 class ComputeNode(models.Model):
@@ -163,10 +164,13 @@ class ComputeNode(models.Model):
 
 
 class Reservation(models.Model):
-    """GPUs of one node held by one holder (e.g. "job:<uuid>") until released."""
+    """GPUs of one node (and disk of its storage) held by one holder (e.g. "job:<uuid>") until
+    released."""
 
     node = models.ForeignKey(ComputeNode, on_delete=models.PROTECT, related_name="reservations")
     gpus = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    disk_gb = models.PositiveIntegerField(
+        default=0, help_text="GB of the node's storage held, counted against its storage capacity.")
     holder = models.CharField(max_length=100, unique=True)
     label = models.CharField(max_length=200, blank=True, help_text="What holds it, for people.")
     project = models.ForeignKey(

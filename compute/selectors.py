@@ -82,6 +82,20 @@ def max_gpus_for(*, project: Project, gpu_type) -> int:
     return found or 0
 
 
+def max_disk_gb_for(*, project: Project, gpu_type, gpu_count: int) -> int | None:
+    """The largest disk a job of `gpu_count` × `gpu_type` could ever get on a node the project may
+    use: the largest storage capacity among those nodes, or None (no limit) when one of them has
+    no storage declared (its jobs' files go to the platform's disk)."""
+    capacities = list(
+        nodes_for_project(project=project).filter(gpu_type=gpu_type_get(slug_or_type=gpu_type),
+                                                  gpu_count__gte=gpu_count)
+        .values_list("storage_path", "storage_capacity_gb")
+    )
+    if not capacities or any(not path or not gb for path, gb in capacities):
+        return None
+    return max(gb for _, gb in capacities)
+
+
 def nodes_of_owner(*, owner) -> list[ComputeNode]:
     """The Compute page: `owner`'s nodes with GPUs in use and what holds them (3 queries)."""
     return list(

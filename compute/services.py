@@ -238,8 +238,9 @@ def placement_reserve(
 ) -> Reservation | None:
     """Reserve `gpu_count` GPUs of `gpu_type` on one node for `holder` (e.g. "job:<uuid>").
 
-    Nodes considered: online (fresh heartbeat, not draining) with enough free GPUs and, when
-    their storage's free space was measured, at least `disk_gb` of it; only the
+    Nodes considered: online (fresh heartbeat, not draining) with enough free GPUs and, for a
+    node with storage, `disk_gb` of its capacity not held by other reservations and (when
+    measured) free on its disk; only the
     owner's when the project is owned-compute-only, else the cheapest fitting public node first
     (tightest fit among equals), then the owner's own. Returns None when nothing fits now: the
     caller waits and tries again (listen to `compute.signals.capacity_freed`). Calling again with
@@ -268,19 +269,24 @@ def placement_reserve(
         )
         if not nodes:
             return None
-        reserved = dict(
-            Reservation.objects.filter(node__in=nodes)
-            .values("node")
-            .annotate(n=Sum("gpus"))
-            .values_list("node", "n")
-        )
-        fitting = [(n, n.gpu_count - reserved.get(n.pk, 0)) for n in nodes]
-        fitting = [(n, free) for n, free in fitting if free >= gpu_count]
+        reserved = {
+            node: (gpus, disk) for node, gpus, disk in
+            Reservation.objects.filter(node__in=nodes).values("node")
+            .annotate(gpus=Sum("gpus"), disk=Sum("disk_gb")).values_list("node", "gpus", "disk")
+        }
+        fitting = []
+        for node in nodes:
+            gpus_held, disk_held = reserved.get(node.pk, (0, 0))
+            if node.has_storage and node.storage_capacity_gb - disk_held < disk_gb:
+                continue
+            if node.gpu_count - gpus_held >= gpu_count:
+                fitting.append((node, node.gpu_count - gpus_held))
         if not fitting:
             return None
         fitting.sort(key=lambda nf: (nf[0].owner_id is not None, nf[1], nf[0].name, str(nf[0].pk)))
         reservation = Reservation(
-            node=fitting[0][0], gpus=gpu_count, holder=holder, label=label[:200], project=project
+            node=fitting[0][0], gpus=gpu_count, disk_gb=disk_gb, holder=holder, label=label[:200],
+            project=project,
         )
         reservation.full_clean(validate_unique=False)
         try:

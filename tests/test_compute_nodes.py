@@ -231,8 +231,13 @@ def test_demo_is_idempotent_and_leaves_the_offline_node_out(db, settings, tmp_pa
 def test_the_compute_page_shows_each_nodes_free_storage(client, owner):
     from django.urls import reverse
 
+    from compute.services import placement_reserve
+
     make_node(owner=owner, name="measured", storage_free_bytes=123_400_000_000)
     make_node(owner=owner, name="never-measured", storage_free_bytes=None)
+    project = owner.owned_projects.get(is_personal=True)
+    placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:x", disk_gb=250)
     client.force_login(owner)
     page = client.get(reverse("compute:node-list")).content.decode()
     assert page.count("GB free") == 1 and "123 GB free" in page
+    assert page.count("250 GB held by jobs") == 1

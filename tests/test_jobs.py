@@ -19,7 +19,7 @@ from projects.services import project_delete
 from resources import services as resource_services
 from resources.jobs import services
 from resources.models import Job, JobLogChunk, JobRun, JobStatus
-from tests.factories import ProjectFactory, UserFactory
+from tests.factories import ProjectFactory, UserFactory, make_node
 from tests.jobs_helpers import local_node, make_job, ready
 
 
@@ -368,3 +368,14 @@ def test_a_job_waits_while_no_node_has_its_disk_free(owner, project, tmp_path):
     ComputeNode.objects.filter(pk=node.pk).update(storage_free_bytes=30 * 10**9)
     assert services.jobs_place_waiting() == 1
     assert Job.objects.get(pk=job.pk).status == JobStatus.STARTING
+
+
+def test_a_disk_size_no_node_could_ever_hold_is_a_field_error(owner, project, tmp_path):
+    local_node(tmp_path, gpus=2)  # 1,000 GB of storage
+    ready(project)
+    with pytest.raises(ValidationError) as refused:
+        make_job(project, owner, disk_gb=1500)
+    assert refused.value.message_dict == {
+        "disk_gb": ["No CPU node this project may use has 1500 GB of storage; the largest has 1000 GB."]}
+    make_node(gpu_type="cpu", gpus=2, storage=False)  # a node whose jobs write to the platform's disk
+    assert make_job(project, owner, disk_gb=1500).disk_gb == 1500

@@ -171,3 +171,24 @@ def test_the_heartbeat_measures_the_free_space_of_the_nodes_storage(db, tmp_path
     assert abs(node.storage_free_bytes - shutil.disk_usage(tmp_path).free) < 64 * 1024**2
     gone = make_node(storage_path=str(tmp_path / "not-here"))
     assert services.node_heartbeat(node=gone).storage_free_bytes is None
+
+
+def test_a_nodes_storage_capacity_is_shared_out_like_its_gpus(project):
+    node = make_node(gpus=8, name="disk-100", storage_capacity_gb=100)
+    first = services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:a",
+                                       disk_gb=60)
+    assert first.node == node and first.disk_gb == 60
+    # Seven GPUs are free, but only 40 GB of the storage: the second job waits.
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:b",
+                                      disk_gb=60) is None
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:c",
+                                      disk_gb=40).node == node
+    services.placement_release(holder="job:a")
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:b",
+                                      disk_gb=60).node == node
+
+
+def test_a_node_without_storage_places_by_gpus_alone(project):
+    bare = make_node(gpus=2, name="no-storage", storage=False)
+    assert services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:a",
+                                      disk_gb=5000).node == bare

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing import services as billing_services
+from compute import selectors as compute_selectors
 from compute import services as compute_services
 from compute.forms import gpu_request_clean
 from compute.models import BYTES_PER_GB, ComputeNode
@@ -190,6 +191,11 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
     if "disk_gb" not in errors and inputs > disk_gb * BYTES_PER_GB:  # the inputs are copied onto it
         errors["disk_gb"] = [f"The inputs take {inputs / BYTES_PER_GB:.1f} GB of the job's disk: choose at "
                              f"least {math.ceil(inputs / BYTES_PER_GB)} GB."]
+    if "disk_gb" not in errors and gpu is not None:  # else it would wait for ever
+        most = compute_selectors.max_disk_gb_for(project=project, gpu_type=gpu[0], gpu_count=gpu[1])
+        if most is not None and disk_gb > most:
+            errors["disk_gb"] = [f"No {gpu[0].name} node this project may use has {disk_gb} GB of storage; "
+                                 f"the largest has {most} GB."]
     if output_type not in JobOutput.values:
         errors["output_type"] = ["Choose none or model."]
     elif output_type == JobOutput.MODEL and type in (JobType.NOTEBOOK, JobType.ENDPOINT):
