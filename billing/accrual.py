@@ -67,10 +67,11 @@ def _stored_resources():
 
 
 def _window_start(*, kind: str, now: datetime) -> datetime | None:
-    """How far back a pass looks: a week, or back to the last slice of this kind when that is
-    older (accrual stopped for a while), so nothing used in between goes uncharged; None (from
-    the beginning) before the first slice of this kind. Slices already charged are skipped by
-    their keys whatever the window."""
+    """How far back a pass looks: a week before the last slice of this kind (before `now` if that
+    is earlier). While accrual runs that is the last week; after it stopped for a while, the
+    window reaches back over the gap, so nothing used in between goes uncharged. None (from the
+    beginning) before the first slice of this kind. Slices already charged are skipped by their
+    keys whatever the window."""
     last = LedgerEntry.objects.filter(kind=kind).aggregate(last=Max("period_end"))["last"]
     if last is None:
         return None

@@ -136,7 +136,6 @@ def node_remove(*, node: ComputeNode, actor) -> None:
     node.delete()
 
 
-@transaction.atomic
 def storage_free_bytes(path: str) -> int | None:
     """Free space on the file system of `path` on this machine (None: no such path here)."""
     if not path:
@@ -147,6 +146,7 @@ def storage_free_bytes(path: str) -> int | None:
         return None
 
 
+@transaction.atomic
 def node_heartbeat(*, node: ComputeNode) -> ComputeNode:
     """The node's worker (on the node's machine) is alive: fresh heartbeat and the free space of
     its storage; an offline node comes online (draining stays)."""

@@ -241,3 +241,13 @@ def test_the_compute_page_shows_each_nodes_free_storage(client, owner):
     page = client.get(reverse("compute:node-list")).content.decode()
     assert page.count("GB free") == 1 and "123 GB free" in page
     assert page.count("250 GB held by jobs") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_command_works_outside_any_transaction(tmp_path):
+    """As on a node: no test transaction around it (the heartbeat locks the node's row)."""
+    owner = UserFactory()
+    node = make_node(owner=owner, name="rig", storage_path=str(tmp_path), online=False)
+    out = run("node", "heartbeat", "rig", "--owner", owner.email)
+    node.refresh_from_db()
+    assert "rig: online" in out and node.state == "online" and node.storage_free_bytes > 0
