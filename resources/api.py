@@ -36,18 +36,20 @@ Status_ = Literal["new", "downloading", "ready", "failed"]
 Sort = Literal["name", "-name", "size", "-size", "created", "-created"]
 SINGULAR = {"datasets": "dataset", "models": "model"}
 NOT_READY = {409: ERRORS[404]}
-TOO_LARGE = {413: ERRORS[404]}
+REFUSED_UPLOAD = {411: ERRORS[404], 413: ERRORS[404]}
 
 
-def refuse_oversized(view):
-    """An upload whose Content-Length is over the limit answers 413 before anything reads its
-    body: ninja parses a multipart body before the operation runs, into a temporary file."""
+def refuse_unreadable_upload(view):
+    """An upload with a Content-Length over the limit (413) or without one (411) is answered
+    before anything reads its body: ninja parses a multipart body before the operation runs,
+    into a temporary file."""
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        oversized = storage.oversized_upload(request)
-        if oversized:
-            return JsonResponse({"detail": f"files: {oversized}", "field": "files"}, status=413)
+        refusal = storage.upload_refusal(request)
+        if refusal:
+            status, message = refusal
+            return JsonResponse({"detail": f"files: {message}", "field": "files"}, status=status)
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -121,10 +123,10 @@ def _routes(kind: str) -> None:
         project = active_project(request, kind, "read")
         return selectors.resources_list(kind=kind, project=project, status=status, sort=sort)
 
-    @router.post(base, response={201: ResourceOut, **ERRORS, **TOO_LARGE}, tags=tags,
+    @router.post(base, response={201: ResourceOut, **ERRORS, **REFUSED_UPLOAD}, tags=tags,
                  operation_id=f"{kind}_upload", url_name=f"{kind}-upload",
                  summary=f"Upload a {one} (multipart)")
-    @decorate_view(refuse_oversized)
+    @decorate_view(refuse_unreadable_upload)
     def resource_upload(request: HttpRequest, name: Form[Text], files: File[list[UploadedFile]]):
         """Several files as they are (each by its own name), or one .zip/.tar/.tar.gz archive that
         is unpacked with its folders. Needs credits on the project owner's account."""

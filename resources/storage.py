@@ -45,16 +45,22 @@ def max_bytes() -> int:
     return settings.TRAINSHED_MAX_UPLOAD_BYTES
 
 
-def oversized_upload(request) -> str | None:
-    """Why a request's body is refused before anything reads it: its Content-Length is over the
+def upload_refusal(request) -> tuple[int, str] | None:
+    """Why an upload's body is refused before anything reads it, as (HTTP status, message): no
+    length (a chunked body, which Django would read as empty), or a Content-Length over the
     upload limit (a MiB of multipart overhead allowed for). None when it may be read."""
+    raw = request.META.get("CONTENT_LENGTH") or ""
+    if not raw:
+        if request.META.get("HTTP_TRANSFER_ENCODING"):
+            return 411, "Send the upload with its length (Content-Length): chunked uploads are not accepted."
+        return None
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(raw)
     except ValueError:
         return None  # Django refuses a malformed length when it reads the body
     if length <= max_bytes() + 1024 * 1024:
         return None
-    return f"The upload is {human_size(length)}; the limit is {human_size(max_bytes())}."
+    return 413, f"The upload is {human_size(length)}; the limit is {human_size(max_bytes())}."
 
 
 def human_size(n: int) -> str:

@@ -100,12 +100,12 @@ def resource_create(request: HttpRequest, kind: str) -> HttpResponse:
     access.require(request.user, project, kind, "manage")
     if request.method == "GET":
         return _render_create(request, kind, project)
-    oversized = storage.oversized_upload(request)  # refused before the body is read
-    if oversized:
+    refusal = storage.upload_refusal(request)  # refused before the body is read
+    if refusal:
         form = UploadForm({"name": "", "active_project_id": str(project.pk)}, active_project=project)
         form.is_valid()
         form.errors.pop("name", None)
-        form.add_error("files", oversized)
+        form.add_error("files", refusal[1])
         return _render_create(request, kind, project, upload_form=form)
     form = UploadForm(request.POST, request.FILES, active_project=project)
     if form.is_valid():

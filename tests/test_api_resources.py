@@ -195,3 +195,14 @@ def test_an_oversized_upload_is_refused_by_its_length_before_it_is_read(client, 
     assert small.status_code == 201
     assert list(Dataset.objects.values_list("name", flat=True)) + list(
         MLModel.objects.values_list("name", flat=True)) == ["small"]
+
+
+def test_a_chunked_upload_without_a_length_is_refused_with_the_reason(client, owner):
+    # Django reads a body without Content-Length as empty; the API says why instead of "files: required".
+    response = client.post(f"{API}/datasets", headers=_auth(owner),
+                           data={"name": "x", "files": [SimpleUploadedFile("f", b"1")]},
+                           CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked")
+    assert response.status_code == 411
+    assert response.json() == {"detail": "files: Send the upload with its length (Content-Length): chunked "
+                                         "uploads are not accepted.", "field": "files"}
+    assert not Dataset.objects.exists()
