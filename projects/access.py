@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connections
 from django.db.models import IntegerField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -60,24 +61,65 @@ def _held(bits: int) -> frozenset[str]:
     return frozenset(codename for bit, codename in enumerate(_RULE_CODENAMES) if bits & (1 << bit))
 
 
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+def _visible(user, project: Project) -> Project | None:
+    """Keep the permissions the query read (`held_bits`) for the `can()`/`require()` calls that
+    follow in this request; the project if they let `user` view it."""
+    held = _held(project.held_bits)
+    user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
+    return project if "view_project" in held else None
+
+
 def viewable_project(user, *, queryset=None, **lookup) -> Project | None:
     """The project matching `lookup` (e.g. `pk=…`) if `user` may view it, else None; its owner
     loaded and `user`'s permissions on it read in the same query, so the `can()`/`require()`
     calls that follow in this request ask the database nothing more. `queryset` (of Project; by
     default with the owner loaded) may shape that one query. `lookup` must name one project."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _signed_in(user):
         return None
     held_bits = RawSQL(_HELD_SQL, (user.pk,), output_field=IntegerField())  # noqa: S611 (literal SQL)
     rows = list(
         (Project.objects.select_related("owner") if queryset is None else queryset)
         .annotate(held_bits=held_bits).filter(**lookup).order_by()[:1]
     )
-    if not rows:
+    return _visible(user, rows[0]) if rows else None
+
+
+# The header's project, which every page asks for: the project's columns, the person's bits and
+# whether they can view a project besides it (the header then shows the switcher), by id or as
+# their Personal project. Written out once per process: through the ORM, building the statement
+# took as long as the database took to answer it. Its values are bound by the driver.
+_OTHER_PROJECTS_SQL = (
+    "EXISTS(SELECT 1 FROM projects_projectuserobjectpermission o"
+    " INNER JOIN auth_permission p ON p.id = o.permission_id"
+    " WHERE o.user_id = %s AND p.codename = 'view_project' AND o.content_object_id <> projects_project.id)"
+)
+_COLUMNS = ", ".join(f'projects_project."{field.column}"' for field in Project._meta.concrete_fields)
+_ACTIVE_SQL = (
+    f"SELECT {_COLUMNS}, {_OTHER_PROJECTS_SQL} AS has_other_projects, {_HELD_SQL} AS held_bits"  # noqa: S608
+    " FROM projects_project WHERE "
+)
+_ACTIVE_BY_ID_SQL = _ACTIVE_SQL + "projects_project.id = %s"
+_ACTIVE_PERSONAL_SQL = _ACTIVE_SQL + "projects_project.owner_id = %s AND projects_project.is_personal = %s"
+
+
+def active_project(user, pk=None) -> Project | None:
+    """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None;
+    with `has_other_projects`, and `user`'s permissions read as `viewable_project` reads them, in
+    one statement. Raises ValidationError if `pk` is no project id."""
+    if not _signed_in(user):
         return None
-    project = rows[0]
-    held = _held(project.held_bits)
-    user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
-    return project if "view_project" in held else None
+    if pk is None:
+        sql, params = _ACTIVE_PERSONAL_SQL, [user.pk, user.pk, user.pk, True]
+    else:
+        field = Project._meta.pk
+        value = field.get_db_prep_value(field.to_python(pk), connections[Project.objects.db])
+        sql, params = _ACTIVE_BY_ID_SQL, [user.pk, user.pk, value]
+    rows = list(Project.objects.raw(sql, params))  # noqa: S611 (literal SQL, values bound)
+    return _visible(user, rows[0]) if rows else None
 
 
 def forget(user) -> None:

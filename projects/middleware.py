@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils.functional import SimpleLazyObject
 
-from projects import access, selectors
+from projects import access
 from projects.models import Project
 
 SESSION_KEY = "trainshed_project"
@@ -34,11 +34,10 @@ class ActiveProjectMiddleware:
         """One query on the common path: the project, the person's permissions on it and whether
         they have another project (the switcher). Its owner is read only if something asks; on the
         Personal project it is the person."""
-        projects = selectors.with_switcher_flag(user=user)
         chosen = request.session.get(SESSION_KEY)
         if chosen:
             try:
-                project = access.viewable_project(user, queryset=projects, pk=chosen)
+                project = access.active_project(user, chosen)
             except (ValidationError, ValueError, TypeError):  # a session value that is no UUID
                 chosen, project = None, None
             if project is not None:
@@ -46,7 +45,7 @@ class ActiveProjectMiddleware:
             request.session.pop(SESSION_KEY, None)
             gone = chosen and Project.objects.filter(pk=chosen).values_list("name", flat=True).first()
             messages.warning(request, f"You no longer have access to {gone or 'that project'}.")
-        project = access.viewable_project(user, queryset=projects, owner=user, is_personal=True)
+        project = access.active_project(user)
         if project is not None:
             project.owner = user
         return project

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import BooleanField, Count, F
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, F
 
 from projects.models import Membership, Project
 
@@ -12,23 +11,6 @@ def projects_for_user(*, user):
 
 
 SWITCHER_LIMIT = 10
-
-
-# Whether the person (the parameter) can view a project besides this row's: one literal
-# statement whose only value is bound by the driver.
-_OTHER_PROJECTS_SQL = (
-    "EXISTS(SELECT 1 FROM projects_projectuserobjectpermission o"
-    " INNER JOIN auth_permission p ON p.id = o.permission_id"
-    " WHERE o.user_id = %s AND p.codename = 'view_project' AND o.content_object_id <> projects_project.id)"
-)
-
-
-def with_switcher_flag(*, user):
-    """Projects annotated with `has_other_projects`: whether `user` can view any project besides
-    that one (the header then shows the switcher). Plain SQL inside the active project's query:
-    the same EXISTS built from querysets costs the ORM more than a query of its own."""
-    others = RawSQL(_OTHER_PROJECTS_SQL, (user.pk,), output_field=BooleanField())  # noqa: S611 (literal SQL)
-    return Project.objects.annotate(has_other_projects=others)
 
 
 def switcher_choices(*, user, query: str = "", limit: int = SWITCHER_LIMIT) -> tuple[list, bool]:

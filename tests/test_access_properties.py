@@ -100,8 +100,9 @@ def test_no_cross_project_reads_or_writes(role, levels, kind, action, same_proje
     levels=st.fixed_dictionaries({t: st.sampled_from(LEVELS) for t in ("jobs", "datasets", "models")}),
 )
 def test_the_one_query_reads_the_permissions_guardian_holds(role, levels):
-    """`viewable_project` reads a person's permissions in the project's own row (one number, a
-    bit per codename): the same set guardian's checker reads from its table, row by row."""
+    """`viewable_project` and the header's `active_project` read a person's permissions in the
+    project's own row (one number, a bit per codename): the same set guardian's checker reads
+    from its table, row by row."""
     from guardian.core import ObjectPermissionChecker
 
     from projects import services as project_services
@@ -119,6 +120,13 @@ def test_the_one_query_reads_the_permissions_guardian_holds(role, levels):
         guardian_says = set(ObjectPermissionChecker(person).get_user_perms(project))
         assert (found is not None) == ("view_project" in guardian_says) == (role in ("owner", "member"))
         assert access.perms(fresh, project) == guardian_says & set(access._RULE_CODENAMES)
+        again = type(person).objects.get(pk=person.pk)
+        active = access.active_project(again, project.pk)
+        assert (active is not None) == (found is not None)
+        assert access.perms(again, project) == guardian_says & set(access._RULE_CODENAMES)
+        if active is not None:
+            assert (active.pk, active.name, active.owner_id) == (project.pk, project.name, owner.pk)
+            assert active.has_other_projects  # everyone has their Personal project besides
         transaction.set_rollback(True)
 
 
@@ -128,3 +136,20 @@ def test_each_codename_of_the_rule_is_one_bit_of_the_query():
     assert set(access._RULE_CODENAMES) == {"view_project"} | {c for c, _ in Project._meta.permissions}
     for bit, codename in enumerate(access._RULE_CODENAMES):
         assert f"WHEN '{codename}' THEN {1 << bit}" in access._HELD_SQL
+
+
+@pytest.mark.django_db
+def test_the_active_project_is_the_personal_one_without_an_id_and_refuses_a_bad_id():
+    from django.core.exceptions import ValidationError
+
+    person = UserFactory()
+    personal = access.active_project(person)
+    assert personal.is_personal and personal.owner_id == person.pk
+    assert not personal.has_other_projects  # only the Personal project: the header has no switcher
+    assert access.is_owner(person, personal)
+    team = ProjectFactory(owner=UserFactory())
+    add_member(team, person, jobs="read", datasets="none", models="none")
+    assert access.active_project(person).has_other_projects
+    assert access.active_project(UserFactory(), team.pk) is None  # an outsider: nothing, as a missing id
+    with pytest.raises(ValidationError):
+        access.active_project(person, "not-a-uuid")
