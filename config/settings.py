@@ -77,7 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "projects.context_processors.active_project",
-                "config.context_processors.layout_links",
+                "config.context_processors.layout",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

@@ -93,7 +93,7 @@ def switcher_choices(request: HttpRequest) -> HttpResponse:
     the person may view."""
     query = request.GET.get("q", "").strip()[:100]
     choices, more = selectors.switcher_choices(user=request.user, query=query)
-    return render(request, "projects/_switcher.html#switcher-choices",
+    return render(request, "projects/_switcher_choices.html",
                   {"switcher": {"choices": choices, "more": more}, "query": query})
 
 
