@@ -1,0 +1,78 @@
+"""The layout's header and <head> tags, built in Python (config.layout): what a person sees on
+every page, escaped as the template language would."""
+
+from django.templatetags.static import static
+from django.test import override_settings
+from django.urls import reverse
+
+from config import layout
+from tests.factories import ProjectFactory, UserFactory, add_member
+
+
+def test_signed_out_pages_offer_sign_in_and_sign_up(client):
+    page = client.get(reverse("account_login")).content.decode()
+    assert f'<a href="{reverse("account_login")}">Sign in</a>' in page
+    assert f'href="{reverse("account_signup")}" role="button"' in page
+    assert 'class="mainnav"' not in page and "Sign out" not in page
+
+
+def test_the_header_names_the_person_and_marks_the_section(client, user):
+    client.force_login(user)
+    page = client.get(reverse("resources:job-list")).content.decode()
+    assert f'<li class="muted small" dir="ltr">{user.email}</li>' in page
+    assert f"<summary>{user.get_short_name()}</summary>" in page
+    assert f'<a href="{reverse("resources:job-list")}" aria-current="page">Jobs</a>' in page
+    assert f'<a href="{reverse("resources:dataset-list")}">Datasets</a>' in page
+    assert page.count('aria-current="page"') == 1
+    assert f'action="{reverse("account_logout")}"' in page and 'name="csrfmiddlewaretoken"' in page
+    assert ">Admin</a>" not in page  # for staff only
+
+
+def test_staff_see_the_admin_link(client, user):
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+    page = client.get(reverse("projects:list")).content.decode()
+    assert f'<a href="{reverse("admin:index")}">Admin</a>' in page
+
+
+def test_names_in_the_header_are_escaped(client, db):
+    person = UserFactory(name='<b>"Eve"</b>')
+    team = ProjectFactory(name="<script>alert(1)</script>")
+    add_member(team, person, jobs="read", datasets="read", models="read")
+    client.force_login(person)
+    session = client.session
+    session["trainshed_project"] = str(team.pk)
+    session.save()
+    page = client.get(reverse("resources:job-list") + '?x="><i>').content.decode()
+    assert "<strong>&lt;script&gt;alert(1)&lt;/script&gt;</strong>" in page  # the switcher's summary
+    assert "<script>alert(1)" not in page
+    assert "<summary>&lt;b&gt;&quot;Eve&quot;&lt;/b&gt;</summary>" in page
+    assert 'name="next" value="/jobs/?x=%22%3E%3Ci%3E"' in page  # where the switcher returns to
+
+
+def test_the_form_that_switches_posts_with_a_valid_token(client, owner, project):
+    """The switcher's hidden form carries the request's CSRF token: a real (non-test) client's
+    POST with it switches project."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    page = browser.get(reverse("resources:job-list")).content.decode()
+    form = page[page.index('<form id="switcher-form"'):]
+    token = form.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    response = browser.post(reverse("projects:switch"), {"project": str(project.pk), "next": "/jobs/",
+                                                         "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert browser.session["trainshed_project"] == str(project.pk)
+
+
+def test_head_tags_follow_the_static_files_settings(client, user):
+    client.force_login(user)
+    page = client.get(reverse("projects:list")).content.decode()
+    assert f'<link rel="stylesheet" href="{static("css/app.css")}">' in page
+    assert f'<script src="{static("js/app.js")}" defer></script>' in page
+    with override_settings(STATIC_URL="/assets/"):
+        assert 'href="/assets/css/app.css"' in layout.head_tags()
+        assert 'href="/assets/css/app.css"' in client.get(reverse("projects:list")).content.decode()
+    assert f'href="{static("css/app.css")}"' in layout.head_tags()
