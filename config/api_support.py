@@ -35,7 +35,7 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator
 
 from accounts.api_keys import api_key_authenticate
-from projects import access, selectors
+from projects import access
 from projects.models import Project
 
 logger = logging.getLogger("trainshed.api")
@@ -97,7 +97,9 @@ def active_project(request: HttpRequest, what: access.What = "project",
     key = request.auth
     if key.project_id is not None:
         return project_by_id(request, key.project_id, what, level)
-    project = selectors.personal_project(user=request.user)
+    project = access.viewable_project(request.user)  # the Personal project, the permissions with it
+    if project is None:
+        raise Http404
     access.require(request.user, project, what, level)
     return project
 

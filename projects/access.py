@@ -13,12 +13,11 @@ What a refusal looks like is part of the rule:
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
-from django.db.models import IntegerField
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
@@ -65,61 +64,72 @@ def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
-def _visible(user, project: Project) -> Project | None:
-    """Keep the permissions the query read (`held_bits`) for the `can()`/`require()` calls that
-    follow in this request; the project if they let `user` view it."""
-    held = _held(project.held_bits)
-    user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
-    return project if "view_project" in held else None
-
-
-def viewable_project(user, *, queryset=None, **lookup) -> Project | None:
-    """The project matching `lookup` (e.g. `pk=…`) if `user` may view it, else None; its owner
-    loaded and `user`'s permissions on it read in the same query, so the `can()`/`require()`
-    calls that follow in this request ask the database nothing more. `queryset` (of Project; by
-    default with the owner loaded) may shape that one query. `lookup` must name one project."""
-    if not _signed_in(user):
-        return None
-    held_bits = RawSQL(_HELD_SQL, (user.pk,), output_field=IntegerField())  # noqa: S611 (literal SQL)
-    rows = list(
-        (Project.objects.select_related("owner") if queryset is None else queryset)
-        .annotate(held_bits=held_bits).filter(**lookup).order_by()[:1]
-    )
-    return _visible(user, rows[0]) if rows else None
-
-
-# The header's project, which every page asks for: the project's columns, the person's bits and
-# whether they can view a project besides it (the header then shows the switcher), by id or as
-# their Personal project. Written out once per process: through the ORM, building the statement
-# took as long as the database took to answer it. Its values are bound by the driver.
+# A project as every page reads it: its columns, its owner's, whether the person can view a
+# project besides it (the header then shows the switcher) and their permission bits, by id or as
+# their Personal project. One literal statement, written once per process: through the ORM,
+# building it took as long as the database took to answer. Its values are bound by the driver.
 _OTHER_PROJECTS_SQL = (
     "EXISTS(SELECT 1 FROM projects_projectuserobjectpermission o"
     " INNER JOIN auth_permission p ON p.id = o.permission_id"
     " WHERE o.user_id = %s AND p.codename = 'view_project' AND o.content_object_id <> projects_project.id)"
 )
-_COLUMNS = ", ".join(f'projects_project."{field.column}"' for field in Project._meta.concrete_fields)
-_ACTIVE_SQL = (
-    f"SELECT {_COLUMNS}, {_OTHER_PROJECTS_SQL} AS has_other_projects, {_HELD_SQL} AS held_bits"  # noqa: S608
-    " FROM projects_project WHERE "
-)
-_ACTIVE_BY_ID_SQL = _ACTIVE_SQL + "projects_project.id = %s"
-_ACTIVE_PERSONAL_SQL = _ACTIVE_SQL + "projects_project.owner_id = %s AND projects_project.is_personal = %s"
 
 
-def active_project(user, pk=None) -> Project | None:
+@lru_cache(maxsize=1)
+def _statement() -> tuple[str, tuple, type, tuple]:
+    """(the statement up to its WHERE, the project's fields, the owner's model and fields), in
+    the statement's column order."""
+    project_fields = tuple(Project._meta.concrete_fields)
+    owner = Project._meta.get_field("owner").related_model
+    owner_fields = tuple(owner._meta.concrete_fields)
+    columns = ", ".join([f'projects_project."{f.column}"' for f in project_fields]
+                        + [f'project_owner."{f.column}"' for f in owner_fields])
+    join = f'"{owner._meta.db_table}" project_owner ON project_owner."{owner._meta.pk.column}"'
+    sql = (
+        f"SELECT {columns}, {_OTHER_PROJECTS_SQL}, {_HELD_SQL} FROM projects_project"  # noqa: S608
+        f" INNER JOIN {join} = projects_project.owner_id WHERE "
+    )
+    return sql, project_fields, owner, owner_fields
+
+
+def _instance(model, fields, values, connection):
+    """A model instance from a literal statement's values, converted as the ORM converts them
+    (SQLite's text dates and ids, say)."""
+    values = list(values)
+    for i, field in enumerate(fields):
+        col = field.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            values[i] = convert(values[i], col, connection)
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def viewable_project(user, pk=None) -> Project | None:
     """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None;
-    with `has_other_projects`, and `user`'s permissions read as `viewable_project` reads them, in
-    one statement. Raises ValidationError if `pk` is no project id."""
+    its owner loaded, `has_other_projects` set, and `user`'s permissions on it read in the same
+    statement, so the `can()`/`require()` calls that follow in this request ask the database
+    nothing more. Raises ValidationError if `pk` is no project id."""
     if not _signed_in(user):
         return None
+    sql, project_fields, owner, owner_fields = _statement()
+    connection = connections[Project.objects.db]
     if pk is None:
-        sql, params = _ACTIVE_PERSONAL_SQL, [user.pk, user.pk, user.pk, True]
+        sql += "projects_project.owner_id = %s AND projects_project.is_personal = %s"
+        params = [user.pk, user.pk, user.pk, True]
     else:
         field = Project._meta.pk
-        value = field.get_db_prep_value(field.to_python(pk), connections[Project.objects.db])
-        sql, params = _ACTIVE_BY_ID_SQL, [user.pk, user.pk, value]
-    rows = list(Project.objects.raw(sql, params))  # noqa: S611 (literal SQL, values bound)
-    return _visible(user, rows[0]) if rows else None
+        sql += "projects_project.id = %s"
+        params = [user.pk, user.pk, field.get_db_prep_value(field.to_python(pk), connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(project_fields)
+    project = _instance(Project, project_fields, row[:split], connection)
+    project.owner = _instance(owner, owner_fields, row[split:-2], connection)
+    project.has_other_projects, held = bool(row[-2]), _held(row[-1])
+    user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
+    return project if "view_project" in held else None
 
 
 def forget(user) -> None:
@@ -166,7 +176,7 @@ def project_for(user, project_id, what: What = "project", level: Level = "read")
     """Look a project up by id and `require` access: a missing id and a hidden project answer
     the same 404."""
     try:
-        project = viewable_project(user, pk=project_id)
+        project = viewable_project(user, project_id)
     except (ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc
     if project is None:

@@ -31,13 +31,12 @@ class ActiveProjectMiddleware:
         return self._resolve(request, user)
 
     def _resolve(self, request, user):
-        """One query on the common path: the project, the person's permissions on it and whether
-        they have another project (the switcher). Its owner is read only if something asks; on the
-        Personal project it is the person."""
+        """One query on the common path: the project with its owner, the person's permissions on
+        it and whether they have another project (the switcher)."""
         chosen = request.session.get(SESSION_KEY)
         if chosen:
             try:
-                project = access.active_project(user, chosen)
+                project = access.viewable_project(user, chosen)
             except (ValidationError, ValueError, TypeError):  # a session value that is no UUID
                 chosen, project = None, None
             if project is not None:
@@ -45,7 +44,4 @@ class ActiveProjectMiddleware:
             request.session.pop(SESSION_KEY, None)
             gone = chosen and Project.objects.filter(pk=chosen).values_list("name", flat=True).first()
             messages.warning(request, f"You no longer have access to {gone or 'that project'}.")
-        project = access.active_project(user)
-        if project is not None:
-            project.owner = user
-        return project
+        return access.viewable_project(user)
