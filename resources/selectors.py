@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.shortcuts import get_object_or_404
 
 from config.paging import Page, page_of
+from config.statements import Statement
 from projects.models import Project
 from resources.models import KINDS, StoredStatus
 
@@ -20,11 +23,21 @@ DEFAULT_SORT = "-created"
 def resources_list(*, kind: str, project: Project, status: str | None = None,
                    sort: str = DEFAULT_SORT):
     """The datasets or models of `project`, optionally of one status, in a known order."""
+    return _resources(kind, project, status if status in StoredStatus.values else None, sort)
+
+
+def _resources(kind: str, project, status: str | None, sort: str):
+    """`resources_list` of `project` (a Project or its id); of one status unless `status` is None."""
     resource_cls = KINDS[kind][0]
     qs = resource_cls.objects.in_project(project).select_related("created_by", "storage_node")
-    if status in StoredStatus.values:
+    if status is not None:
         qs = qs.filter(status=status)
     return qs.order_by(SORTS.get(sort, SORTS[DEFAULT_SORT]), "pk")
+
+
+@cache
+def _list_statement(kind: str, sort: str) -> Statement:
+    return Statement(lambda project, status: _resources(kind, project, status, sort).values(*LIST_FIELDS))
 
 
 LIST_FIELDS = ("pk", "name", "status", "size_bytes", "file_count", "created_at", "created_by__email",
@@ -34,9 +47,11 @@ LIST_FIELDS = ("pk", "name", "status", "size_bytes", "file_count", "created_at",
 def resources_page(*, kind: str, project: Project, status: str | None = None, sort: str = DEFAULT_SORT,
                    number=1, size: int) -> Page:
     """One page of a datasets or models list as plain rows (the fields it shows): one query
-    whatever the number, and no model objects built for a table of text."""
-    return page_of(resources_list(kind=kind, project=project, status=status, sort=sort).values(*LIST_FIELDS),
-                   number, size=size)
+    whatever the number, built once per process (`config.statements`), and no model objects
+    built for a table of text."""
+    statement = _list_statement(kind, sort if sort in SORTS else DEFAULT_SORT)
+    status = status if status in StoredStatus.values else None
+    return page_of(statement.bind(project=project.pk, status=status), number, size=size)
 
 
 def resource_get(*, kind: str, project: Project, pk):

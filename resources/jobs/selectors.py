@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from config.paging import Page, page_of
+from config.statements import Statement
 from projects.keys import redactor
 from projects.models import Project
 from resources.models import Job, JobStatus, JobType, job_gpu_seconds
@@ -18,26 +19,32 @@ TAIL_CHUNKS = 40
 
 
 def _jobs(*, project: Project, status: str | None):
+    """`project` (a Project or its id)'s jobs, newest first; of one status unless `status` is None."""
     qs = Job.objects.in_project(project)
-    if status in JobStatus.values:
+    if status is not None:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "pk")
 
 
+def _status(status: str | None) -> str | None:
+    return status if status in JobStatus.values else None
+
+
 def jobs_list(*, project: Project, status: str | None = None):
     """The project's jobs, newest first, with their GPU type, node and creator loaded."""
-    return _jobs(project=project, status=status).select_related("gpu_type", "node", "created_by")
+    return _jobs(project=project, status=_status(status)).select_related("gpu_type", "node", "created_by")
 
 
 LIST_FIELDS = ("pk", "name", "type", "status", "gpu_count", "created_at", "started_at", "ended_gpu_seconds",
                "gpu_type__name", "node__name", "created_by__email")
+_LIST = Statement(lambda project, status: _jobs(project=project, status=status).values(*LIST_FIELDS))
 
 
 def jobs_page(*, project: Project, status: str | None = None, number=1, size: int) -> Page:
     """One page of the jobs list as plain rows (the fields it shows, plus `gpu_seconds`): one
-    query whatever the number of jobs (a job keeps its ended runs' GPU time), and no model
-    objects built for a table of text."""
-    page = page_of(_jobs(project=project, status=status).values(*LIST_FIELDS), number, size=size)
+    query whatever the number of jobs (a job keeps its ended runs' GPU time), built once per
+    process (`config.statements`), and no model objects built for a table of text."""
+    page = page_of(_LIST.bind(project=project.pk, status=_status(status)), number, size=size)
     now = timezone.now()
     for row in page:
         row["gpu_seconds"] = job_gpu_seconds(

@@ -1,0 +1,89 @@
+"""`config.statements`: a `.values()` queryset built once, run with other values, gives what the
+queryset itself gives: the same rows, names, conversions and pages (SQLite here, PostgreSQL in CI)."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from compute.models import GpuType
+from config.paging import page_of
+from config.statements import Statement
+from resources import selectors as resource_selectors
+from resources.jobs import selectors as job_selectors
+from resources.models import Dataset, Job
+from tests.factories import ProjectFactory, UserFactory
+
+
+@pytest.fixture
+def two_projects(db):
+    person = UserFactory()
+    cpu = GpuType.objects.get(slug="cpu")
+    now = timezone.now()
+    projects = [ProjectFactory(owner=person), ProjectFactory(owner=person)]
+    for n, project in enumerate(projects):
+        for i in range(7 + n * 5):
+            Job.objects.create(project=project, name=f"job-{n}-{i}", type="training", gpu_type=cpu, gpu_count=1 + i % 3,
+                               command="true", created_by=person, status=("finished", "queued", "failed")[i % 3],
+                               started_at=now - dt.timedelta(minutes=i), ended_gpu_seconds=i * 1.5,
+                               created_at=now - dt.timedelta(hours=i % 4))
+            Dataset.objects.create(project=project, name=f"data-{n}-{i}", status=("ready", "uploading")[i % 2],
+                                   size_bytes=10 ** i, file_count=i, created_by=person,
+                                   created_at=now - dt.timedelta(days=i % 3))
+    return projects
+
+
+def test_job_pages_are_the_querysets_pages(two_projects):
+    for project in two_projects:
+        for status in (None, "finished", "queued", "running"):
+            queryset = job_selectors._jobs(project=project, status=status).values(*job_selectors.LIST_FIELDS)
+            bound = job_selectors._LIST.bind(project=project.pk, status=status)
+            assert list(bound) == list(queryset)
+            for number in (1, 2, 3):
+                ours, theirs = page_of(bound, number, size=4), page_of(queryset, number, size=4)
+                assert (ours.items, ours.number, ours.has_next) == (theirs.items, theirs.number, theirs.has_next)
+    row = list(job_selectors._LIST.bind(project=two_projects[0].pk, status=None))[0]
+    assert row["created_at"].tzinfo is not None and isinstance(row["ended_gpu_seconds"], float)  # converted
+
+
+def test_dataset_pages_in_every_order_are_the_querysets_pages(two_projects):
+    project = two_projects[1]
+    for sort in resource_selectors.SORTS:
+        for status in (None, "ready"):
+            queryset = resource_selectors.resources_list(kind="datasets", project=project, status=status, sort=sort)
+            expected = list(queryset.values(*resource_selectors.LIST_FIELDS)[5:10])
+            page = resource_selectors.resources_page(kind="datasets", project=project, status=status, sort=sort,
+                                                     number=2, size=5)
+            assert page.items == expected, (sort, status)
+
+
+def test_each_value_is_bound_where_the_orm_put_it(two_projects):
+    """Ints, strings and UUIDs, one of them twice: the statement built with stand-ins answers for
+    any values, as a fresh queryset would."""
+    first, second = two_projects
+    statement = Statement(lambda project, name, gpus: Job.objects.filter(project_id=project, gpu_count__gte=gpus)
+                          .exclude(name=name).exclude(project_id=project, ended_gpu_seconds__lt=gpus)
+                          .order_by("name").values("name", "gpu_count"))
+    for project in (first, second):
+        for name, gpus in (("job-0-1", 1), ("job-1-4", 2), ("nobody", 3)):
+            rows = list(statement.bind(project=project.pk, name=name, gpus=gpus))
+            expected = list(Job.objects.filter(project=project, gpu_count__gte=gpus).exclude(name=name)
+                            .exclude(ended_gpu_seconds__lt=gpus).order_by("name").values("name", "gpu_count"))
+            assert rows == expected and rows
+
+
+def test_what_cannot_be_bound_is_refused_when_first_built(db):
+    by_branch = Statement(lambda kind: Job.objects.filter(type="training" if kind == "x" else "inference")
+                          .values("pk"))
+    with pytest.raises(ValueError, match="kind: not a parameter"):
+        list(by_branch.bind(kind="x"))
+    sliced = Statement(lambda name: Job.objects.filter(name=name).values("pk")[:5])
+    with pytest.raises(ValueError, match="unsliced"):
+        list(sliced.bind(name="a"))
+    derived = Statement(lambda gpus: Job.objects.filter(gpu_count__gte=gpus, ended_gpu_seconds__lt=gpus * 2)
+                        .values("pk"))
+    with pytest.raises(ValueError, match="changes with its values"):
+        list(derived.bind(gpus=2))
+    flag = Statement(lambda on: Job.objects.filter(ended_gpu_seconds__isnull=on).values("pk"))
+    with pytest.raises(TypeError, match="bool"):
+        list(flag.bind(on=True))
