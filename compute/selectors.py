@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Max, Prefetch, Q, QuerySet
 
 from compute.models import ComputeNode, GpuType, ProjectCompute, Reservation
+from config.statements import Statement
 from projects.models import Project
 
 
@@ -41,6 +42,13 @@ def project_compute(*, project: Project) -> ProjectCompute | None:
     )
 
 
+_STORED_TYPES = Statement(lambda project: (
+    ProjectCompute.objects.filter(project=project)
+    .order_by("gpu_types__credits_per_gpu_hour", "gpu_types__name")
+    .values(*(f"gpu_types__{field.attname}" for field in GpuType._meta.concrete_fields))
+))
+
+
 def available_gpu_types(*, project: Project) -> list[GpuType]:
     """The GPU types job forms and the API offer for `project`.
 
@@ -53,12 +61,10 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
     # One query: a row per stored type, one row of NULLs for a refresh that found none, no row
     # for a project never refreshed.
     fields = [f.attname for f in GpuType._meta.concrete_fields]
-    stored = (ProjectCompute.objects.filter(project=project)
-              .order_by("gpu_types__credits_per_gpu_hour", "gpu_types__name")
-              .values_list(*(f"gpu_types__{name}" for name in fields)))
-    rows = list(stored)
+    rows = list(_STORED_TYPES.bind(project=project.pk))
     if rows:
-        return [GpuType.from_db(stored.db, fields, row) for row in rows if row[0] is not None]
+        return [GpuType.from_db("default", fields, [row[f"gpu_types__{name}"] for name in fields])
+                for row in rows if row["gpu_types__id"] is not None]
     from compute.services import project_gpu_types_refresh
 
     project_gpu_types_refresh(project=project, actor=None)

@@ -7,6 +7,8 @@ access badge and select are written here once; `{% access_badge %}` uses the sam
 
 from __future__ import annotations
 
+from html import escape
+
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -47,6 +49,9 @@ def access_select(field: str, level: str, *, form: str, email: str) -> SafeStrin
 
 
 _YOU = mark_safe(' <span class="badge grey">You</span>')
+# An owner's row: the three selects (their cells are written with the e-mail escaped once), then
+# the Update and Remove forms.
+_SELECT_CELL = '<td>' + _SELECT + '</td>'
 _OWNER_ROW = (
     '<tr id="member-{pk}"><td>{email}{you}</td>{cells}<td class="row-actions">'
     '<form id="{form}" method="post" action="{update}" hx-post="{update}" hx-target="#member-table" '
@@ -56,33 +61,38 @@ _OWNER_ROW = (
     '<button type="submit" class="outline secondary">Remove</button></form></td></tr>'
 )
 _MEMBER_ROW = '<tr id="member-{pk}"><td>{email}{you}</td>{cells}</tr>'
+_BADGE_CELLS = {(jobs, datasets, models): SafeString("".join(f"<td>{access_badge(level)}</td>"
+                                                             for level in (jobs, datasets, models)))
+                for jobs in _BADGES for datasets in _BADGES for models in _BADGES}
 
 
 def member_rows(members, *, project, viewer, is_owner: bool, csrf_token: str, page_number: int) -> list[dict]:
-    """The member table's rows, each as its `<tr>` (as the admin's change list builds its rows):
-    for the owner with the access selects and the Update/Remove forms, for a member with badges.
-    In the template language a row is about 30 lookups, and the table has 25 rows."""
+    """The member table's rows, each as its `<tr>` (as the admin's change list builds its rows),
+    from `selectors.member_rows`: for the owner with the access selects and the Update/Remove
+    forms, for a member with badges. In the template language a row is about 30 lookups, and the
+    table has 25 rows."""
     hidden = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
                          '<input type="hidden" name="members_page" value="{}">', csrf_token, page_number)
     rows = []
     update_url, remove_url = linker("projects:member-update", 2), linker("projects:member-remove", 2)
-    for membership in members:
-        email = membership.user.email
-        you = _YOU if membership.user_id == viewer.pk else ""
+    for member in members:
+        pk, email = member["pk"], member["email"]
+        you = _YOU if member["user_id"] == viewer.pk else ""
+        levels = tuple(member[rt] for rt in RESOURCE_TYPES)
         if is_owner:
-            form = f"update-{membership.pk}"
-            cells = html_join(html_row("<td>{cell}</td>", cell=access_select(
-                rt, getattr(membership, rt), form=form, email=email)) for rt in RESOURCE_TYPES)
+            form, escaped = f"update-{pk}", escape(email)
+            cells = SafeString("".join(
+                _SELECT_CELL.format(field=rt, form=form, label=rt.capitalize(), email=escaped,
+                                    options=_OPTIONS.get(level, _OPTIONS["none"]))
+                for rt, level in zip(RESOURCE_TYPES, levels, strict=True)))
             html = html_row(
-                _OWNER_ROW, pk=membership.pk, email=email, you=you, cells=cells, form=form, hidden=hidden,
-                update=update_url(project.pk, membership.pk), remove=remove_url(project.pk, membership.pk),
-                project=project.name,
+                _OWNER_ROW, pk=pk, email=email, you=you, cells=cells, form=form, hidden=hidden,
+                update=update_url(project.pk, pk), remove=remove_url(project.pk, pk), project=project.name,
             )
         else:
-            cells = html_join(html_row("<td>{cell}</td>", cell=access_badge(getattr(membership, rt)))
-                              for rt in RESOURCE_TYPES)
-            html = html_row(_MEMBER_ROW, pk=membership.pk, email=email, you=you, cells=cells)
-        rows.append({"pk": membership.pk, "email": email, "html": html})
+            cells = _BADGE_CELLS[tuple(level if level in _BADGES else "none" for level in levels)]
+            html = html_row(_MEMBER_ROW, pk=pk, email=email, you=you, cells=cells)
+        rows.append({"pk": pk, "email": email, "html": html})
     return rows
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, F
 
+from config.statements import Statement
 from projects.models import Membership, Project
 
 
@@ -32,23 +33,39 @@ def personal_project(*, user) -> Project:
     return Project.objects.select_related("owner").personal_of(user)
 
 
+_MINE = Statement(lambda user: (
+    Project.objects.filter(owner=user)
+    .annotate(member_count=Count("memberships"))
+    .order_by("-is_personal", "name", "pk")
+    .values("pk", "name", "is_personal", "created_at", "member_count")
+))
+_SHARED = Statement(lambda user: (
+    Membership.objects.filter(user=user)
+    .order_by("project__name", "pk")
+    .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
+            owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id"))
+))
+
+
 def dashboard(*, user) -> dict:
     """The Projects Dashboard's two lists, as plain rows to page: the projects `user` owns
     (Personal first, each with its member count) and those shared with them (owner, whether they
-    are offered ownership, and their access per type). A fixed number of queries whatever the count."""
-    mine = (
-        Project.objects.filter(owner=user)
-        .annotate(member_count=Count("memberships"))
-        .order_by("-is_personal", "name", "pk")
-        .values("pk", "name", "is_personal", "created_at", "member_count")
-    )
-    shared = (
-        Membership.objects.filter(user=user)
-        .order_by("project__name", "pk")
-        .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
-                owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id"))
-    )
-    return {"mine": mine, "shared": shared}
+    are offered ownership, and their access per type). One query each whatever the count, built
+    once per process (`config.statements`)."""
+    return {"mine": _MINE.bind(user=user.pk), "shared": _SHARED.bind(user=user.pk)}
+
+
+_MEMBER_ROWS = Statement(lambda project: (
+    Membership.objects.filter(project=project)
+    .order_by("user__email")
+    .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email"))
+))
+
+
+def member_rows(*, project: Project):
+    """The project's members as plain rows for its member table (pk, user_id, email and the
+    access per type), by e-mail: one query built once per process; slice it for a page."""
+    return _MEMBER_ROWS.bind(project=project.pk)
 
 
 def members_of(*, project: Project):
@@ -59,7 +76,8 @@ def members_of(*, project: Project):
     )
 
 
-__all__ = ["dashboard", "members_of", "personal_project", "projects_for_user", "switcher_choices"]
+__all__ = ["dashboard", "member_rows", "members_of", "personal_project", "projects_for_user",
+           "switcher_choices"]
 
 
 def pending_invitations(*, project: Project):

@@ -26,7 +26,7 @@ from projects.forms import (
     TransferOfferForm,
 )
 from projects.middleware import SESSION_KEY
-from projects.models import RESOURCE_TYPES, Invitation, Membership
+from projects.models import Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
 MEMBERS_PAGE_SIZE = 25
@@ -150,9 +150,7 @@ def _detail_context(request, project, **overrides) -> dict:
     # The member table is paged (a project may have thousands of members); the page is kept
     # across htmx re-renders through `members_page`.
     number = request.GET.get("members_page") or request.POST.get("members_page")
-    members = selectors.members_of(project=project).only(
-        "project_id", "user_id", *RESOURCE_TYPES, "user__email")
-    page = page_of(members, number, size=MEMBERS_PAGE_SIZE)
+    page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
     context.update(members_page=page, member_rows=presenters.member_rows(
         page, project=project, viewer=user, is_owner=is_owner, csrf_token=get_token(request),
         page_number=page.number))
