@@ -44,6 +44,7 @@ LINKS = {
     "login": "account_login",
     "signup": "account_signup",
     "projects": "projects:list",
+    "new_project": "projects:create",
     "switcher": "projects:switcher",
     "switch": "projects:switch",
 }

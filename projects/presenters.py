@@ -145,3 +145,60 @@ def dashboard_rows(projects, *, shared: bool, viewer, active_pk) -> list[SafeStr
                 created=_day(project["created_at"], tz), badge=_PERSONAL if personal else "", switch=switch,
             ))
     return rows
+
+
+# The project page's links by key, each filled from a URL resolved once per process.
+_PAGE_LINKS = {
+    "detail": "projects:detail", "delete": "projects:delete", "rename": "projects:rename",
+    "leave": "projects:leave", "member_add": "projects:member-add", "audit": "projects:audit",
+    "keys": "projects:keys", "transfer_offer": "projects:transfer-offer",
+    "transfer_cancel": "projects:transfer-cancel", "transfer_respond": "projects:transfer-respond",
+    "compute": "compute:project-settings",
+}
+
+
+def project_links(project) -> dict[str, str]:
+    """The links of `project`'s page (`{% url %}` resolves its pattern anew on every use)."""
+    return {key: linker(name)(project.pk) for key, name in _PAGE_LINKS.items()}
+
+
+_ERROR = '<small class="field-error">{error}</small>'
+
+
+def field_errors(bound_field) -> SafeString:
+    return html_join(html_row(_ERROR, error=error) for error in bound_field.errors)
+
+
+_ACCESS_FIELD = ('\n      <label>{label}\n        <select name="{name}">{options}</select>\n'
+                 "        {errors}\n      </label>")
+
+
+def access_fields(form) -> SafeString:
+    """The add-member form's access selects, one label each, with the choice it holds and its
+    errors (a bound form's, or the defaults: Jobs All, Datasets and Models Read-Only)."""
+    return html_join(
+        html_row(_ACCESS_FIELD, label=form[rt].label, name=rt, errors=field_errors(form[rt]),
+                 options=_OPTIONS.get(form[rt].value(), _OPTIONS["none"]))
+        for rt in RESOURCE_TYPES
+    )
+
+
+_INVITATION_ROW = (
+    '<tr class="pending"><td>{email} <span class="badge warn">Pending</span><br>'
+    '<span class="muted small">expires {expires}</span></td>{cells}'
+    '<td class="row-actions"><form method="post" action="{revoke}" hx-post="{revoke}" '
+    'hx-target="#member-table" hx-swap="outerHTML" class="inline">{csrf}'
+    '<button type="submit" class="outline secondary">Revoke</button></form></td></tr>'
+)
+
+
+def invitation_rows(invitations, *, project, csrf_token: str) -> list[SafeString]:
+    """The owner's rows of pending invitations in the member table, with their Revoke forms."""
+    csrf = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token)
+    tz, revoke_of = timezone.get_current_timezone(), linker("projects:invitation-revoke", 2)
+    return [
+        html_row(_INVITATION_ROW, email=invitation.email, expires=_day(invitation.expires_at, tz),
+                 cells=_BADGE_CELLS[tuple(getattr(invitation, rt) for rt in RESOURCE_TYPES)],
+                 revoke=revoke_of(project.pk, invitation.pk), csrf=csrf)
+        for invitation in invitations
+    ]

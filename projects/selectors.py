@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models import Count, F
 
 from config.statements import Statement
-from projects.models import Membership, Project
+from projects.models import Invitation, Membership, Project
 
 
 def projects_for_user(*, user):
@@ -81,9 +81,18 @@ __all__ = ["dashboard", "member_rows", "members_of", "personal_project", "projec
 
 
 def pending_invitations(*, project: Project):
-    from projects.models import Invitation
-
     return Invitation.objects.filter(project=project, status=Invitation.Status.PENDING).order_by("email")
+
+
+_PENDING = Statement(lambda project: pending_invitations(project=project).values(
+    *(field.attname for field in Invitation._meta.concrete_fields)))
+
+
+def pending_invitations_list(*, project: Project) -> list[Invitation]:
+    """`pending_invitations` read: one query built once per process (every project page asks)."""
+    names = [field.attname for field in Invitation._meta.concrete_fields]
+    return [Invitation.from_db("default", names, [row[name] for name in names])
+            for row in _PENDING.bind(project=project.pk)]
 
 
 def audit_events(*, project: Project):

@@ -342,9 +342,9 @@ def invitations_pending(*, project: Project) -> list[Invitation]:
     first and left out (one read when none are: pages and the API list them on every view)."""
     from django.utils import timezone
 
-    from projects.selectors import pending_invitations
+    from projects.selectors import pending_invitations_list
 
-    pending = list(pending_invitations(project=project))
+    pending = pending_invitations_list(project=project)
     now = timezone.now()
     if any(invitation.expires_at <= now for invitation in pending):
         invitations_expire(project=project)

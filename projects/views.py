@@ -144,6 +144,7 @@ def _detail_context(request, project, **overrides) -> dict:
         "is_owner": is_owner,
         "my_access": access.access_summary(user, project),
         "member_rows": [],
+        "urls": presenters.project_links(project),
     }
     if project.is_personal:
         return context | overrides
@@ -151,8 +152,9 @@ def _detail_context(request, project, **overrides) -> dict:
     # across htmx re-renders through `members_page`.
     number = request.GET.get("members_page") or request.POST.get("members_page")
     page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
+    csrf_token = get_token(request)
     context.update(members_page=page, member_rows=presenters.member_rows(
-        page, project=project, viewer=user, is_owner=is_owner, csrf_token=get_token(request),
+        page, project=project, viewer=user, is_owner=is_owner, csrf_token=csrf_token,
         page_number=page.number))
     if is_owner:
         context.update(
@@ -163,7 +165,16 @@ def _detail_context(request, project, **overrides) -> dict:
         )
     else:
         context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
-    return context | overrides
+    context |= overrides
+    if is_owner:  # the add form's selects and the invitations' rows, written once in Python
+        add_form = context["add_form"]
+        context.update(
+            access_fields=presenters.access_fields(add_form),
+            email_errors=presenters.field_errors(add_form["email"]),
+            invitation_rows=presenters.invitation_rows(context["invitations"], project=project,
+                                                       csrf_token=csrf_token),
+        )
+    return context
 
 
 def _audit_page(request, project):
@@ -197,7 +208,8 @@ def project_detail(request: HttpRequest, project_id) -> HttpResponse:
 def project_audit(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "project", "administer")
     template = "projects/project_detail.html#audit-log" if request.htmx else "projects/project_audit.html"
-    return render(request, template, {"project": project, "audit_page": _audit_page(request, project)})
+    return render(request, template, {"project": project, "audit_page": _audit_page(request, project),
+                                      "urls": presenters.project_links(project)})
 
 
 @login_required

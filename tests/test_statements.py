@@ -90,10 +90,12 @@ def test_what_cannot_be_bound_is_refused_when_first_built(db):
 
 
 def test_the_pages_other_statements_give_their_querysets_rows(two_projects):
-    """The dashboard's two lists, the member table and a project's stored GPU types."""
+    """The dashboard's two lists, the member table, the pending invitations and a project's stored
+    GPU types."""
     from compute.selectors import _STORED_TYPES
     from compute.services import project_gpu_types_refresh
     from projects import selectors as project_selectors
+    from projects import services as project_services
     from tests.factories import add_member, make_node
 
     first, second = two_projects
@@ -101,14 +103,22 @@ def test_the_pages_other_statements_give_their_querysets_rows(two_projects):
     for project, email in ((first, "zed@example.com"), (first, "amy@example.com"), (second, "bo@example.com")):
         add_member(project, UserFactory(email=email), jobs="read", datasets="all", models="none")
     add_member(first, other)
+    for email in ("later@example.com", "early@example.com"):  # no account yet: invitations
+        project_services.member_add_by_email(project=first, email=email, jobs="read", datasets="read",
+                                             models="all", actor=person)
     make_node(gpu_type="a100")
     make_node(gpu_type="cpu")
     project_gpu_types_refresh(project=first, actor=None)
     for statement, values in (
         (project_selectors._MINE, {"user": person.pk}), (project_selectors._SHARED, {"user": other.pk}),
         (project_selectors._MEMBER_ROWS, {"project": first.pk}), (_STORED_TYPES, {"project": first.pk}),
+        (project_selectors._PENDING, {"project": first.pk}),
     ):
         rows = list(statement.bind(**values))
         assert rows == list(statement.build(**values)) and rows
     emails = [row["email"] for row in project_selectors.member_rows(project=first)[0:10]]
     assert emails == sorted(emails) and "zed@example.com" in emails and "bo@example.com" not in emails
+    invitations = project_services.invitations_pending(project=first)
+    assert [i.email for i in invitations] == ["early@example.com", "later@example.com"]
+    assert invitations[0].access() == {"jobs": "read", "datasets": "read", "models": "all"}
+    assert invitations[0] == project_selectors.pending_invitations(project=first).first()
