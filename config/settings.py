@@ -84,6 +84,8 @@ TEMPLATES = [
     }
 ]
 
+FORM_RENDERER = "config.forms.FormRenderer"  # Django's, with the plain inputs written in Python
+
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
