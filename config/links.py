@@ -56,7 +56,9 @@ def linker(name: str, arity: int = 1) -> Callable[..., str]:
 
 
 def link(name: str, *ids) -> str:
-    """The same string as `reverse(name, args=ids)` for a URL that takes only ids (UUIDs, ints)."""
+    """The same string as `reverse(name, args=ids)` for a URL that takes only ids: UUIDs, ints,
+    and names of letters, digits, `_` and `-` (slugs, secret names). Nothing else is checked
+    against the URL's converters."""
     return linker(name, len(ids))(*ids)
 
 

@@ -18,6 +18,7 @@ from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.vary import vary_on_headers
 
+from config.links import linker
 from projects import access, keys
 from projects.forms_keys import KeyForm, SecretForm
 from projects.models import Project
@@ -52,16 +53,24 @@ def section_context(
     """What `_keys_section.html` shows: one row per key type (with its form), the secrets and
     the form to add one. Call only after `access.require(..., "secrets")`."""
     rows = []
+    set_url, remove_url = linker("projects:key-set", 2), linker("projects:key-remove", 2)
     for row in keys.keys_for_display(project=project):
         form = key_form if key_form is not None and key_form.spec.kind == row.spec.kind else None
         if form is None:
             initial = dict(row.key.public) if row.key else {}
             form = KeyForm(spec=row.spec, is_set=row.key is not None, initial=initial)
-        rows.append({"row": row, "form": form, "open": form.is_bound})
+        kind = row.spec.kind
+        rows.append({"row": row, "form": form, "open": form.is_bound,
+                     "set_url": set_url(project.pk, kind), "remove_url": remove_url(project.pk, kind)})
+    secret_remove_url = linker("projects:secret-remove", 2)  # links filled per row, not {% url %}
+    secrets = keys.secrets_for_display(project=project)
+    for secret in secrets:
+        secret.remove_url = secret_remove_url(project.pk, secret.name)
     return {
         "project": project,
         "key_rows": rows,
-        "secrets": keys.secrets_for_display(project=project),
+        "secrets": secrets,
+        "secret_set_url": linker("projects:secret-set")(project.pk),
         "secret_form": secret_form or SecretForm(),
         "secret_form_open": secret_form is not None and secret_form.is_bound,
         "notice": notice,

@@ -66,6 +66,11 @@ def test_row_times_are_localtime_and_strftime(zone):
     ("projects:detail", [uuid.uuid4()]),
     ("projects:member-update", [uuid.uuid4(), 12]),
     ("projects:member-remove", [uuid.uuid4(), 7]),
+    ("projects:key-set", [uuid.uuid4(), "aws"]),
+    ("projects:key-remove", [uuid.uuid4(), "hugging_face-2"]),
+    ("projects:secret-remove", [uuid.uuid4(), "WANDB_API_KEY"]),
+    ("projects:secret-set", [uuid.uuid4()]),
+    ("projects:create", []),
 ])
 def test_links_are_reverse(name, ids):
     from django.urls import reverse
