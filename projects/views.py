@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.forms import apply_service_errors
+from config.html import html_join, html_row
 from config.paging import page_of
 from projects import access, presenters, selectors, services
 from projects.forms import (
@@ -153,9 +154,11 @@ def _detail_context(request, project, **overrides) -> dict:
     number = request.GET.get("members_page") or request.POST.get("members_page")
     page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
     csrf_token = get_token(request)
-    context.update(members_page=page, member_rows=presenters.member_rows(
-        page, project=project, viewer=user, is_owner=is_owner, csrf_token=csrf_token,
-        page_number=page.number))
+    rows = presenters.member_rows(page, project=project, viewer=user, is_owner=is_owner,
+                                  csrf_token=csrf_token, page_number=page.number)
+    context.update(members_page=page, member_rows=rows, member_table=html_join(row["html"] for row in rows),
+                   member_options=html_join(html_row('<option value="{email}">', email=row["email"])
+                                            for row in rows))
     if is_owner:
         context.update(
             invitations=services.invitations_pending(project=project),
