@@ -24,9 +24,11 @@ class ProjectQuerySet(models.QuerySet):
         """
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        return self.filter(
-            user_perms__user=user, user_perms__permission__codename="view_project"
-        )
+        return self.viewable_by(user.pk)
+
+    def viewable_by(self, user_id) -> "ProjectQuerySet":
+        """`for_user` for an account known to be signed in and active, by its id."""
+        return self.filter(user_perms__user_id=user_id, user_perms__permission__codename="view_project")
 
     def personal_of(self, user) -> "Project":
         return self.get(owner=user, is_personal=True)

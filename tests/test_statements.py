@@ -90,8 +90,8 @@ def test_what_cannot_be_bound_is_refused_when_first_built(db):
 
 
 def test_the_pages_other_statements_give_their_querysets_rows(two_projects):
-    """The dashboard's two lists, the member table, the pending invitations and a project's stored
-    GPU types."""
+    """The dashboard's two lists, the member table, the pending invitations, the switcher's
+    choices and a project's stored GPU types."""
     from compute.selectors import _STORED_TYPES
     from compute.services import project_gpu_types_refresh
     from projects import selectors as project_selectors
@@ -112,7 +112,7 @@ def test_the_pages_other_statements_give_their_querysets_rows(two_projects):
     for statement, values in (
         (project_selectors._MINE, {"user": person.pk}), (project_selectors._SHARED, {"user": other.pk}),
         (project_selectors._MEMBER_ROWS, {"project": first.pk}), (_STORED_TYPES, {"project": first.pk}),
-        (project_selectors._PENDING, {"project": first.pk}),
+        (project_selectors._PENDING, {"project": first.pk}), (project_selectors._CHOICES, {"user": other.pk}),
     ):
         rows = list(statement.bind(**values))
         assert rows == list(statement.build(**values)) and rows
