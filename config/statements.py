@@ -61,6 +61,27 @@ def _hex(value):
     return uuid.UUID(str(value)).hex
 
 
+def converted(rows, columns: list, connection) -> list:
+    """`rows` as a statement returned them, each value converted as the ORM converts a value of
+    its column (`columns`: the statement's column expressions, `Col`s): SQLite's text dates and
+    ids, say. Rows come back as lists."""
+    converters = []
+    for i, column in enumerate(columns):
+        convert = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if convert:
+            converters.append((i, convert, column))
+    out = []
+    for row in rows:
+        row = list(row)
+        for i, convert, column in converters:
+            value = row[i]
+            for converter in convert:
+                value = converter(value, column, connection)
+            row[i] = value
+        out.append(row)
+    return out
+
+
 class _Compiled:
     def __init__(self, sql: str, slots: list, names: list[str], fields: list):
         self.sql, self.slots, self.names, self.fields = sql, slots, names, fields
@@ -130,23 +151,8 @@ class Statement:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
-        converters = []
-        for i, field in enumerate(compiled.fields):
-            convert = connection.ops.get_db_converters(field) + field.get_db_converters(connection)
-            if convert:
-                converters.append((i, convert, field))
         names = compiled.names
-        out = []
-        for row in found:
-            if converters:
-                row = list(row)
-                for i, convert, field in converters:
-                    value = row[i]
-                    for converter in convert:
-                        value = converter(value, field, connection)
-                    row[i] = value
-            out.append(dict(zip(names, row, strict=True)))
-        return out
+        return [dict(zip(names, row, strict=True)) for row in converted(found, compiled.fields, connection)]
 
 
 class Bound:
@@ -164,4 +170,4 @@ class Bound:
         return iter(self.statement.rows(self.values))
 
 
-__all__ = ["Bound", "Statement"]
+__all__ = ["Bound", "Statement", "converted"]

@@ -21,6 +21,7 @@ from django.db import connections
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
+from config.statements import converted
 from projects.models import RESOURCE_TYPES, Project
 
 T = TypeVar("T")
@@ -76,9 +77,9 @@ _OTHER_PROJECTS_SQL = (
 
 
 @lru_cache(maxsize=1)
-def _statement() -> tuple[str, tuple, type, tuple]:
-    """(the statement up to its WHERE, the project's fields, the owner's model and fields), in
-    the statement's column order."""
+def _statement() -> tuple[str, tuple, list, type, tuple, list]:
+    """The statement up to its WHERE; the project's fields and their columns, the owner's model,
+    fields and columns, in the statement's order."""
     project_fields = tuple(Project._meta.concrete_fields)
     owner = Project._meta.get_field("owner").related_model
     owner_fields = tuple(owner._meta.concrete_fields)
@@ -89,18 +90,8 @@ def _statement() -> tuple[str, tuple, type, tuple]:
         f"SELECT {columns}, {_OTHER_PROJECTS_SQL}, {_HELD_SQL} FROM projects_project"  # noqa: S608
         f" INNER JOIN {join} = projects_project.owner_id WHERE "
     )
-    return sql, project_fields, owner, owner_fields
-
-
-def _instance(model, fields, values, connection):
-    """A model instance from a literal statement's values, converted as the ORM converts them
-    (SQLite's text dates and ids, say)."""
-    values = list(values)
-    for i, field in enumerate(fields):
-        col = field.get_col(model._meta.db_table)
-        for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-            values[i] = convert(values[i], col, connection)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return (sql, project_fields, [f.get_col(Project._meta.db_table) for f in project_fields],
+            owner, owner_fields, [f.get_col(owner._meta.db_table) for f in owner_fields])
 
 
 def viewable_project(user, pk=None) -> Project | None:
@@ -110,7 +101,7 @@ def viewable_project(user, pk=None) -> Project | None:
     nothing more. Raises ValidationError if `pk` is no project id."""
     if not _signed_in(user):
         return None
-    sql, project_fields, owner, owner_fields = _statement()
+    sql, project_fields, project_columns, owner, owner_fields, owner_columns = _statement()
     connection = connections[Project.objects.db]
     if pk is None:
         sql += "projects_project.owner_id = %s AND projects_project.is_personal = %s"
@@ -125,8 +116,9 @@ def viewable_project(user, pk=None) -> Project | None:
     if row is None:
         return None
     split = len(project_fields)
-    project = _instance(Project, project_fields, row[:split], connection)
-    project.owner = _instance(owner, owner_fields, row[split:-2], connection)
+    values = converted([row[:-2]], project_columns + owner_columns, connection)[0]
+    project = Project.from_db(connection.alias, [f.attname for f in project_fields], values[:split])
+    project.owner = owner.from_db(connection.alias, [f.attname for f in owner_fields], values[split:])
     project.has_other_projects, held = bool(row[-2]), _held(row[-1])
     user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
     return project if "view_project" in held else None
