@@ -130,8 +130,8 @@ def _switcher(request, project, links: dict, csrf_token: str) -> SafeString:
 
 def header(request) -> SafeString:
     """The page's `<header>` for the person signed in, in the active project."""
-    user, links = request.user, fixed_links()
-    if not user.is_authenticated:
+    user, links = getattr(request, "user", None), fixed_links()
+    if user is None or not user.is_authenticated:
         return html_row(
             '<header class="topbar">\n  <nav class="container">\n    <ul>\n'
             '      <li><a href="{home}" class="brand"><img src="{logo}" alt="" width="24" height="24"> '
