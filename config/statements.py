@@ -9,7 +9,8 @@ are given, so `build` may leave a filter out for a None): `build(**values)` retu
 queryset, called with stand-in values; the stand-ins' places among the statement's parameters
 are remembered, and each call binds the real values there. Rows come back as `.values()` gives
 them: dicts by the same names, converted by the same converters. Slice a bound statement for a
-page (`LIMIT`/`OFFSET` bound too). The queryset stays the one description of the query.
+page (`LIMIT`/`OFFSET` bound too), or ask for model instances when it reads a model's fields. The
+queryset stays the one description of the query.
 
 What `build` may do with a value: use it as a parameter (a filter, an annotation's value). A
 value the ORM writes into the SQL text, that `build` computes with or branches on, is refused
@@ -141,6 +142,17 @@ class Statement:
 
     def rows(self, values: dict, *, limit: int | None = None, offset: int = 0,
              alias: str = "default") -> list[dict]:
+        """The rows for `values` as `.values()` gives them (dicts by the same names)."""
+        names, rows = self._fetch(values, limit, offset, alias)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def instances(self, model, values: dict, *, alias: str = "default") -> list:
+        """The rows for `values` as `model` instances, when the statement reads `model`'s fields
+        by their attribute names (`.values(*names)`); fields it leaves out are deferred."""
+        names, rows = self._fetch(values, None, 0, alias)
+        return [model.from_db(alias, names, row) for row in rows]
+
+    def _fetch(self, values: dict, limit: int | None, offset: int, alias: str) -> tuple[list, list]:
         compiled = self._compile(values, alias)
         connection = connections[alias]
         params = [bound(values[name]) if name is not None else bound for name, bound in compiled.slots]
@@ -151,8 +163,7 @@ class Statement:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
-        names = compiled.names
-        return [dict(zip(names, row, strict=True)) for row in converted(found, compiled.fields, connection)]
+        return compiled.names, converted(found, compiled.fields, connection)
 
 
 class Bound:
@@ -169,5 +180,14 @@ class Bound:
     def __iter__(self):
         return iter(self.statement.rows(self.values))
 
+    def instances(self, model) -> list:
+        return self.statement.instances(model, self.values)
 
-__all__ = ["Bound", "Statement", "converted"]
+
+def field_names(model, *, but: tuple[str, ...] = ()) -> list[str]:
+    """`model`'s concrete fields' attribute names, for a statement of its instances (`but`: left
+    out, so deferred)."""
+    return [field.attname for field in model._meta.concrete_fields if field.name not in but]
+
+
+__all__ = ["Bound", "Statement", "converted", "field_names"]

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
+from config.statements import Statement, field_names
 from projects import access, crypto
 from projects.models import KeyType, Project, ProjectKey, ProjectSecret
 from projects.services import audit_record
@@ -378,14 +379,23 @@ class KeyRow:
         return [(f.label, self.key.public[f.name]) for f in self.spec.public if self.key.public.get(f.name)]
 
 
+# What the owner's keys section reads on every view: statements built once per process, the
+# ciphertext left out (deferred).
+_KEYS = Statement(lambda project: ProjectKey.objects.filter(project=project).values(
+    *field_names(ProjectKey, but=("ciphertext",))))
+_SECRETS = Statement(lambda project: ProjectSecret.objects.filter(project=project).order_by("name").values(
+    *field_names(ProjectSecret, but=("ciphertext",))))
+
+
 def keys_for_display(*, project: Project) -> list[KeyRow]:
     """One row per key type, in KEY_SPECS order, with the stored key (ciphertext deferred) or None."""
-    stored = {k.kind: k for k in ProjectKey.objects.filter(project=project).defer("ciphertext")}
+    stored = {k.kind: k for k in _KEYS.bind(project=project.pk).instances(ProjectKey)}
     return [KeyRow(spec=spec, key=stored.get(kind)) for kind, spec in KEY_SPECS.items()]
 
 
 def secrets_for_display(*, project: Project) -> list[ProjectSecret]:
-    return list(ProjectSecret.objects.filter(project=project).defer("ciphertext").order_by("name"))
+    """The project's secrets by name (ciphertext deferred)."""
+    return _SECRETS.bind(project=project.pk).instances(ProjectSecret)
 
 
 # ---- what a job gets -------------------------------------------------------------------------------

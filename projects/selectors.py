@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, F
 
-from config.statements import Statement
+from config.statements import Statement, field_names
 from projects.models import Invitation, Membership, Project
 
 
@@ -91,15 +91,12 @@ def pending_invitations(*, project: Project):
     return Invitation.objects.filter(project=project, status=Invitation.Status.PENDING).order_by("email")
 
 
-_PENDING = Statement(lambda project: pending_invitations(project=project).values(
-    *(field.attname for field in Invitation._meta.concrete_fields)))
+_PENDING = Statement(lambda project: pending_invitations(project=project).values(*field_names(Invitation)))
 
 
 def pending_invitations_list(*, project: Project) -> list[Invitation]:
     """`pending_invitations` read: one query built once per process (every project page asks)."""
-    names = [field.attname for field in Invitation._meta.concrete_fields]
-    return [Invitation.from_db("default", names, [row[name] for name in names])
-            for row in _PENDING.bind(project=project.pk)]
+    return _PENDING.bind(project=project.pk).instances(Invitation)
 
 
 def audit_events(*, project: Project):

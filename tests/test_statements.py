@@ -122,3 +122,24 @@ def test_the_pages_other_statements_give_their_querysets_rows(two_projects):
     assert [i.email for i in invitations] == ["early@example.com", "later@example.com"]
     assert invitations[0].access() == {"jobs": "read", "datasets": "read", "models": "all"}
     assert invitations[0] == project_selectors.pending_invitations(project=first).first()
+
+
+def test_instances_are_the_querysets_with_left_out_fields_deferred(two_projects):
+    """The keys section's statements give model instances: equal to the ORM's, their ciphertext
+    deferred (read only if something asks)."""
+    from projects import keys
+    from projects.models import ProjectKey, ProjectSecret
+
+    project = two_projects[0]
+    keys.key_set(project=project, kind="kaggle", public={"username": "ada"}, secret="k" * 20, actor=project.owner)
+    for name in ("ZED", "ALPHA"):
+        keys.secret_set(project=project, name=name, value="v" * 12, actor=project.owner)
+    stored = keys._KEYS.bind(project=project.pk).instances(ProjectKey)
+    assert stored == list(ProjectKey.objects.filter(project=project))
+    assert stored[0].public == {"username": "ada"} and "ciphertext" in stored[0].get_deferred_fields()
+    secrets = keys.secrets_for_display(project=project)
+    assert [s.name for s in secrets] == ["ALPHA", "ZED"]
+    assert [(s.pk, s.last4, s.updated_at) for s in secrets] == list(
+        ProjectSecret.objects.filter(project=project).order_by("name").values_list("pk", "last4", "updated_at"))
+    assert secrets[0].ciphertext == ProjectSecret.objects.get(pk=secrets[0].pk).ciphertext  # loaded when asked
+    assert keys.keys_for_display(project=two_projects[1])[0].key is None
