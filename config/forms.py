@@ -1,7 +1,8 @@
+from html import escape
+
 from django.core.exceptions import ValidationError
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData
 
 
@@ -26,9 +27,14 @@ _INPUTS = frozenset(f"django/forms/widgets/{name}.html" for name in (
 _TEXTAREA = "django/forms/widgets/textarea.html"
 
 
+def _escaped(value) -> str:
+    """`conditional_escape`, without its lazy-text wrapper (a third of a form's time here)."""
+    return value.__html__() if hasattr(value, "__html__") else escape(str(value))
+
+
 def _attr_value(value) -> str:
     """`{{ value|stringformat:'s' }}`: the text of `value`, escaped unless it is already safe."""
-    return conditional_escape(value if isinstance(value, SafeData) else str(value))
+    return value.__html__() if isinstance(value, SafeData) else escape(str(value))
 
 
 def _attrs(attrs: dict) -> str:
@@ -37,7 +43,7 @@ def _attrs(attrs: dict) -> str:
     for name, value in attrs.items():
         if value is False:
             continue
-        name = conditional_escape(name)
+        name = _escaped(name)
         out.append(f" {name}" if value is True else f' {name}="{_attr_value(value)}"')
     return "".join(out)
 
@@ -53,13 +59,13 @@ class FormRenderer(DjangoTemplates):
     def render(self, template_name, context, request=None):
         if template_name in _INPUTS:
             widget = context["widget"]
-            kind, name = conditional_escape(widget["type"]), conditional_escape(widget["name"])
+            kind, name = _escaped(widget["type"]), _escaped(widget["name"])
             value = "" if widget["value"] is None else f' value="{_attr_value(widget["value"])}"'
             return f'<input type="{kind}" name="{name}"{value}{_attrs(widget["attrs"])}>'
         if template_name == _TEXTAREA:
             widget = context["widget"]
             value = widget["value"]
-            text = conditional_escape(localize(value)) if value else ""
-            name = conditional_escape(widget["name"])
+            text = _escaped(localize(value)) if value else ""
+            name = _escaped(widget["name"])
             return f'<textarea name="{name}"{_attrs(widget["attrs"])}>\n{text}</textarea>'
         return super().render(template_name, context, request)

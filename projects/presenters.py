@@ -202,3 +202,15 @@ def invitation_rows(invitations, *, project, csrf_token: str) -> list[SafeString
                  revoke=revoke_of(project.pk, invitation.pk), csrf=csrf)
         for invitation in invitations
     ]
+
+
+_FIELD = ('\n          <label for="{id}">{label}\n              {widget}\n            </label>\n'
+          "            {errors}")
+
+
+def labelled_fields(form) -> SafeString:
+    """A key form's fields, each in its label with its errors after it (nine forms, 19 fields:
+    in the template language a fifth of the keys section's time)."""
+    return html_join(html_row(_FIELD, id=field.id_for_label, label=field.label, widget=str(field),
+                              errors=field_errors(field))
+                     for field in form)

@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.vary import vary_on_headers
 
 from config.links import linker
-from projects import access, keys
+from projects import access, keys, presenters
 from projects.forms_keys import KeyForm, SecretForm
 from projects.models import Project
 
@@ -61,6 +61,7 @@ def section_context(
             form = KeyForm(spec=row.spec, is_set=row.key is not None, initial=initial)
         kind = row.spec.kind
         rows.append({"row": row, "form": form, "open": form.is_bound,
+                     "fields": presenters.labelled_fields(form),
                      "set_url": set_url(project.pk, kind), "remove_url": remove_url(project.pk, kind)})
     secret_remove_url = linker("projects:secret-remove", 2)  # links filled per row, not {% url %}
     secrets = keys.secrets_for_display(project=project)
