@@ -99,29 +99,46 @@ def viewable_project(user, pk=None) -> Project | None:
     its owner loaded, `has_other_projects` set, and `user`'s permissions on it read in the same
     statement, so the `can()`/`require()` calls that follow in this request ask the database
     nothing more. Raises ValidationError if `pk` is no project id."""
+    return viewable_projects(user, pk)[0]
+
+
+_PERSONAL = "(projects_project.owner_id = %s AND projects_project.is_personal = %s)"
+
+
+def viewable_projects(user, pk, other=False) -> tuple[Project | None, Project | None]:
+    """`viewable_project(user, pk)` and, in the same statement, `viewable_project(user, other)`
+    (`other` None: the Personal project; left out: not read, the second is None). For a page
+    about one project that also shows the active one in its header."""
     if not _signed_in(user):
-        return None
+        return None, None
     sql, project_fields, project_columns, owner, owner_fields, owner_columns = _statement()
     connection = connections[Project.objects.db]
-    if pk is None:
-        sql += "projects_project.owner_id = %s AND projects_project.is_personal = %s"
-        params = [user.pk, user.pk, user.pk, True]
-    else:
-        field = Project._meta.pk
-        sql += "projects_project.id = %s"
-        params = [user.pk, user.pk, field.get_db_prep_value(field.to_python(pk), connection)]
+    field = Project._meta.pk
+    wanted, conditions, params = [], [], [user.pk, user.pk]
+    for key in (pk, other) if other is not False else (pk,):
+        if key is None:
+            conditions.append(_PERSONAL)
+            params += [user.pk, True]
+        else:
+            key = field.to_python(key)
+            conditions.append("projects_project.id = %s")
+            params.append(field.get_db_prep_value(key, connection))
+        wanted.append(key)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    split = len(project_fields)
-    values = converted([row[:-2]], project_columns + owner_columns, connection)[0]
-    project = Project.from_db(connection.alias, [f.attname for f in project_fields], values[:split])
-    project.owner = owner.from_db(connection.alias, [f.attname for f in owner_fields], values[split:])
-    project.has_other_projects, held = bool(row[-2]), _held(row[-1])
-    user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
-    return project if "view_project" in held else None
+        cursor.execute(sql + " OR ".join(conditions), params)
+        rows = cursor.fetchall()
+    split, found = len(project_fields), {}
+    for row, values in zip(rows, converted([row[:-2] for row in rows], project_columns + owner_columns,
+                                           connection), strict=True):
+        project = Project.from_db(connection.alias, [f.attname for f in project_fields], values[:split])
+        project.owner = owner.from_db(connection.alias, [f.attname for f in owner_fields], values[split:])
+        project.has_other_projects, held = bool(row[-2]), _held(row[-1])
+        user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
+        if "view_project" in held:
+            found[project.pk] = project
+            if project.is_personal and project.owner_id == user.pk:
+                found[None] = project
+    return tuple(found.get(key) for key in wanted) + (None,) * (2 - len(wanted))
 
 
 def forget(user) -> None:

@@ -26,7 +26,7 @@ from projects.forms import (
     ProjectRenameForm,
     TransferOfferForm,
 )
-from projects.middleware import SESSION_KEY
+from projects.middleware import SESSION_KEY, page_project
 from projects.models import Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
@@ -198,7 +198,7 @@ def _member_table(request, project, status=200, **overrides) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def project_detail(request: HttpRequest, project_id) -> HttpResponse:
-    project = access.project_for(request.user, project_id)
+    project = page_project(request, project_id)
     template = "projects/project_detail.html"
     if request.htmx and "members_page" in request.GET:
         template += "#member-table"  # the member table's pager

@@ -213,3 +213,52 @@ def test_member_rows_escape_what_people_typed(client, owner, project):
     assert "<b onmouseover" not in table
     assert "Remove o&#x27;hara@example.com from &lt;b onmouseover=&quot;x&quot;&gt;Team&lt;/b&gt;?" in table
     assert 'aria-label="Jobs access for o&#x27;hara@example.com"' in table
+
+
+@pytest.mark.parametrize("members", [10, 60])
+def test_project_page_reads_the_same_queries_with_few_or_many_members(
+    client, owner, project, members, django_assert_num_queries
+):
+    """Session, user; the page's project and the header's active one in one statement; the
+    members' page, the pending invitations, the project's GPU types."""
+    from projects import services
+
+    for i in range(members):
+        add_member(project, UserFactory(email=f"m{i:03d}@example.com"))
+    services.member_add_by_email(project=project, email="later@example.com", jobs="read", datasets="read",
+                                 models="read", actor=owner)
+    client.force_login(owner)
+    url = reverse("projects:detail", args=[project.pk])
+    client.get(url)
+    with django_assert_num_queries(6):
+        page = client.get(url).content.decode()
+    assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
+    assert "later@example.com" in page and "m009@example.com" in page
+
+
+def test_project_page_of_the_active_project_and_with_a_stale_choice(client, owner, project, outsider):
+    """The page's project is the active one: one row serves both. A session naming a project
+    the person lost: the page still answers, and the header falls back to Personal with a message."""
+    from projects.middleware import SESSION_KEY
+
+    client.force_login(owner)
+    session = client.session
+    session[SESSION_KEY] = str(project.pk)
+    session.save()
+    page = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    assert '<span class="badge ok">Active project</span>' in page
+    assert f"<strong>{project.name}</strong></summary>" in page
+
+    gone = ProjectFactory(owner=outsider, name="Gone Project")
+    session = client.session
+    session[SESSION_KEY] = str(gone.pk)
+    session.save()
+    page = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    assert "You no longer have access to Gone Project." in page
+    assert "<strong>Personal</strong></summary>" in page
+    assert client.get(reverse("projects:detail", args=[gone.pk])).status_code == 404
+    session = client.session
+    session[SESSION_KEY] = "not-a-uuid"
+    session.save()
+    assert client.get(reverse("projects:detail", args=[project.pk])).status_code == 200
+    assert client.get(reverse("projects:detail", args=["0" * 8 + "-0000-4000-8000-" + "0" * 12])).status_code == 404
