@@ -7,6 +7,7 @@ access badge and select are written here once; `{% access_badge %}` uses the sam
 
 from __future__ import annotations
 
+from functools import cache
 from html import escape
 
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from config.html import html_join, html_row
 from config.links import linker
+from projects.forms import MemberAddForm
 from projects.models import RESOURCE_TYPES
 
 _BADGES = {"all": ("ok", "All"), "read": ("grey", "Read-Only"), "none": ("bad", "None")}
@@ -173,14 +175,21 @@ _ACCESS_FIELD = ('\n      <label>{label}\n        <select name="{name}">{options
                  "        {errors}\n      </label>")
 
 
-def access_fields(form) -> SafeString:
-    """The add-member form's access selects, one label each, with the choice it holds and its
-    errors (a bound form's, or the defaults: Jobs All, Datasets and Models Read-Only)."""
+def access_fields(form=None) -> SafeString:
+    """The add-member form's access selects, one label each, with the choice `form` holds and its
+    errors; without a form, its defaults (Jobs All, Datasets and Models Read-Only)."""
+    if form is None:
+        return _default_access_fields()
     return html_join(
         html_row(_ACCESS_FIELD, label=form[rt].label, name=rt, errors=field_errors(form[rt]),
                  options=_OPTIONS.get(form[rt].value(), _OPTIONS["none"]))
         for rt in RESOURCE_TYPES
     )
+
+
+@cache
+def _default_access_fields() -> SafeString:
+    return access_fields(MemberAddForm())
 
 
 _INVITATION_ROW = (

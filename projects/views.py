@@ -160,20 +160,17 @@ def _detail_context(request, project, **overrides) -> dict:
                    member_options=html_join(html_row('<option value="{email}">', email=row["email"])
                                             for row in rows))
     if is_owner:
-        context.update(
-            invitations=services.invitations_pending(project=project),
-            add_form=MemberAddForm(),
-            rename_form=ProjectRenameForm(initial={"name": project.name}),
-            transfer_form=TransferOfferForm(project=project),
-        )
+        context["invitations"] = services.invitations_pending(project=project)
     else:
         context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
+    # The owner's forms (rename, transfer, add member) are built only to bring input back with its
+    # errors (`overrides`); empty, the page writes them with their defaults.
     context |= overrides
     if is_owner:  # the add form's selects and the invitations' rows, written once in Python
-        add_form = context["add_form"]
+        add_form = context.get("add_form")
         context.update(
             access_fields=presenters.access_fields(add_form),
-            email_errors=presenters.field_errors(add_form["email"]),
+            email_errors=presenters.field_errors(add_form["email"]) if add_form else "",
             invitation_rows=presenters.invitation_rows(context["invitations"], project=project,
                                                        csrf_token=csrf_token),
         )
