@@ -213,6 +213,17 @@ def test_member_rows_escape_what_people_typed(client, owner, project):
     assert "<b onmouseover" not in table
     assert "Remove o&#x27;hara@example.com from &lt;b onmouseover=&quot;x&quot;&gt;Team&lt;/b&gt;?" in table
     assert 'aria-label="Jobs access for o&#x27;hara@example.com"' in table
+    hara = Membership.objects.get(project=project, user__email="o'hara@example.com")
+    assert f'<tr id="member-{hara.pk}"><td>o&#x27;hara@example.com</td><td><select name="jobs"' in table
+    viewer = UserFactory(email='"<i>viewer</i>"@example.com')
+    add_member(project, viewer, jobs="read", datasets="none", models="all")
+    client.force_login(viewer)
+    page = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    table = page.split('<section id="member-table">')[1].split("</section>")[0]
+    assert "<i>viewer" not in table and "<b onmouseover" not in table
+    assert ('<td>&quot;&lt;i&gt;viewer&lt;/i&gt;&quot;@example.com <span class="badge grey">You</span></td>'
+            '<td><span class="badge grey">Read-Only</span></td><td><span class="badge bad">None</span></td>'
+            '<td><span class="badge ok">All</span></td></tr>') in table
 
 
 @pytest.mark.parametrize("members", [10, 60])
