@@ -265,3 +265,22 @@ def test_canary_absent_from_the_emailed_error_report(client, owner, project, set
 def _body(response) -> str:
     raw = b"".join(response.streaming_content) if response.streaming else response.content
     return raw.decode(errors="replace")  # downloads may be binary; the canaries are ASCII
+
+
+def test_empty_forms_show_what_is_stored_now(client, owner, project):
+    """The empty key forms are written once per key type and stored public values: a replaced
+    value shows at once, in this project only, escaped."""
+    url = reverse("projects:keys", args=[project.pk])
+    from tests.factories import ProjectFactory
+
+    other = ProjectFactory(owner=owner, name="Other")
+    client.force_login(owner)
+    for username in ("ada<x>", "grace"):
+        keys.key_set(project=project, kind="kaggle", public={"username": username}, secret="k" * 20, actor=owner)
+        page = client.get(url).content.decode()
+        card = page.split('id="key-kaggle"')[1].split("</article>")[0]
+        assert f'name="username" value="{username.replace("<", "&lt;").replace(">", "&gt;")}"' in card
+        assert "k" * 20 not in page
+    other_card = client.get(reverse("projects:keys", args=[other.pk])).content.decode().split(
+        'id="key-kaggle"')[1].split("</article>")[0]
+    assert 'name="username" placeholder=' in other_card and "grace" not in other_card
