@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -62,30 +63,43 @@ def _hex(value):
     return uuid.UUID(str(value)).hex
 
 
-def converted(rows, columns: list, connection) -> list:
-    """`rows` as a statement returned them, each value converted as the ORM converts a value of
-    its column (`columns`: the statement's column expressions, `Col`s): SQLite's text dates and
-    ids, say. Rows come back as lists."""
-    converters = []
-    for i, column in enumerate(columns):
-        convert = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if convert:
-            converters.append((i, convert, column))
-    out = []
-    for row in rows:
-        row = list(row)
-        for i, convert, column in converters:
-            value = row[i]
-            for converter in convert:
-                value = converter(value, column, connection)
-            row[i] = value
-        out.append(row)
-    return out
+class Columns:
+    """A literal statement's column expressions (`Col`s), and what converts their values as the
+    ORM converts them (SQLite's text dates and ids, say): found once per database connection."""
+
+    def __init__(self, columns):
+        self.columns = list(columns)
+        self._converters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _for(self, connection) -> list:
+        converters = self._converters.get(connection)
+        if converters is None:
+            converters = []
+            for i, column in enumerate(self.columns):
+                convert = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+                if convert:
+                    converters.append((i, convert, column))
+            self._converters[connection] = converters
+        return converters
+
+    def convert(self, rows, connection) -> list[list]:
+        """`rows` as the statement returned them, converted; each comes back as a list."""
+        converters = self._for(connection)
+        out = []
+        for row in rows:
+            row = list(row)
+            for i, convert, column in converters:
+                value = row[i]
+                for converter in convert:
+                    value = converter(value, column, connection)
+                row[i] = value
+            out.append(row)
+        return out
 
 
 class _Compiled:
-    def __init__(self, sql: str, slots: list, names: list[str], fields: list):
-        self.sql, self.slots, self.names, self.fields = sql, slots, names, fields
+    def __init__(self, sql: str, slots: list, names: list[str], columns: Columns):
+        self.sql, self.slots, self.names, self.columns = sql, slots, names, columns
 
 
 class Statement:
@@ -137,8 +151,8 @@ class Statement:
             names = list(query.selected)
         else:
             names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        fields = [column[0] for column in compiler.select[: compiler.col_count]]
-        return _Compiled(sql, slots, names, fields)
+        columns = Columns(column[0] for column in compiler.select[: compiler.col_count])
+        return _Compiled(sql, slots, names, columns)
 
     def rows(self, values: dict, *, limit: int | None = None, offset: int = 0,
              alias: str = "default") -> list[dict]:
@@ -163,7 +177,7 @@ class Statement:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchall()
-        return compiled.names, converted(found, compiled.fields, connection)
+        return compiled.names, compiled.columns.convert(found, connection)
 
 
 class Bound:
@@ -190,4 +204,4 @@ def field_names(model, *, but: tuple[str, ...] = ()) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields if field.name not in but]
 
 
-__all__ = ["Bound", "Statement", "converted", "field_names"]
+__all__ = ["Bound", "Columns", "Statement", "field_names"]

@@ -21,7 +21,7 @@ from django.db import connections
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
-from config.statements import converted
+from config.statements import Columns
 from projects.models import RESOURCE_TYPES, Project
 
 T = TypeVar("T")
@@ -77,9 +77,9 @@ _OTHER_PROJECTS_SQL = (
 
 
 @lru_cache(maxsize=1)
-def _statement() -> tuple[str, tuple, list, type, tuple, list]:
-    """The statement up to its WHERE; the project's fields and their columns, the owner's model,
-    fields and columns, in the statement's order."""
+def _statement() -> tuple[str, tuple, type, tuple, Columns]:
+    """The statement up to its WHERE; the project's fields, the owner's model and fields, and the
+    columns of both, in the statement's order."""
     project_fields = tuple(Project._meta.concrete_fields)
     owner = Project._meta.get_field("owner").related_model
     owner_fields = tuple(owner._meta.concrete_fields)
@@ -90,8 +90,9 @@ def _statement() -> tuple[str, tuple, list, type, tuple, list]:
         f"SELECT {columns}, {_OTHER_PROJECTS_SQL}, {_HELD_SQL} FROM projects_project"  # noqa: S608
         f" INNER JOIN {join} = projects_project.owner_id WHERE "
     )
-    return (sql, project_fields, [f.get_col(Project._meta.db_table) for f in project_fields],
-            owner, owner_fields, [f.get_col(owner._meta.db_table) for f in owner_fields])
+    return sql, project_fields, owner, owner_fields, Columns(
+        [f.get_col(Project._meta.db_table) for f in project_fields]
+        + [f.get_col(owner._meta.db_table) for f in owner_fields])
 
 
 def viewable_project(user, pk=None) -> Project | None:
@@ -111,7 +112,7 @@ def viewable_projects(user, pk, other=False) -> tuple[Project | None, Project | 
     about one project that also shows the active one in its header."""
     if not _signed_in(user):
         return None, None
-    sql, project_fields, project_columns, owner, owner_fields, owner_columns = _statement()
+    sql, project_fields, owner, owner_fields, columns = _statement()
     connection = connections[Project.objects.db]
     field = Project._meta.pk
     wanted, conditions, params = [], [], [user.pk, user.pk]
@@ -128,8 +129,7 @@ def viewable_projects(user, pk, other=False) -> tuple[Project | None, Project | 
         cursor.execute(sql + " OR ".join(conditions), params)
         rows = cursor.fetchall()
     split, found = len(project_fields), {}
-    for row, values in zip(rows, converted([row[:-2] for row in rows], project_columns + owner_columns,
-                                           connection), strict=True):
+    for row, values in zip(rows, columns.convert([row[:-2] for row in rows], connection), strict=True):
         project = Project.from_db(connection.alias, [f.attname for f in project_fields], values[:split])
         project.owner = owner.from_db(connection.alias, [f.attname for f in owner_fields], values[split:])
         project.has_other_projects, held = bool(row[-2]), _held(row[-1])
