@@ -249,7 +249,7 @@ def main() -> None:
         bare = wrk_median_ms("/account/whoami/", bare_session)
         median = wrk_median_ms(path, session, **kw)
         rows.append((label, q_small, q_big, median, bare))
-        print(f"{label}: queries {q_small} / {q_big}; median {median:.2f} ms = {median / bare:.1f}× "
+        print(f"{label}: queries {q_small} / {q_big}; median {median:.2f} ms = {median / bare:.2f}× "
               f"bare ({bare:.2f} ms)")
         return median, bare
 
@@ -287,7 +287,7 @@ def main() -> None:
         parts = (choices, switch, jobs_list)
         rows.append(("switching flow: switcher + POST + jobs list of 10,000 (3 requests; to 3 bare)", "", "",
                      sum(m for m, _ in parts), sum(b for _, b in parts)))
-        print(f"switching flow: {rows[-1][3]:.2f} ms = {rows[-1][3] / rows[-1][4]:.1f}× three bare requests")
+        print(f"switching flow: {rows[-1][3]:.2f} ms = {rows[-1][3] / rows[-1][4]:.2f}× three bare requests")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -310,7 +310,7 @@ def write_results(rows: list[tuple]) -> None:
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, q_small, q_big, median, bare in rows:
-        lines.append(f"| {label} | {q_small} | {q_big} | {median:.2f} | {bare:.2f} | {median / bare:.1f} |")
+        lines.append(f"| {label} | {q_small} | {q_big} | {median:.2f} | {bare:.2f} | {median / bare:.2f} |")
     write_section("pages", lines)
 
 
