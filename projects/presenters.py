@@ -170,8 +170,33 @@ def project_links(project) -> dict[str, str]:
 _ERROR = '<small class="field-error">{error}</small>'
 
 
+_BLOCK_ERROR = '<p class="field-error">{error}</p>'
+
+
+def _errors(errors, template: str = _ERROR) -> SafeString:
+    return html_join(html_row(template, error=error) for error in errors)
+
+
 def field_errors(bound_field) -> SafeString:
-    return html_join(html_row(_ERROR, error=error) for error in bound_field.errors)
+    return _errors(bound_field.errors)
+
+
+def owner_forms(project, *, rename=None, transfer=None, add=None) -> dict:
+    """What the owner's rename, transfer and add-member forms show: the input a form brings back
+    with its errors, or their defaults when there is no form (a plain view of the page). Read
+    here, once, instead of a dozen lookups of forms that are not there."""
+    return {
+        "rename_value": (rename["name"].value() if rename else None) or project.name,
+        "rename_invalid": bool(rename and rename["name"].errors),
+        "rename_errors": _errors([*rename["name"].errors, *rename.non_field_errors()]) if rename else "",
+        "transfer_value": (transfer["member"].value() if transfer else None) or "",
+        "transfer_errors": _errors(transfer["member"].errors, _BLOCK_ERROR) if transfer else "",
+        "add_email": (add["email"].value() if add else None) or "",
+        "email_errors": field_errors(add["email"]) if add else "",
+        "add_errors": _errors(add.non_field_errors()) if add else "",
+        "access_fields": access_fields(add),
+        "created": _day(project.created_at, timezone.get_current_timezone()),
+    }
 
 
 _ACCESS_FIELD = ('\n      <label>{label}\n        <select name="{name}">{options}</select>\n'

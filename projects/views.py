@@ -145,6 +145,7 @@ def _detail_context(request, project, **overrides) -> dict:
         "is_owner": is_owner,
         "my_access": access.access_summary(user, project),
         "member_rows": [],
+        "flash": "",
         "urls": presenters.project_links(project),
     }
     if project.is_personal:
@@ -166,14 +167,12 @@ def _detail_context(request, project, **overrides) -> dict:
     # The owner's forms (rename, transfer, add member) are built only to bring input back with its
     # errors (`overrides`); empty, the page writes them with their defaults.
     context |= overrides
-    if is_owner:  # the add form's selects and the invitations' rows, written once in Python
-        add_form = context.get("add_form")
-        context.update(
-            access_fields=presenters.access_fields(add_form),
-            email_errors=presenters.field_errors(add_form["email"]) if add_form else "",
-            invitation_rows=presenters.invitation_rows(context["invitations"], project=project,
-                                                       csrf_token=csrf_token),
-        )
+    if is_owner:  # the owner's forms and the invitations' rows, written once in Python
+        context.update(presenters.owner_forms(
+            project, rename=overrides.get("rename_form"), transfer=overrides.get("transfer_form"),
+            add=overrides.get("add_form")))
+        context["invitation_rows"] = presenters.invitation_rows(context["invitations"], project=project,
+                                                                csrf_token=csrf_token)
     return context
 
 

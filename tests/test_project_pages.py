@@ -273,3 +273,27 @@ def test_project_page_of_the_active_project_and_with_a_stale_choice(client, owne
     session.save()
     assert client.get(reverse("projects:detail", args=[project.pk])).status_code == 200
     assert client.get(reverse("projects:detail", args=["0" * 8 + "-0000-4000-8000-" + "0" * 12])).status_code == 404
+
+
+def test_the_owners_forms_bring_input_back_with_their_errors(client, owner, project, outsider):
+    """Rename, transfer and add member refused: each form shows what was typed, its error and
+    aria-invalid; the others keep their defaults."""
+    client.force_login(owner)
+    add_member(project, UserFactory(email="member@example.com"))
+    page = client.post(reverse("projects:rename", args=[project.pk]), {"name": ""}).content.decode()
+    assert 'id="id_rename" name="name" value="Vision Research" maxlength="100" aria-invalid="true"' in page
+    assert '<small class="field-error">This field is required.</small>' in page
+    assert 'aria-label="New owner\'s e-mail" value="" required>' in page  # transfer: its default
+
+    page = client.post(reverse("projects:transfer-offer", args=[project.pk]),
+                       {"member": outsider.email}).content.decode()
+    assert f'<p class="field-error">{outsider.email} is not a member of this project.' in page
+    assert f'value="{outsider.email}" required aria-invalid="true"' in page
+    assert 'name="name" value="Vision Research" maxlength="100" >' in page  # rename: its default
+
+    page = client.post(reverse("projects:member-add", args=[project.pk]),
+                       {"email": "not-an-email", "jobs": "read", "datasets": "none", "models": "all"},
+                       headers={"HX-Request": "true"}).content.decode()
+    assert 'name="email" placeholder="name@example.com" value="not-an-email" aria-invalid="true"' in page
+    assert '<option value="read" selected>Read-Only</option>' in page.split('name="jobs"')[1].split("</select>")[0]
+    assert '<option value="all" selected>All</option>' in page.split('name="models"')[1].split("</select>")[0]
