@@ -11,8 +11,11 @@ from collections.abc import Callable
 from functools import lru_cache
 from itertools import product
 from urllib.parse import quote
+from uuid import UUID
 
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+
+_PLAIN = (int, UUID)
 
 
 def _marks(position: int) -> tuple[str, str]:
@@ -48,7 +51,9 @@ def linker(name: str, arity: int = 1) -> Callable[..., str]:
     def fill(*ids) -> str:
         out = [pieces[0]]
         for piece, i in zip(pieces[1:], order, strict=True):
-            out.append(quote(str(ids[i]), safe=""))
+            value = ids[i]
+            # A UUID's or an int's text needs no quoting (hex digits, hyphens, digits).
+            out.append(str(value) if type(value) in _PLAIN else quote(str(value), safe=""))
             out.append(piece)
         return "".join(out)
 
