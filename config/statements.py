@@ -103,6 +103,9 @@ class _Compiled:
 
 
 class Statement:
+    """`build(**values)` → a `.values()` queryset; built by the ORM once per database and set of
+    given values (see the module's docstring), then bound (`bind`) and run per request."""
+
     def __init__(self, build: Callable[..., QuerySet]):
         self.build = build
         self._compiled: dict[tuple, _Compiled] = {}
