@@ -41,13 +41,8 @@ _OPTIONS = {
 }
 
 
+# The owner's select for one member's access to one resource type, submitted by `form`.
 _SELECT = '<select name="{field}" form="{form}" aria-label="{label} access for {email}">{options}</select>'
-
-
-def access_select(field: str, level: str, *, form: str, email: str) -> SafeString:
-    """The owner's select for one member's access to one resource type, submitted by `form`."""
-    return html_row(_SELECT, field=field, form=form, label=field.capitalize(), email=email,
-                    options=_OPTIONS.get(level, _OPTIONS["none"]))
 
 
 _YOU = mark_safe(' <span class="badge grey">You</span>')

@@ -36,10 +36,6 @@ def switcher_choices(*, user, query: str = "", limit: int = SWITCHER_LIMIT) -> t
     return list(rows[:limit]), len(rows) > limit
 
 
-def personal_project(*, user) -> Project:
-    return Project.objects.select_related("owner").personal_of(user)
-
-
 _MINE = Statement(lambda user: (
     Project.objects.filter(owner=user)
     .annotate(member_count=Count("memberships"))
@@ -83,7 +79,7 @@ def members_of(*, project: Project):
     )
 
 
-__all__ = ["dashboard", "member_rows", "members_of", "personal_project", "projects_for_user",
+__all__ = ["dashboard", "member_rows", "members_of", "projects_for_user",
            "switcher_choices"]
 
 
