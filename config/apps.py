@@ -7,3 +7,6 @@ class TrainshedConfig(AppConfig):
     name = "config"
     label = "trainshed"
     verbose_name = "Trainshed"
+
+    def ready(self) -> None:
+        from config import db  # noqa: F401  (connects its receiver)

@@ -20,6 +20,7 @@ from django.dispatch import receiver
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString
 from django_htmx.jinja import htmx_script
 
@@ -105,6 +106,19 @@ def _static_changed(*, setting, **kwargs) -> None:
         head_tags.cache_clear()
 
 
+def csrf_token(request) -> str:
+    """Django's `get_token(request)`, masked once per request: a page's forms all carry the same
+    token (each `get_token` masks the secret anew, 32 characters drawn one by one from the OS;
+    a project page's header, rows and forms asked three times). Masked again if the secret
+    changes in the request (a sign-in rotates it)."""
+    secret = request.META.get("CSRF_COOKIE")
+    kept = getattr(request, "_trainshed_csrf", None)
+    if kept is None or kept[0] != secret or secret is None:
+        token = get_token(request)
+        kept = request._trainshed_csrf = (request.META.get("CSRF_COOKIE"), token)
+    return kept[1]
+
+
 def _switcher(request, project, links: dict, csrf_token: str) -> SafeString:
     """The switcher: the active project's name; the choices' placeholder, replaced by them when
     the switcher is first pointed at or opened (without JavaScript it links to the dashboard);
@@ -141,11 +155,11 @@ def header(request) -> SafeString:
             "  </nav>\n</header>",
             home=links["home"], logo=_logo(), login=links["login"], signup=links["signup"],
         )
-    csrf_token = get_token(request)
+    token = csrf_token(request)
     project = getattr(request, "project", None)
     switcher = ""
     if project and project.has_other_projects:
-        switcher = _switcher(request, project, links, csrf_token)
+        switcher = _switcher(request, project, links, token)
     admin = ""
     if user.is_staff:
         admin = html_row('<li dir="ltr"><a href="{admin}">Admin</a></li>', admin=links["admin"])
@@ -172,13 +186,15 @@ def header(request) -> SafeString:
         home=links["home"], logo=_logo(), switcher=switcher, items=_nav(request),
         short_name=user.get_short_name(), email=user.email, settings=links["settings"],
         change_password=links["change_password"], emails=links["emails"], admin=admin,
-        logout=links["logout"], csrf=csrf_token,
+        logout=links["logout"], csrf=token,
     )
 
 
 def context(request) -> dict:
-    """For `config.context_processors.layout`: both built only if the page prints them."""
-    return {"links": fixed_links(), "layout_head": head_tags, "layout_header": partial(header, request)}
+    """For `config.context_processors.layout`: both built only if the page prints them; and the
+    page's CSRF token (`csrf_token`, in place of Django's: the same token, masked once)."""
+    return {"links": fixed_links(), "layout_head": head_tags, "layout_header": partial(header, request),
+            "csrf_token": SimpleLazyObject(partial(csrf_token, request))}
 
 
-__all__ = ["context", "fixed_links", "head_tags", "header"]
+__all__ = ["context", "csrf_token", "fixed_links", "head_tags", "header"]

@@ -13,11 +13,12 @@ What a refusal looks like is part of the rule:
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
@@ -43,18 +44,9 @@ def perms(user, project: Project) -> frozenset[str]:
 
 
 # The codenames the rule knows, each a bit of one number that the project's own row carries:
-# one row, no join, whatever the number of permissions held. Plain SQL (like the switcher's flag
-# in `selectors`); its only value, the person, is bound by the driver.
+# one row, no join, whatever the number of permissions held.
 _RULE_CODENAMES = ("view_project", "view_jobs", "manage_jobs", "view_datasets", "manage_datasets",
                    "view_models", "manage_models", "administer_project")
-_HELD_SQL = (
-    "(SELECT COALESCE(SUM(DISTINCT CASE p.codename WHEN 'view_project' THEN 1 WHEN 'view_jobs' THEN 2"
-    " WHEN 'manage_jobs' THEN 4 WHEN 'view_datasets' THEN 8 WHEN 'manage_datasets' THEN 16"
-    " WHEN 'view_models' THEN 32 WHEN 'manage_models' THEN 64 WHEN 'administer_project' THEN 128"
-    " ELSE 0 END), 0) FROM projects_projectuserobjectpermission o"
-    " INNER JOIN auth_permission p ON p.id = o.permission_id"
-    " WHERE o.user_id = %s AND o.content_object_id = projects_project.id)"
-)
 
 
 def _held(bits: int) -> frozenset[str]:
@@ -65,21 +57,43 @@ def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
+def _permission_ids() -> dict[str, int]:
+    """The rule's permissions' ids by codename (0 for one `migrate` has not created yet)."""
+    from django.contrib.auth.models import Permission
+
+    found = Permission.objects.filter(
+        content_type__app_label=Project._meta.app_label, content_type__model=Project._meta.model_name,
+        codename__in=_RULE_CODENAMES).values_list("codename", "id")
+    return dict.fromkeys(_RULE_CODENAMES, 0) | dict(found)
+
+
 # A project as every page reads it: its columns, its owner's, whether the person can view a
 # project besides it (the header then shows the switcher) and their permission bits, by id or as
 # their Personal project. One literal statement, written once per process: through the ORM,
 # building it took as long as the database took to answer. Its values are bound by the driver.
-_OTHER_PROJECTS_SQL = (
-    "EXISTS(SELECT 1 FROM projects_projectuserobjectpermission o"
-    " INNER JOIN auth_permission p ON p.id = o.permission_id"
-    " WHERE o.user_id = %s AND p.codename = 'view_project' AND o.content_object_id <> projects_project.id)"
-)
+# It matches the permissions by their ids, written into it: through a join of auth_permission
+# by codename, planning the statement took PostgreSQL longer than running it.
+_STATEMENT: list[tuple[str, tuple, type, tuple, Columns]] = []
 
 
-@lru_cache(maxsize=1)
 def _statement() -> tuple[str, tuple, type, tuple, Columns]:
     """The statement up to its WHERE; the project's fields, the owner's model and fields, and the
-    columns of both, in the statement's order."""
+    columns of both, in the statement's order. Kept once every permission exists, until the next
+    migration or flush (which may create them anew, with new ids)."""
+    if _STATEMENT:
+        return _STATEMENT[0]
+    ids = _permission_ids()
+    bits = " ".join(f"WHEN {int(ids[name])} THEN {1 << bit}" for bit, name in enumerate(_RULE_CODENAMES))
+    held = (  # the permission bits
+        f"(SELECT COALESCE(SUM(DISTINCT CASE o.permission_id {bits} ELSE 0 END), 0)"  # noqa: S608
+        " FROM projects_projectuserobjectpermission o"
+        " WHERE o.user_id = %s AND o.content_object_id = projects_project.id)"
+    )
+    other = (  # the switcher's flag
+        "EXISTS(SELECT 1 FROM projects_projectuserobjectpermission o"  # noqa: S608
+        f" WHERE o.user_id = %s AND o.permission_id = {int(ids['view_project'])}"
+        " AND o.content_object_id <> projects_project.id)"
+    )
     project_fields = tuple(Project._meta.concrete_fields)
     owner = Project._meta.get_field("owner").related_model
     owner_fields = tuple(owner._meta.concrete_fields)
@@ -87,12 +101,20 @@ def _statement() -> tuple[str, tuple, type, tuple, Columns]:
                         + [f'project_owner."{f.column}"' for f in owner_fields])
     join = f'"{owner._meta.db_table}" project_owner ON project_owner."{owner._meta.pk.column}"'
     sql = (
-        f"SELECT {columns}, {_OTHER_PROJECTS_SQL}, {_HELD_SQL} FROM projects_project"  # noqa: S608
+        f"SELECT {columns}, {other}, {held} FROM projects_project"  # noqa: S608
         f" INNER JOIN {join} = projects_project.owner_id WHERE "
     )
-    return sql, project_fields, owner, owner_fields, Columns(
+    built = sql, project_fields, owner, owner_fields, Columns(
         [f.get_col(Project._meta.db_table) for f in project_fields]
         + [f.get_col(owner._meta.db_table) for f in owner_fields])
+    if all(ids.values()):
+        _STATEMENT.append(built)
+    return built
+
+
+@receiver(post_migrate)
+def _forget_statement(**kwargs) -> None:
+    _STATEMENT.clear()
 
 
 def viewable_project(user, pk=None) -> Project | None:
@@ -103,7 +125,7 @@ def viewable_project(user, pk=None) -> Project | None:
     return viewable_projects(user, pk)[0]
 
 
-_PERSONAL = "(projects_project.owner_id = %s AND projects_project.is_personal = %s)"
+_PERSONAL = "(projects_project.owner_id = %s AND projects_project.is_personal)"
 
 
 def viewable_projects(user, pk, other=False) -> tuple[Project | None, Project | None]:
@@ -119,7 +141,7 @@ def viewable_projects(user, pk, other=False) -> tuple[Project | None, Project | 
     for key in (pk, other) if other is not False else (pk,):
         if key is None:
             conditions.append(_PERSONAL)
-            params += [user.pk, True]
+            params.append(user.pk)
         else:
             key = field.to_python(key)
             conditions.append("projects_project.id = %s")

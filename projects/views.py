@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from config import layout
 from config.forms import apply_service_errors
 from config.html import html_join, html_row
 from config.paging import page_of
@@ -154,7 +154,7 @@ def _detail_context(request, project, **overrides) -> dict:
     # across htmx re-renders through `members_page`.
     number = request.GET.get("members_page") or request.POST.get("members_page")
     page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
-    csrf_token = get_token(request)
+    csrf_token = layout.csrf_token(request)
     rows = presenters.member_rows(page, project=project, viewer=user, is_owner=is_owner,
                                   csrf_token=csrf_token, page_number=page.number)
     context.update(members_page=page, member_rows=rows, member_table=html_join(row["html"] for row in rows),

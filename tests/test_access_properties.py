@@ -126,12 +126,54 @@ def test_the_one_query_reads_the_permissions_guardian_holds(role, levels):
         transaction.set_rollback(True)
 
 
-def test_each_codename_of_the_rule_is_one_bit_of_the_query():
+@pytest.mark.django_db
+def test_each_permission_of_the_rule_is_one_bit_of_the_query():
+    from django.contrib.auth.models import Permission
+
     from projects.models import Project
 
     assert set(access._RULE_CODENAMES) == {"view_project"} | {c for c, _ in Project._meta.permissions}
+    sql = access._statement()[0]
     for bit, codename in enumerate(access._RULE_CODENAMES):
-        assert f"WHEN '{codename}' THEN {1 << bit}" in access._HELD_SQL
+        permission = Permission.objects.get(content_type__app_label="projects", codename=codename)
+        assert f"WHEN {permission.pk} THEN {1 << bit}" in sql
+
+
+@pytest.mark.django_db
+def test_the_statement_is_written_again_after_a_migration():
+    """A flush or a migration may create the permissions anew, with new ids (post_migrate)."""
+    from django.core.management import call_command
+
+    access._statement()
+    assert access._STATEMENT
+    call_command("migrate", verbosity=0)
+    assert not access._STATEMENT
+    person = UserFactory()
+    assert access.viewable_project(person).is_personal
+    assert access._STATEMENT
+
+
+@pytest.mark.django_db
+def test_a_permission_not_created_yet_is_held_by_nobody_and_nothing_is_kept():
+    from django.contrib.auth.models import Permission
+
+    owner = UserFactory()
+    project = ProjectFactory(owner=owner)
+    access._forget_statement()
+    try:
+        with transaction.atomic():
+            Permission.objects.filter(content_type__app_label="projects", codename="manage_models").delete()
+            me = type(owner).objects.get(pk=owner.pk)
+            found = access.viewable_project(me, project.pk)
+            assert found == project
+            assert access.perms(me, found) == set(access._RULE_CODENAMES) - {"manage_models"}
+            assert not access._STATEMENT  # not kept: the next request reads the ids again
+            transaction.set_rollback(True)
+    finally:
+        access._forget_statement()
+    me = type(owner).objects.get(pk=owner.pk)
+    assert access.viewable_project(me, project.pk) == project and access._STATEMENT
+    assert access.perms(me, project) == set(access._RULE_CODENAMES)
 
 
 @pytest.mark.django_db

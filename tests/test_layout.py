@@ -76,3 +76,39 @@ def test_head_tags_follow_the_static_files_settings(client, user):
         assert 'href="/assets/css/app.css"' in layout.head_tags()
         assert 'href="/assets/css/app.css"' in client.get(reverse("projects:list")).content.decode()
     assert f'href="{static("css/app.css")}"' in layout.head_tags()
+
+
+def test_a_page_masks_its_csrf_token_once_and_every_form_of_it_posts(db):
+    """The header, the member rows, the owner's forms and htmx's header carry one token; a
+    browser's POST with it is accepted."""
+    import re
+
+    from django.test import Client
+
+    owner = UserFactory()
+    project = ProjectFactory(owner=owner, name="Team")
+    member = UserFactory()
+    add_member(project, member, jobs="read", datasets="read", models="read")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    page = browser.get(reverse("projects:detail", kwargs={"project_id": project.pk})).content.decode()
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert len(tokens) >= 6  # sign-out, rename, transfer, add member, the member's update and remove
+    assert set(tokens) == set(re.findall(r'"x-csrftoken": "([^"]+)"', page)) == {tokens[0]}
+    response = browser.post(reverse("projects:member-update", args=[project.pk, member.memberships.get().pk]),
+                            {"jobs": "all", "datasets": "read", "models": "none", "csrfmiddlewaretoken": tokens[0]})
+    assert response.status_code == 302
+    assert member.memberships.get().jobs == "all"
+
+
+def test_a_rotated_secret_is_masked_again(rf):
+    """Signing in rotates the CSRF secret: a token masked before no longer stands for it."""
+    from django.middleware.csrf import _unmask_cipher_token, rotate_token
+
+    request = rf.get("/")
+    first = layout.csrf_token(request)
+    assert layout.csrf_token(request) == first
+    assert _unmask_cipher_token(first) == request.META["CSRF_COOKIE"]
+    rotate_token(request)
+    second = layout.csrf_token(request)
+    assert second != first and _unmask_cipher_token(second) == request.META["CSRF_COOKIE"]
