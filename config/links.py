@@ -49,15 +49,25 @@ def linker(name: str, arity: int = 1) -> Callable[..., str]:
     pieces, order = _template(name, arity, get_urlconf(), get_script_prefix())
 
     def fill(*ids) -> str:
-        out = [pieces[0]]
-        for piece, i in zip(pieces[1:], order, strict=True):
-            value = ids[i]
-            # A UUID's or an int's text needs no quoting (hex digits, hyphens, digits).
-            out.append(str(value) if type(value) in _PLAIN else quote(str(value), safe=""))
-            out.append(piece)
-        return "".join(out)
+        return _fill(pieces, order, ids)
 
     return fill
+
+
+def _fill(pieces: tuple[str, ...], order: tuple[int, ...], ids) -> str:
+    out = [pieces[0]]
+    for piece, i in zip(pieces[1:], order, strict=True):
+        value = ids[i]
+        # A UUID's or an int's text needs no quoting (hex digits, hyphens, digits).
+        out.append(str(value) if type(value) in _PLAIN else quote(str(value), safe=""))
+        out.append(piece)
+    return "".join(out)
+
+
+def links(names: dict[str, str], *ids) -> dict[str, str]:
+    """`{key: link(name, *ids)}` for a page's links to one object (the URLconf looked up once)."""
+    urlconf, prefix = get_urlconf(), get_script_prefix()
+    return {key: _fill(*_template(name, len(ids), urlconf, prefix), ids) for key, name in names.items()}
 
 
 def link(name: str, *ids) -> str:
@@ -67,4 +77,4 @@ def link(name: str, *ids) -> str:
     return linker(name, len(ids))(*ids)
 
 
-__all__ = ["link", "linker"]
+__all__ = ["link", "linker", "links"]

@@ -112,9 +112,19 @@ def _statement() -> tuple[str, tuple, type, tuple, Columns]:
     return built
 
 
-@receiver(post_migrate)
-def _forget_statement(**kwargs) -> None:
+def _forget_statement() -> None:
     _STATEMENT.clear()
+
+
+@receiver(post_migrate, dispatch_uid="projects.access.read_permission_ids")
+def _read_permission_ids(sender, using="default", **kwargs) -> None:
+    """After `migrate` (or a flush) has created this app's permissions, perhaps anew with new
+    ids: the statement is written again, at once (so a request's first query is its own)."""
+    if sender.label != Project._meta.app_label:
+        return
+    _forget_statement()
+    if using == Project.objects.db:
+        _statement()
 
 
 def viewable_project(user, pk=None) -> Project | None:

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from config.html import html_join, html_row
-from config.links import linker
+from config.links import linker, links
 from projects.forms import MemberAddForm
 from projects.models import RESOURCE_TYPES
 
@@ -159,7 +159,7 @@ _PAGE_LINKS = {
 
 def project_links(project) -> dict[str, str]:
     """The links of `project`'s page (`{% url %}` resolves its pattern anew on every use)."""
-    return {key: linker(name)(project.pk) for key, name in _PAGE_LINKS.items()}
+    return links(_PAGE_LINKS, project.pk)
 
 
 _ERROR = '<small class="field-error">{error}</small>'

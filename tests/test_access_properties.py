@@ -141,16 +141,20 @@ def test_each_permission_of_the_rule_is_one_bit_of_the_query():
 
 @pytest.mark.django_db
 def test_the_statement_is_written_again_after_a_migration():
-    """A flush or a migration may create the permissions anew, with new ids (post_migrate)."""
+    """A flush or a migration may create the permissions anew, with new ids (post_migrate): the
+    statement is written again then, not at a request's first query."""
     from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    access._statement()
-    assert access._STATEMENT
+    stale = ("stale", *access._statement()[1:])
+    access._STATEMENT[:] = [stale]
     call_command("migrate", verbosity=0)
-    assert not access._STATEMENT
+    assert access._STATEMENT and access._STATEMENT[0] is not stale
     person = UserFactory()
-    assert access.viewable_project(person).is_personal
-    assert access._STATEMENT
+    with CaptureQueriesContext(connection) as queries:
+        assert access.viewable_project(person).is_personal
+    assert len(queries) == 1
 
 
 @pytest.mark.django_db

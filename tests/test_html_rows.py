@@ -75,7 +75,8 @@ def test_row_times_are_localtime_and_strftime(zone):
 def test_links_are_reverse(name, ids):
     from django.urls import reverse
 
-    from config.links import link, linker
+    from config.links import link, linker, links
 
     assert link(name, *ids) == reverse(name, args=ids)
     assert linker(name, len(ids))(*ids) == reverse(name, args=ids)
+    assert links({"it": name, "again": name}, *ids) == {"it": reverse(name, args=ids), "again": reverse(name, args=ids)}
