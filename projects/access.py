@@ -17,8 +17,6 @@ from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
-from django.db.models.signals import post_migrate
-from django.dispatch import receiver
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
@@ -116,12 +114,10 @@ def _forget_statement() -> None:
     _STATEMENT.clear()
 
 
-@receiver(post_migrate, dispatch_uid="projects.access.read_permission_ids")
-def _read_permission_ids(sender, using="default", **kwargs) -> None:
+def read_permission_ids(sender, using="default", **kwargs) -> None:
     """After `migrate` (or a flush) has created this app's permissions, perhaps anew with new
-    ids: the statement is written again, at once (so a request's first query is its own)."""
-    if sender.label != Project._meta.app_label:
-        return
+    ids: the statement is written again, at once (so a request's first query is its own). A
+    post_migrate receiver of this app, connected after auth's, which creates the permissions."""
     _forget_statement()
     if using == Project.objects.db:
         _statement()
