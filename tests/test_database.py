@@ -93,5 +93,6 @@ def test_timestamptz_loader_of_a_utc_connection_is_psycopgs_optimised_one(db):
         cursor.execute("SELECT now()")
         loader = cursor.cursor._tx.get_loader(oid, psycopg.pq.Format.TEXT)
         assert cursor.fetchone()[0].tzinfo is dt.UTC
-    assert type(loader).__name__ == "UTCTimestamptzLoader"
-    assert getattr(loader.load, "__self__", None).__class__ is optimised
+    registered = connection.connection.adapters.get_loader(oid, psycopg.pq.Format.TEXT)
+    assert registered.__name__ == "UTCTimestamptzLoader" and registered.timezone is dt.UTC
+    assert type(loader) is optimised
