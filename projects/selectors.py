@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Count, F
+from django.db.models import Count, Exists, F
 
 from config.statements import Statement, field_names
 from projects.models import Invitation, Membership, Project
@@ -61,13 +61,16 @@ def dashboard(*, user) -> dict:
 _MEMBER_ROWS = Statement(lambda project: (
     Membership.objects.filter(project=project)
     .order_by("user__email")
-    .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email"))
+    .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email"),
+            invitations_pending=Exists(pending_invitations(project=project)))
 ))
 
 
 def member_rows(*, project: Project):
     """The project's members as plain rows for its member table (pk, user_id, email and the
-    access per type), by e-mail: one query built once per process; slice it for a page."""
+    access per type), by e-mail: one query built once per process; slice it for a page. Each
+    row also says whether the project has a pending invitation (`invitations_pending`, the same
+    on every row): a page of members then needs no query for invitations when there are none."""
     return _MEMBER_ROWS.bind(project=project.pk)
 
 

@@ -226,25 +226,47 @@ def test_member_rows_escape_what_people_typed(client, owner, project):
             '<td><span class="badge ok">All</span></td></tr>') in table
 
 
+@pytest.mark.parametrize("invited", [True, False])
 @pytest.mark.parametrize("members", [10, 60])
 def test_project_page_reads_the_same_queries_with_few_or_many_members(
-    client, owner, project, members, django_assert_num_queries
+    client, owner, project, members, invited, django_assert_num_queries
 ):
     """Session, user; the page's project and the header's active one in one statement; the
-    members' page, the pending invitations, the project's GPU types."""
+    members' page (which says whether an invitation is pending), the pending invitations only if
+    one is, the project's GPU types."""
     from projects import services
 
     for i in range(members):
         add_member(project, UserFactory(email=f"m{i:03d}@example.com"))
+    if invited:
+        services.member_add_by_email(project=project, email="later@example.com", jobs="read",
+                                     datasets="read", models="read", actor=owner)
+    client.force_login(owner)
+    url = reverse("projects:detail", args=[project.pk])
+    client.get(url)
+    with django_assert_num_queries(6 if invited else 5):
+        page = client.get(url).content.decode()
+    assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
+    assert "m009@example.com" in page
+    assert ("later@example.com" in page) == invited
+
+
+def test_pending_invitations_show_on_every_member_page_and_without_members(client, owner, project):
+    from projects import services
+
     services.member_add_by_email(project=project, email="later@example.com", jobs="read", datasets="read",
                                  models="read", actor=owner)
     client.force_login(owner)
     url = reverse("projects:detail", args=[project.pk])
-    client.get(url)
-    with django_assert_num_queries(6):
-        page = client.get(url).content.decode()
-    assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
-    assert "later@example.com" in page and "m009@example.com" in page
+    assert "later@example.com" in client.get(url).content.decode()  # no member: no row to ask
+    for i in range(30):
+        add_member(project, UserFactory(email=f"m{i:03d}@example.com"))
+    for number in (1, 2):
+        page = client.get(url, {"members_page": number}).content.decode()
+        assert "later@example.com" in page
+    services.invitation_revoke(invitation=project.invitations.get(), actor=owner)
+    for number in (1, 2):
+        assert "later@example.com" not in client.get(url, {"members_page": number}).content.decode()
 
 
 def test_project_page_of_the_active_project_and_with_a_stale_choice(client, owner, project, outsider):
