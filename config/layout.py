@@ -113,7 +113,7 @@ def csrf_token(request) -> str:
     changes in the request (a sign-in rotates it)."""
     secret = request.META.get("CSRF_COOKIE")
     kept = getattr(request, "_trainshed_csrf", None)
-    if kept is None or kept[0] != secret or secret is None:
+    if kept is None or kept[0] != secret:
         token = get_token(request)
         kept = request._trainshed_csrf = (request.META.get("CSRF_COOKIE"), token)
     return kept[1]

@@ -174,8 +174,7 @@ class Statement:
         connection = connections[alias]
         params = [bound(values[name]) if name is not None else bound for name, bound in compiled.slots]
         sql = compiled.sql
-        if limit is not None:  # written into the text, as the ORM writes them: a prepared statement's
-            # plan is made for its LIMIT (a bound one leaves PostgreSQL guessing, so planning anew)
+        if limit is not None:  # written into the text, as the ORM writes them
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)

@@ -77,7 +77,8 @@ _STATEMENT: list[tuple[str, tuple, type, tuple, Columns]] = []
 def _statement() -> tuple[str, tuple, type, tuple, Columns]:
     """The statement up to its WHERE; the project's fields, the owner's model and fields, and the
     columns of both, in the statement's order. Kept once every permission exists, until the next
-    migration or flush (which may create them anew, with new ids)."""
+    migration or flush (which may create them anew, with new ids). An id no longer in use
+    matches no row: a stale statement could only refuse access, never widen it."""
     if _STATEMENT:
         return _STATEMENT[0]
     ids = _permission_ids()

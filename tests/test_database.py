@@ -1,55 +1,10 @@
-"""How Trainshed talks to PostgreSQL: statements prepared (planned once per connection), and
-`timestamptz` values read by psycopg's C loader with the values Django's own loader gives."""
+"""How Trainshed reads PostgreSQL's `timestamptz` values: by psycopg's C loader, with the values
+Django's own loader gives."""
 
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.db import connection
-
-from tests.factories import ProjectFactory, UserFactory
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _options(**env) -> str:
-    """The database OPTIONS the settings produce under `env`."""
-    script = "from django.conf import settings; print(sorted(settings.DATABASES['default']['OPTIONS'].items()))"
-    result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {script}"], cwd=ROOT, capture_output=True,
-        text=True, env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def test_postgresql_prepares_statements_unless_turned_off():
-    url = "postgres://postgres@127.0.0.1:5432/trainshed_settings_check"
-    assert "('prepare_threshold', 5), ('server_side_binding', True)" in _options(DATABASE_URL=url)
-    off = _options(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0")
-    assert "prepare_threshold" not in off and "server_side_binding" not in off
-
-
-@pytest.mark.postgres
-def test_a_page_statement_is_planned_once_per_connection(client, db):
-    """The member table's statement, after a few requests, runs as a prepared statement with a
-    generic plan: PostgreSQL no longer plans it on each request (its LIMIT is in its text)."""
-    owner = UserFactory()
-    project = ProjectFactory(owner=owner)
-    client.force_login(owner)
-    for _ in range(12):
-        assert client.get(f"/projects/{project.pk}/").status_code == 200
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-            " WHERE statement LIKE %s AND statement LIKE %s",
-            ['SELECT "projects_membership"."id" AS "pk"%', "%LIMIT 26 OFFSET 0"],
-        )
-        (generic, custom), = cursor.fetchall()
-    assert generic >= 1 and custom <= 5
 
 
 @pytest.mark.postgres
