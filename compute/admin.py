@@ -81,3 +81,8 @@ class ProjectComputeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The list changed by hand: pages keep it by the project's updated_at (compute.selectors).
+        form.instance.project.save(update_fields=["updated_at"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import Max, Prefetch, Q, QuerySet
 
 from compute.models import ComputeNode, GpuType, ProjectCompute, Reservation
@@ -69,6 +71,31 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
 
     project_gpu_types_refresh(project=project, actor=None)
     return list(project_compute(project=project).gpu_types.all())
+
+
+# The names of each shared project's stored GPU types, as its pages show them, kept per process:
+# read on every view of a project page, changed by a refresh. An entry holds for the project's
+# `updated_at` as it was read (whatever changes the stored list saves the project: the refresh,
+# the admin) and for at most `_NAMES_SECONDS` (a GPU type renamed or removed in the admin).
+_NAMES_SECONDS = 60.0
+_NAMES_KEPT = 10_000
+_names: dict = {}
+
+
+def available_gpu_type_names(*, project: Project) -> list[str]:
+    """The names of `available_gpu_types(project=project)`, in its order; for a shared project,
+    read again only when the project has changed or a minute has passed (see `_names`)."""
+    if project.is_personal:  # always current: the online nodes of now
+        return [gpu_type.name for gpu_type in available_gpu_types(project=project)]
+    now = time.monotonic()
+    kept = _names.get(project.pk)
+    if kept is not None and kept[0] == project.updated_at and now < kept[1]:
+        return kept[2]
+    names = [gpu_type.name for gpu_type in available_gpu_types(project=project)]
+    if len(_names) >= _NAMES_KEPT:
+        _names.clear()  # a bound; atomic, where taking out one entry could race another thread
+    _names[project.pk] = (project.updated_at, now + _NAMES_SECONDS, names)
+    return names
 
 
 def max_gpus_for(*, project: Project, gpu_type) -> int:

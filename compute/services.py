@@ -221,6 +221,7 @@ def project_gpu_types_refresh(*, project: Project, actor) -> ProjectCompute:
     stored.refreshed_by = actor if getattr(actor, "pk", None) else None
     stored.full_clean()
     stored.save()
+    project.save(update_fields=["updated_at"])  # pages keep the list by the project's updated_at
     audit_record(
         project=project, actor=actor, action="compute.gpu_types_refreshed",
         before={"gpu_types": before} if before is not None else {},

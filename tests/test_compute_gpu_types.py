@@ -248,3 +248,86 @@ def test_a_refresh_that_found_no_type_is_one_query_and_no_new_refresh(project, d
     services.project_gpu_types_refresh(project=project, actor=None)  # no node at all
     with django_assert_num_queries(1):
         assert selectors.available_gpu_types(project=project) == []
+
+
+# ---- the badges on the project page and the Compute page ---------------------------------------
+
+
+def _badges(client, project) -> tuple[list[str], list[str]]:
+    """The GPU type badges a project page shows, and the SQL that rendering it ran."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(reverse("projects:detail", args=[project.pk])).content.decode()
+    box = page[page.index(f'id="project-gpu-types-{project.pk}"'):]
+    box = box[:box.index("</div>")]
+    return re.findall(r'<span class="badge grey">([^<]*)</span>', box), [q["sql"] for q in ctx.captured_queries]
+
+
+def test_project_page_shows_the_stored_types_and_reads_them_once(client, project, owner, member_all, nodes):
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    wanted = ["NVIDIA T4", "NVIDIA RTX A6000", "NVIDIA A100"]  # by price, as job forms offer them
+    assert [t.name for t in selectors.available_gpu_types(project=project)] == wanted
+    client.force_login(member_all)
+    first, sql = _badges(client, project)
+    assert first == wanted and any("compute_projectcompute" in q for q in sql)
+    again, sql = _badges(client, project)
+    assert again == wanted and not any("compute_projectcompute" in q for q in sql)
+
+
+def test_a_refresh_shows_on_the_very_next_view(client, project, owner):
+    project.owned_compute_only = True
+    project.save()
+    make_node(owner=owner, gpu_type="a6000")
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    client.force_login(owner)
+    assert _badges(client, project)[0] == ["NVIDIA RTX A6000"]
+    make_node(owner=owner, gpu_type="h100")
+    assert _badges(client, project)[0] == ["NVIDIA RTX A6000"]  # stored: only a refresh adds it
+    client.post(reverse("compute:project-gpu-refresh", kwargs={"project_id": project.pk}))
+    assert _badges(client, project)[0] == ["NVIDIA RTX A6000", "NVIDIA H100"]
+    # The settings page's htmx answer to a refresh shows the new list too (same request's project).
+    make_node(owner=owner, gpu_type="a100")
+    answer = client.post(reverse("compute:project-gpu-refresh", kwargs={"project_id": project.pk}),
+                         headers={"HX-Request": "true"}).content.decode()
+    assert "NVIDIA A100" in answer
+
+
+def test_a_list_changed_in_the_admin_shows_on_the_next_view(client, admin_client, project, owner, nodes):
+    from compute.models import GpuType, ProjectCompute
+
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    client.force_login(owner)
+    assert _badges(client, project)[0] == ["NVIDIA T4", "NVIDIA RTX A6000", "NVIDIA A100"]
+    stored = ProjectCompute.objects.get(project=project)
+    url = reverse("admin:compute_projectcompute_change", args=[stored.pk])
+    h100 = GpuType.objects.get(slug="h100")
+    assert admin_client.post(url, {"gpu_types": [h100.pk]}).status_code == 302
+    assert _badges(client, project)[0] == ["NVIDIA H100"]
+
+
+def test_a_renamed_type_shows_within_a_minute(client, project, owner, nodes, monkeypatch):
+    import time
+
+    from compute.models import GpuType
+
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    client.force_login(owner)
+    assert "NVIDIA T4" in _badges(client, project)[0]
+    GpuType.objects.filter(slug="t4").update(name="NVIDIA Tesla T4")
+    assert "NVIDIA T4" in _badges(client, project)[0]  # kept…
+    later = time.monotonic() + selectors._NAMES_SECONDS + 1
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+    assert "NVIDIA Tesla T4" in _badges(client, project)[0]  # …for at most a minute
+
+
+def test_the_personal_projects_types_on_the_compute_page_are_always_current(client, owner):
+    client.force_login(owner)
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert "none right now" in page
+    make_node(owner=owner, gpu_type="a6000")
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert '<span class="badge grey">NVIDIA RTX A6000</span>' in page and "none right now" not in page
