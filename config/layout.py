@@ -119,6 +119,12 @@ def csrf_token(request) -> str:
     return kept[1]
 
 
+def csrf_input(request) -> SafeString:
+    """The hidden input of a POST form with `csrf_token(request)`: what `{% csrf_token %}` prints."""
+    return html_row('<input type="hidden" name="csrfmiddlewaretoken" value="{token}">',
+                    token=csrf_token(request))
+
+
 def _switcher(request, project, links: dict, csrf_token: str) -> SafeString:
     """The switcher: the active project's name; the choices' placeholder, replaced by them when
     the switcher is first pointed at or opened (without JavaScript it links to the dashboard);
@@ -192,9 +198,11 @@ def header(request) -> SafeString:
 
 def context(request) -> dict:
     """For `config.context_processors.layout`: both built only if the page prints them; and the
-    page's CSRF token (`csrf_token`, in place of Django's: the same token, masked once)."""
+    page's CSRF token (`csrf_token`, in place of Django's: the same token, masked once) and its
+    hidden input (`{{ csrf_input }}`: `{% csrf_token %}` without the template tag's work)."""
     return {"links": fixed_links(), "layout_head": head_tags, "layout_header": partial(header, request),
-            "csrf_token": SimpleLazyObject(partial(csrf_token, request))}
+            "csrf_token": SimpleLazyObject(partial(csrf_token, request)),
+            "csrf_input": partial(csrf_input, request)}
 
 
-__all__ = ["context", "csrf_token", "fixed_links", "head_tags", "header"]
+__all__ = ["context", "csrf_input", "csrf_token", "fixed_links", "head_tags", "header"]

@@ -176,7 +176,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.staticfiles.ManifestStaticFilesStorage"  # WhiteNoise's, each URL looked up once
     },
 }
 # Storage is charged per GB-month (730 hours), accrued hourly; 1 GB = 10^9 bytes.

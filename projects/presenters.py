@@ -96,6 +96,24 @@ def member_rows(members, *, project, viewer, is_owner: bool, csrf_token: str, pa
     return rows
 
 
+_PAGER_LINK = ('<a href="{url}?members_page={number}#members" hx-get="{url}?members_page={number}" '
+               'hx-target="#member-table" hx-swap="outerHTML">{label}</a>')
+
+
+def member_pager(page, *, url: str) -> SafeString:
+    """The member table's pager (htmx swaps the table; without JavaScript, a link), or nothing
+    when the members fit on one page."""
+    if not page.has_other_pages:
+        return SafeString("")
+    previous = (html_row(_PAGER_LINK, url=url, number=page.previous_page_number, label="← Previous")
+                if page.has_previous else "")
+    following = (html_row(_PAGER_LINK, url=url, number=page.next_page_number, label="Next →")
+                 if page.has_next else "")
+    return html_row('<nav class="pager" aria-label="Member pages">\n    {previous}\n'
+                    '    <span class="muted small">Members {start}–{end}</span>\n    {following}\n  </nav>',
+                    previous=previous, start=page.start_index, end=page.end_index, following=following)
+
+
 _ACTIVE = mark_safe('<span class="badge ok">Active</span>')
 _PERSONAL = mark_safe('<span class="badge">Personal</span> ')
 _OFFERED = mark_safe('<span class="badge warn">Ownership offered</span> ')

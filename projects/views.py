@@ -158,6 +158,7 @@ def _detail_context(request, project, **overrides) -> dict:
     rows = presenters.member_rows(page, project=project, viewer=user, is_owner=is_owner,
                                   csrf_token=csrf_token, page_number=page.number)
     context.update(members_page=page, member_rows=rows, member_table=html_join(row["html"] for row in rows),
+                   member_pager=presenters.member_pager(page, url=context["urls"]["detail"]),
                    member_options=html_join(html_row('<option value="{email}">', email=row["email"])
                                             for row in rows))
     if is_owner:

@@ -112,3 +112,13 @@ def test_a_rotated_secret_is_masked_again(rf):
     rotate_token(request)
     second = layout.csrf_token(request)
     assert second != first and _unmask_cipher_token(second) == request.META["CSRF_COOKIE"]
+
+
+def test_csrf_input_prints_what_the_csrf_token_tag_prints(rf):
+    from django.template import engines
+
+    request = rf.get("/")
+    tag, variable = engines["django"].from_string("{% csrf_token %}|{{ csrf_input }}").render(
+        request=request).split("|")
+    assert tag == variable == (
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{layout.csrf_token(request)}">')

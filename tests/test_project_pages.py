@@ -197,6 +197,8 @@ def test_member_table_is_paged_and_htmx_pages_it(client, owner, project):
     fifth = client.get(url, {"members_page": 5}, headers={"HX-Request": "true"}).content.decode()
     assert fifth.lstrip().startswith('<section id="member-table">')
     assert "m119@example.com" in fifth and "m000@example.com" not in fifth and "Next →" not in fifth
+    assert (f'<a href="{url}?members_page=4#members" hx-get="{url}?members_page=4" hx-target="#member-table" '
+            'hx-swap="outerHTML">← Previous</a>') in fifth and "Members 101–120" in fifth
     # The new-owner field suggests the members shown and takes any member's address.
     datalist = first.split('<datalist id="member-emails">')[1].split("</datalist>")[0]
     assert datalist.count("<option") == 25 and "m119@example.com" not in datalist
@@ -251,6 +253,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
     assert "m009@example.com" in page
     assert ("later@example.com" in page) == invited
+    assert ('aria-label="Member pages"' in page) == (members > 25)  # a pager only past one page
 
 
 def test_pending_invitations_show_on_every_member_page_and_without_members(client, owner, project):
