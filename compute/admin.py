@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from compute import services
 from compute.models import ComputeNode, GpuType, ProjectCompute, Reservation
 
 
@@ -9,6 +10,22 @@ class GpuTypeAdmin(admin.ModelAdmin):
     list_editable = ["credits_per_gpu_hour"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+    # Project pages keep their GPU types' names (and order) until the project changes: a change
+    # here marks the projects that offer the type as changed.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            services.gpu_type_changed(gpu_type=obj)
+
+    def delete_model(self, request, obj):
+        services.gpu_type_changed(gpu_type=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for gpu_type in queryset:
+            services.gpu_type_changed(gpu_type=gpu_type)
+        super().delete_queryset(request, queryset)
 
 
 class PublicFilter(admin.SimpleListFilter):
@@ -84,5 +101,5 @@ class ProjectComputeAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # The list changed by hand: pages keep it by the project's updated_at (compute.selectors).
+        # The list changed by hand: pages keep it until the project changes (compute.selectors).
         form.instance.project.save(update_fields=["updated_at"])

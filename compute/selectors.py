@@ -75,8 +75,10 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
 
 # The names of each shared project's stored GPU types, as its pages show them, kept per process:
 # read on every view of a project page, changed by a refresh. An entry holds for the project's
-# `updated_at` as it was read (whatever changes the stored list saves the project: the refresh,
-# the admin) and for at most `_NAMES_SECONDS` (a GPU type renamed or removed in the admin).
+# `updated_at` as it was read: whatever changes what the badges show marks the project changed
+# (a refresh, the admin's edit of the list, a GPU type renamed, repriced or removed in the
+# admin: `services.gpu_type_changed`). And for at most `_NAMES_SECONDS`, for a change made
+# outside those (a shell, SQL).
 _NAMES_SECONDS = 60.0
 _NAMES_KEPT = 10_000
 _names: dict = {}

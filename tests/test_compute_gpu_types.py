@@ -309,7 +309,27 @@ def test_a_list_changed_in_the_admin_shows_on_the_next_view(client, admin_client
     assert _badges(client, project)[0] == ["NVIDIA H100"]
 
 
-def test_a_renamed_type_shows_within_a_minute(client, project, owner, nodes, monkeypatch):
+def test_a_type_renamed_repriced_or_removed_in_the_admin_shows_on_the_next_view(
+    client, admin_client, project, owner, nodes
+):
+    from compute.models import ComputeNode, GpuType
+
+    services.project_gpu_types_refresh(project=project, actor=owner)
+    client.force_login(owner)
+    assert _badges(client, project)[0] == ["NVIDIA T4", "NVIDIA RTX A6000", "NVIDIA A100"]
+    t4 = GpuType.objects.get(slug="t4")
+    url = reverse("admin:compute_gputype_change", args=[t4.pk])
+    changed = {"name": "NVIDIA Tesla T4", "slug": "t4", "memory_gb": t4.memory_gb, "credits_per_gpu_hour": "99"}
+    assert admin_client.post(url, changed).status_code == 302
+    assert _badges(client, project)[0] == ["NVIDIA RTX A6000", "NVIDIA A100", "NVIDIA Tesla T4"]
+    a100 = GpuType.objects.get(slug="a100")
+    ComputeNode.objects.filter(gpu_type=a100).delete()  # a type in use is protected
+    response = admin_client.post(reverse("admin:compute_gputype_delete", args=[a100.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not GpuType.objects.filter(slug="a100").exists()
+    assert _badges(client, project)[0] == ["NVIDIA RTX A6000", "NVIDIA Tesla T4"]
+
+
+def test_a_type_changed_outside_the_admin_shows_within_a_minute(client, project, owner, nodes, monkeypatch):
     import time
 
     from compute.models import GpuType
@@ -317,7 +337,7 @@ def test_a_renamed_type_shows_within_a_minute(client, project, owner, nodes, mon
     services.project_gpu_types_refresh(project=project, actor=owner)
     client.force_login(owner)
     assert "NVIDIA T4" in _badges(client, project)[0]
-    GpuType.objects.filter(slug="t4").update(name="NVIDIA Tesla T4")
+    GpuType.objects.filter(slug="t4").update(name="NVIDIA Tesla T4")  # a shell, say
     assert "NVIDIA T4" in _badges(client, project)[0]  # kept…
     later = time.monotonic() + selectors._NAMES_SECONDS + 1
     monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
