@@ -125,7 +125,7 @@ def csrf_input(request) -> SafeString:
                     token=csrf_token(request))
 
 
-def _switcher(request, project, links: dict, csrf_token: str) -> SafeString:
+def _switcher(request, project, links: dict, csrf: SafeString) -> SafeString:
     """The switcher: the active project's name; the choices' placeholder, replaced by them when
     the switcher is first pointed at or opened (without JavaScript it links to the dashboard);
     one hidden form that every choice's button posts."""
@@ -140,11 +140,10 @@ def _switcher(request, project, links: dict, csrf_token: str) -> SafeString:
         "  </ul>\n"
         "</details>\n"
         '<form id="switcher-form" method="post" action="{switch}" hx-post="{switch}" hidden>\n'
-        '  <input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
-        '<input type="hidden" name="next" value="{here}">\n'
+        '  {csrf}<input type="hidden" name="next" value="{here}">\n'
         "</form>",
         name=project.name, choices=links["switcher"], projects=links["projects"], switch=links["switch"],
-        csrf=csrf_token, here=request.get_full_path(),
+        csrf=csrf, here=request.get_full_path(),
     )
 
 
@@ -161,11 +160,11 @@ def header(request) -> SafeString:
             "  </nav>\n</header>",
             home=links["home"], logo=_logo(), login=links["login"], signup=links["signup"],
         )
-    token = csrf_token(request)
+    csrf = csrf_input(request)
     project = getattr(request, "project", None)
     switcher = ""
     if project and project.has_other_projects:
-        switcher = _switcher(request, project, links, token)
+        switcher = _switcher(request, project, links, csrf)
     admin = ""
     if user.is_staff:
         admin = html_row('<li dir="ltr"><a href="{admin}">Admin</a></li>', admin=links["admin"])
@@ -184,15 +183,14 @@ def header(request) -> SafeString:
         '            <li dir="ltr"><a href="{emails}">E-mail addresses</a></li>\n'
         "            {admin}\n"
         '            <li dir="ltr">\n'
-        '              <form method="post" action="{logout}" class="inline">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">\n'
+        '              <form method="post" action="{logout}" class="inline">{csrf}\n'
         '                <button type="submit" class="linklike">Sign out</button>\n'
         "              </form>\n            </li>\n          </ul>\n        </details>\n      </li>\n"
         "    </ul>\n  </nav>\n</header>",
         home=links["home"], logo=_logo(), switcher=switcher, items=_nav(request),
         short_name=user.get_short_name(), email=user.email, settings=links["settings"],
         change_password=links["change_password"], emails=links["emails"], admin=admin,
-        logout=links["logout"], csrf=token,
+        logout=links["logout"], csrf=csrf,
     )
 
 

@@ -63,14 +63,15 @@ _BADGE_CELLS = {(jobs, datasets, models): SafeString("".join(f"<td>{access_badge
                 for jobs in _BADGES for datasets in _BADGES for models in _BADGES}
 
 
-def member_rows(members, *, project, viewer, is_owner: bool, csrf_token: str, page_number: int) -> list[dict]:
+def member_rows(members, *, project, viewer, is_owner: bool, csrf_input: SafeString,
+                page_number: int) -> list[dict]:
     """The member table's rows, each as its `<tr>` (as the admin's change list builds its rows),
     from `selectors.member_rows`: for the owner with the access selects and the Update/Remove
     forms, for a member with badges. In the template language a row is about 30 lookups, and the
     table has 25 rows: here each value is escaped once (`escape`, as `format_html` escapes) and
     written into the row's text; ids are ints and links are made of them."""
-    hidden = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-                         '<input type="hidden" name="members_page" value="{}">', csrf_token, page_number)
+    hidden = html_row('{csrf}<input type="hidden" name="members_page" value="{number}">',
+                      csrf=csrf_input, number=page_number)
     name = escape(project.name)
     rows = []
     update_url, remove_url = linker("projects:member-update", 2), linker("projects:member-remove", 2)
@@ -242,14 +243,13 @@ _INVITATION_ROW = (
 )
 
 
-def invitation_rows(invitations, *, project, csrf_token: str) -> list[SafeString]:
+def invitation_rows(invitations, *, project, csrf_input: SafeString) -> list[SafeString]:
     """The owner's rows of pending invitations in the member table, with their Revoke forms."""
-    csrf = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', csrf_token)
     tz, revoke_of = timezone.get_current_timezone(), linker("projects:invitation-revoke", 2)
     return [
         html_row(_INVITATION_ROW, email=invitation.email, expires=_day(invitation.expires_at, tz),
                  cells=_BADGE_CELLS[tuple(getattr(invitation, rt) for rt in RESOURCE_TYPES)],
-                 revoke=revoke_of(project.pk, invitation.pk), csrf=csrf)
+                 revoke=revoke_of(project.pk, invitation.pk), csrf=csrf_input)
         for invitation in invitations
     ]
 

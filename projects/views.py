@@ -154,9 +154,9 @@ def _detail_context(request, project, **overrides) -> dict:
     # across htmx re-renders through `members_page`.
     number = request.GET.get("members_page") or request.POST.get("members_page")
     page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
-    csrf_token = layout.csrf_token(request)
+    csrf_input = layout.csrf_input(request)
     rows = presenters.member_rows(page, project=project, viewer=user, is_owner=is_owner,
-                                  csrf_token=csrf_token, page_number=page.number)
+                                  csrf_input=csrf_input, page_number=page.number)
     context.update(members_page=page, member_rows=rows, member_table=html_join(row["html"] for row in rows),
                    member_pager=presenters.member_pager(page, url=context["urls"]["detail"]),
                    member_options=html_join(html_row('<option value="{email}">', email=row["email"])
@@ -176,7 +176,7 @@ def _detail_context(request, project, **overrides) -> dict:
             project, rename=overrides.get("rename_form"), transfer=overrides.get("transfer_form"),
             add=overrides.get("add_form")))
         context["invitation_rows"] = presenters.invitation_rows(context["invitations"], project=project,
-                                                                csrf_token=csrf_token)
+                                                                csrf_input=csrf_input)
     return context
 
 
