@@ -8,12 +8,23 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.pagination import paginate
+from ninja.security import HttpBearer
 
 from compute import selectors, services
 from compute.models import GpuType
 from config.api_support import ERRORS, Pagination, project_by_id
 
 router = Router(tags=["compute"])
+
+
+class NodeTokenAuth(HttpBearer):
+    """`Authorization: Bearer tsn_…`: a node's agent. A missing, unknown or revoked token answers
+    401; the request then acts for that node only (`request.auth`)."""
+
+    openapi_description = "A node token (the Compute page, or `manage.py node register`)."
+
+    def authenticate(self, request: HttpRequest, token: str):
+        return services.node_by_token(raw=token)
 
 
 class GpuTypeOut(Schema):

@@ -1,8 +1,6 @@
 """Demo compute: this machine as a public node and as alice's "workstation", an offline a100
 node of alice's, and alice's "Vision Research" on owned compute only. Idempotent."""
 
-from django.conf import settings
-
 from accounts.models import User
 from compute import local, services
 from compute.models import ComputeNode, GpuType, ProjectCompute
@@ -14,24 +12,15 @@ ALICE_LOCAL = "workstation"
 ALICE_OFFLINE = "a100-rack"
 
 
-def _storage(name: str) -> tuple[str, int]:
-    path = settings.VAR_DIR / "nodes" / name
-    path.mkdir(parents=True, exist_ok=True)
-    return str(path), max(1, local.disk_capacity_gb(str(path)))
-
-
 def _ensure_local(*, owner, name: str, stdout) -> ComputeNode:
+    """A node whose agent `manage.py serve` runs on this machine (it is the node's host)."""
     node = ComputeNode.objects.filter(name=name, owner=owner).first()
     if node is None:
         gpu_type, count = local.local_gpu_type()
-        path, capacity = _storage(name if owner is None else f"{owner.pk}-{name}")
-        node, _ = services.node_register(
-            owner=owner, name=name, gpu_type=gpu_type, gpu_count=count, hostname=local.hostname(),
-            storage_path=path, storage_capacity_gb=capacity,
-        )
-        stdout.write(f"  node {name}: {count} × {gpu_type.slug} on {node.hostname}")
-    else:
-        services.node_heartbeat(node=node)
+        node, _, _token = services.node_register(owner=owner, name=name, gpu_type=gpu_type, gpu_count=count)
+        stdout.write(f"  node {name}: {count} × {gpu_type.slug}, its agent started by `manage.py serve`")
+    if node.hostname != local.hostname():
+        ComputeNode.objects.filter(pk=node.pk).update(hostname=local.hostname())
     return node
 
 
@@ -44,8 +33,7 @@ def load(stdout) -> None:
     if not ComputeNode.objects.filter(owner=alice, name=ALICE_OFFLINE).exists():
         services.node_create(
             owner=alice, actor=None, name=ALICE_OFFLINE, provider=ComputeNode.Provider.PHYSICAL,
-            region="lab-1", hostname="a100-rack-1.lab.example", gpu_type=GpuType.objects.get(slug="a100"),
-            gpu_count=8, storage_path="/data", storage_capacity_gb=4000,
+            region="lab-1", gpu_type=GpuType.objects.get(slug="a100"), gpu_count=8,
         )
         stdout.write(f"  node {ALICE_OFFLINE}: 8 × a100, offline")
 

@@ -94,17 +94,12 @@ class GpuRequestForm(forms.Form):
 
 
 class NodeForm(forms.ModelForm):
+    """What an owner says of a node. Its host name and storage are its agent's to report."""
+
     class Meta:
         model = ComputeNode
-        fields = [
-            "name", "provider", "region", "hostname", "gpu_type", "gpu_count", "storage_path",
-            "storage_capacity_gb",
-        ]
-        help_texts = {
-            "hostname": "The machine's host name, as its worker reports it.",
-            "gpu_count": "For the “cpu” type: how many jobs may run at once.",
-            "storage_path": "Where datasets and models live on the node (empty: no storage).",
-        }
+        fields = ["name", "provider", "region", "gpu_type", "gpu_count"]
+        help_texts = {"gpu_count": "For the “cpu” type: how many jobs may run at once."}
         widgets = {"gpu_count": forms.NumberInput(attrs={"min": 1})}
 
     def __init__(self, *args, **kwargs):

@@ -64,7 +64,7 @@ class ComputeNodeQuerySet(models.QuerySet):
         )
 
     def with_storage(self) -> ComputeNodeQuerySet:
-        return self.exclude(storage_path="").filter(storage_capacity_gb__gt=0)
+        return self.exclude(agent_url="").filter(storage_capacity_gb__gt=0)
 
     def with_usage(self) -> ComputeNodeQuerySet:
         return self.annotate(gpus_reserved=Coalesce(Sum("reservations__gpus"), 0),
@@ -75,8 +75,10 @@ class ComputeNode(models.Model):
     """A machine that runs jobs and can store datasets and models.
 
     Public nodes belong to the platform (`owner` is empty); owned nodes belong to one account.
-    `status` is what the owner or worker said; the node is really online only while its heartbeat
-    is fresh (`TRAINSHED_NODE_HEARTBEAT_SECONDS`), see `state`.
+    A node is its id and its token: its agent authenticates with the token (compute.node_api), and
+    reports its host name, storage and whether it can sandbox jobs. `status` is what the owner or
+    agent said; the node is really online only while its heartbeat is fresh
+    (`TRAINSHED_NODE_HEARTBEAT_SECONDS`), see `state`.
     """
 
     class Provider(models.TextChoices):
@@ -105,7 +107,8 @@ class ComputeNode(models.Model):
     hostname = models.CharField(max_length=253)
     gpu_type = models.ForeignKey(GpuType, on_delete=models.PROTECT, related_name="nodes")
     gpu_count = models.PositiveIntegerField("GPUs", validators=[MinValueValidator(1)])
-    storage_path = models.CharField(max_length=500, blank=True)
+    # Reported by the node's agent (its own configuration), never typed on a form.
+    storage_path = models.CharField(max_length=500, blank=True, editable=False)
     storage_capacity_gb = models.PositiveIntegerField("storage capacity (GB)", default=0)
     storage_free_bytes = models.BigIntegerField(
         null=True, blank=True, editable=False,
@@ -113,6 +116,19 @@ class ComputeNode(models.Model):
                   "not measured). A job is not placed on a node with less free space than its disk size.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFLINE)
     last_heartbeat = models.DateTimeField(null=True, blank=True)
+    # The node's identity: a token shown once, kept as its SHA-256 (empty: revoked or never issued).
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    token_prefix = models.CharField(max_length=16, blank=True, editable=False)
+    token_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the node's agent reports of itself at each heartbeat.
+    agent_url = models.CharField(
+        max_length=300, blank=True, editable=False,
+        help_text="Where the agent serves notebooks and this node's stored files.")
+    relay_secret = models.TextField(
+        blank=True, editable=False,
+        help_text="Signs the control plane's requests to the agent (Fernet-encrypted).")
+    sandbox_ok = models.BooleanField(null=True, editable=False)
+    sandbox_reason = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,6 +144,10 @@ class ComputeNode(models.Model):
             models.CheckConstraint(condition=Q(gpu_count__gte=1), name="node_has_gpus"),
         ]
         indexes = [models.Index(fields=["status", "last_heartbeat"])]
+        constraints += [
+            models.UniqueConstraint(fields=["token_hash"], condition=~Q(token_hash=""),
+                                    name="node_token_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -141,9 +161,9 @@ class ComputeNode(models.Model):
         return self.last_heartbeat is not None and self.last_heartbeat >= heartbeat_cutoff()
 
     @property
-    def job_queue(self) -> str:
-        """The Tasks API queue of this node's jobs: only a worker on this node takes them."""
-        return f"jobs-{self.pk.hex[:24]}"
+    def runs_others_jobs(self) -> bool:
+        """Whether jobs of accounts other than the node's owner may run here: only in a sandbox."""
+        return bool(self.sandbox_ok)
 
     @property
     def state(self) -> str:
@@ -156,7 +176,7 @@ class ComputeNode(models.Model):
 
     @property
     def has_storage(self) -> bool:
-        return bool(self.storage_path) and self.storage_capacity_gb > 0
+        return self.storage_capacity_gb > 0
 
     @property
     def storage_free_gb(self) -> float | None:

@@ -8,7 +8,8 @@ Public functions other apps call:
 
 from __future__ import annotations
 
-import shutil
+import hashlib
+import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -22,10 +23,11 @@ from projects import access
 from projects.models import Project
 from projects.services import audit_record
 
-NODE_FIELDS = (
-    "name", "provider", "region", "hostname", "gpu_type", "gpu_count", "storage_path",
-    "storage_capacity_gb",
-)
+NODE_FIELDS = ("name", "provider", "region", "gpu_type", "gpu_count")
+#: What an agent reports of its node at each heartbeat (the agent's own configuration).
+REPORTED_FIELDS = ("hostname", "storage_path", "storage_capacity_gb", "storage_free_bytes",
+                   "agent_url", "sandbox_ok", "sandbox_reason")
+TOKEN_PREFIX = "tsn_"
 NO_OWNED_STORAGE = (
     "This project uses only its owner's compute resources, and the owner has no online node with "
     "storage. Bring such a node online (Compute page), or turn off “Use Only Owned Compute "
@@ -48,17 +50,11 @@ def _announce_capacity(node: ComputeNode) -> None:
 
 def _save_node(node: ComputeNode) -> ComputeNode:
     node.name = (node.name or "").strip()
-    node.hostname = (node.hostname or "").strip()
-    node.storage_path = (node.storage_path or "").strip()
     same_name = ComputeNode.objects.filter(name__iexact=node.name).exclude(pk=node.pk)
     same_name = same_name.filter(owner_id=node.owner_id) if node.owner_id else same_name.public()
     if node.name and same_name.exists():
         whose = "You already have" if node.owner_id else "There is already a public"
         raise ValidationError({"name": f"{whose} a node named “{node.name}”."})
-    if node.storage_capacity_gb and not node.storage_path:
-        raise ValidationError(
-            {"storage_path": "Give the storage path on the node, or set the capacity to 0."}
-        )
     node.full_clean()
     node.save()
     return node
@@ -136,27 +132,76 @@ def node_remove(*, node: ComputeNode, actor) -> None:
     node.delete()
 
 
-def storage_free_bytes(path: str) -> int | None:
-    """Free space on the file system of `path` on this machine (None: no such path here)."""
-    if not path:
-        return None
-    try:
-        return shutil.disk_usage(path).free
-    except OSError:
-        return None
+# ---- node tokens: a node is its id and its token --------------------------------------------
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @transaction.atomic
-def node_heartbeat(*, node: ComputeNode) -> ComputeNode:
-    """The node's worker (on the node's machine) is alive: fresh heartbeat and the free space of
-    its storage; an offline node comes online (draining stays)."""
+def node_token_issue(*, node: ComputeNode, actor) -> str:
+    """A new token for `node` (the old one stops working at once); returned once, stored hashed.
+    Owners issue their own nodes' tokens; public nodes' only operators (`actor=None`)."""
+    _authorize_node(actor, node)
+    node = ComputeNode.objects.select_for_update().get(pk=node.pk)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    node.token_hash = _token_hash(raw)
+    node.token_prefix = raw[: len(TOKEN_PREFIX) + 6]
+    node.token_issued_at = timezone.now()
+    # A new relay secret too: whoever held the old token may have learnt the old one.
+    from projects.crypto import encrypt
+
+    node.relay_secret = encrypt(secrets.token_urlsafe(32))
+    node.save(update_fields=["token_hash", "token_prefix", "token_issued_at", "relay_secret",
+                             "updated_at"])
+    return raw
+
+
+@transaction.atomic
+def node_token_revoke(*, node: ComputeNode, actor) -> ComputeNode:
+    """The node's agent is refused from its next request on; the node goes offline."""
+    _authorize_node(actor, node)
+    node = ComputeNode.objects.select_for_update().get(pk=node.pk)
+    node.token_hash = node.token_prefix = node.relay_secret = ""
+    node.token_issued_at = None
+    if node.status == ComputeNode.Status.ONLINE:
+        node.status = ComputeNode.Status.OFFLINE
+    node.save(update_fields=["token_hash", "token_prefix", "token_issued_at", "relay_secret",
+                             "status", "updated_at"])
+    return node
+
+
+def node_by_token(*, raw: str) -> ComputeNode | None:
+    """The node whose current token is `raw` (None for anything else, revoked tokens included)."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    return ComputeNode.objects.select_related("owner", "gpu_type").filter(
+        token_hash=_token_hash(raw)).first()
+
+
+def node_relay_secret(*, node: ComputeNode) -> bytes:
+    from projects.crypto import decrypt
+
+    return decrypt(node.relay_secret).encode() if node.relay_secret else b""
+
+
+@transaction.atomic
+def node_heartbeat(*, node: ComputeNode, **reported) -> ComputeNode:
+    """The node's agent is alive: a fresh heartbeat and what it measured (free disk, capacity,
+    whether it can sandbox, where it serves); an offline node comes online (draining stays)."""
+    unknown = set(reported) - set(REPORTED_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown reported fields: {sorted(unknown)}")
     node = ComputeNode.objects.select_for_update().get(pk=node.pk)
     was_online = node.state == ComputeNode.Status.ONLINE
     node.last_heartbeat = timezone.now()
-    node.storage_free_bytes = storage_free_bytes(node.storage_path)
+    for field, value in reported.items():
+        setattr(node, field, value)
     if node.status == ComputeNode.Status.OFFLINE:
         node.status = ComputeNode.Status.ONLINE
-    node.save(update_fields=["last_heartbeat", "storage_free_bytes", "status", "updated_at"])
+    node.full_clean()
+    node.save(update_fields=["last_heartbeat", "status", "updated_at", *reported])
     if not was_online and node.state == ComputeNode.Status.ONLINE:
         _announce_capacity(node)
     return node
@@ -164,7 +209,7 @@ def node_heartbeat(*, node: ComputeNode) -> ComputeNode:
 
 @transaction.atomic
 def node_mark_offline(*, node: ComputeNode) -> ComputeNode:
-    """The worker is stopping: offline now rather than when the heartbeat goes stale."""
+    """The agent is stopping: offline now rather than when the heartbeat goes stale."""
     node = ComputeNode.objects.select_for_update().get(pk=node.pk)
     if node.status == ComputeNode.Status.ONLINE:
         node.status = ComputeNode.Status.OFFLINE
@@ -174,21 +219,17 @@ def node_mark_offline(*, node: ComputeNode) -> ComputeNode:
 
 @transaction.atomic
 def node_register(
-    *, owner, name: str, gpu_type, gpu_count: int, hostname: str, storage_path: str = "",
-    storage_capacity_gb: int = 0, provider: str = ComputeNode.Provider.PHYSICAL, region: str = "",
-    heartbeat: bool = True,
-) -> tuple[ComputeNode, bool]:
-    """What a worker does at start (`manage.py node register`): create the node, or bring an existing
-    one (same owner and name) up to date, then send a first heartbeat. Returns (node, created)."""
+    *, owner, name: str, gpu_type, gpu_count: int, provider: str = ComputeNode.Provider.PHYSICAL,
+    region: str = "",
+) -> tuple[ComputeNode, bool, str]:
+    """`manage.py node register` and the API: create the node (or bring one of the same owner and
+    name up to date) and issue a new token. Returns (node, created, token); the token is shown
+    once. The node is offline until its agent's first heartbeat."""
     found = gpu_type_get(slug_or_type=gpu_type)
     if found is None:
         choices = ", ".join(GpuType.objects.values_list("slug", flat=True))
         raise ValidationError({"gpu_type": f"Unknown GPU type “{gpu_type}”. Known: {choices}."})
-    fields = {
-        "provider": provider, "region": region, "hostname": hostname, "gpu_type": found,
-        "gpu_count": gpu_count, "storage_path": storage_path,
-        "storage_capacity_gb": storage_capacity_gb,
-    }
+    fields = {"provider": provider, "region": region, "gpu_type": found, "gpu_count": gpu_count}
     existing = ComputeNode.objects.filter(name=name)
     existing = existing.filter(owner=owner) if owner is not None else existing.public()
     node = existing.first()
@@ -197,9 +238,7 @@ def node_register(
         node = node_create(owner=owner, actor=None, name=name, **fields)
     else:
         node = node_update(node=node, actor=None, **fields)
-    if heartbeat:
-        node = node_heartbeat(node=node)
-    return node, created
+    return node, created, node_token_issue(node=node, actor=None)
 
 
 # ---- a project's GPU types --------------------------------------------------------------------
@@ -271,6 +310,8 @@ def placement_reserve(
             nodes_for_project(project=project)
             .online()
             .filter(gpu_type=found, gpu_count__gte=gpu_count)
+            # A node that cannot sandbox runs only its owner's jobs.
+            .filter(Q(sandbox_ok=True) | Q(owner_id=project.owner_id))
             .filter(Q(storage_free_bytes__isnull=True) | Q(storage_free_bytes__gte=disk_gb * BYTES_PER_GB))
             .select_for_update()
             .order_by("pk")

@@ -86,6 +86,10 @@ def _mount_routers() -> None:
                 raise
             continue
         api.add_router("", module.router)
+    # Compute nodes' agents, with their own credential (a node token, not an API key).
+    from resources.api_node import router as node_router
+
+    api.add_router("/node", node_router)
 
 
 _mount_routers()

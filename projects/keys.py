@@ -413,15 +413,13 @@ def _write_private_file(path: Path, content: str) -> None:
 
 
 @sensitive_variables()
-def job_environment(*, project: Project, workspace: Path) -> dict[str, str]:
-    """The environment variables a job of `project` gets for its keys and secrets.
-
-    Only these variables (merge them into the runner's own environment). The GCP service-account
-    key is written to `<workspace>/.trainshed/gcp-credentials.json` (mode 600) and named by
-    GOOGLE_APPLICATION_CREDENTIALS. Secrets come under their own names; keys under the names their
-    tools expect (see KEY_SPECS).
-    """
+def job_environment_and_files(*, project: Project, workspace: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment variables a job of `project` gets for its keys and secrets, and the
+    private files it gets (relative path -> content), for a job whose workspace is `workspace`
+    where it runs. Secrets come under their own names; keys under the names their tools expect
+    (KEY_SPECS); the GCP service-account key is a file named by GOOGLE_APPLICATION_CREDENTIALS."""
     env: dict[str, str] = {}
+    files: dict[str, str] = {}
     for key in ProjectKey.objects.filter(project=project).order_by("kind"):
         spec = KEY_SPECS[key.kind]
         plaintext = crypto.decrypt(key.ciphertext)
@@ -431,11 +429,21 @@ def job_environment(*, project: Project, workspace: Path) -> dict[str, str]:
         for name in spec.secret_env:
             env[name] = plaintext
         if key.kind == KeyType.GCP:
-            path = Path(workspace).resolve() / GCP_CREDENTIALS_FILE
-            _write_private_file(path, plaintext)
-            env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
+            files[str(GCP_CREDENTIALS_FILE)] = plaintext
+            env["GOOGLE_APPLICATION_CREDENTIALS"] = f"{workspace.rstrip('/')}/{GCP_CREDENTIALS_FILE}"
     for secret in ProjectSecret.objects.filter(project=project).order_by("name"):
         env[secret.name] = crypto.decrypt(secret.ciphertext)
+    return env, files
+
+
+@sensitive_variables()
+def job_environment(*, project: Project, workspace: Path) -> dict[str, str]:
+    """`job_environment_and_files` for a workspace on this machine: the files are written there
+    (mode 600)."""
+    root = Path(workspace).resolve()
+    env, files = job_environment_and_files(project=project, workspace=str(root))
+    for relative, content in files.items():
+        _write_private_file(root / relative, content)
     return env
 
 

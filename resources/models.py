@@ -255,8 +255,8 @@ class Job(models.Model):
     node = models.ForeignKey("compute.ComputeNode", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+", editable=False)
     gpu_indices = models.CharField(max_length=200, blank=True, editable=False)
-    pid = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    token = models.CharField(max_length=64, blank=True, editable=False)
+    address = models.CharField(max_length=300, blank=True, editable=False,
+                               help_text="host:port where a running endpoint answers (its agent says).")
     exit_code = models.IntegerField(null=True, blank=True, editable=False)
     # Times: the latest run's start and end, the runner's last sign of life.
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -375,7 +375,8 @@ class JobEvent(models.Model):
 
 
 class JobLogChunk(models.Model):
-    """A piece of a job's output (whole lines), in order. Stored raw; redacted when served."""
+    """A piece of a job's output (whole lines), in order, redacted before it is stored (and again
+    when served, for values set since)."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_chunks")
     seq = models.PositiveIntegerField()

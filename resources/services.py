@@ -144,15 +144,15 @@ def resource_create_from_url(*, kind: str, project: Project, name: str, url: str
     return resource
 
 
-def model_create_from_folder(*, project: Project, name: str, folder: Path, created_by,
-                             source_job=None) -> MLModel:
-    """A training job's output becomes a ready model in the job's project. No access check: the
-    project creates it, even when `created_by` has read-only model access."""
+def model_create_from_entries(*, project: Project, name: str, entries, created_by,
+                              source_job=None) -> MLModel:
+    """A training job's output (the files its agent sent) becomes a ready model in the job's
+    project. No access check: the project creates it, even when `created_by` has read-only model
+    access."""
+    if not entries:
+        raise ValidationError({"files": "The output folder holds no files."})
     model = _new("models", project=project, name=name, created_by=created_by,
                  source_job_id=str(source_job.pk) if source_job is not None else "")
-    entries = storage.entries_from_folder(Path(folder))
-    if not entries:
-        raise ValidationError({"folder": f"The output folder {folder} holds no files."})
     return _store_and_record(model, entries)
 
 

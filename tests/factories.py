@@ -72,6 +72,7 @@ def make_node(*, owner=None, name=None, gpu_type="a100", gpus=8, online=True, st
         "storage_capacity_gb": 1000 if storage else 0,
         "status": ComputeNode.Status.ONLINE if online else ComputeNode.Status.OFFLINE,
         "last_heartbeat": timezone.now() if online else None,
+        "sandbox_ok": True,  # as its agent reports on a machine that can sandbox
     }
     defaults.update(extra)
     return ComputeNode.objects.create(owner=owner, **defaults)

@@ -1,12 +1,10 @@
-"""Shared by the jobs tests: a local node with real storage, a job factory, running the worker."""
+"""Shared by the jobs tests: a node with a real agent here, a job factory, running its jobs."""
 
 from __future__ import annotations
 
 import sys
 import threading
 import time
-
-from django.core.management import call_command
 
 from compute.services import project_gpu_types_refresh
 from resources.jobs import services
@@ -16,13 +14,12 @@ from tests.factories import make_node
 PY = sys.executable
 
 
-def local_node(tmp_path, *, gpu_type="cpu", gpus=2, owner=None, name=None):
+def local_node(tmp_path, *, gpu_type="cpu", gpus=2, owner=None, name=None, **extra):
+    """A node whose agent runs here (see `agent_for`), with storage on the agent's disk."""
     import socket
 
-    storage = tmp_path / "node-storage"
-    storage.mkdir(exist_ok=True)
-    return make_node(owner=owner, name=name, gpu_type=gpu_type, gpus=gpus, storage_path=str(storage),
-                     hostname=socket.gethostname())
+    return make_node(owner=owner, name=name, gpu_type=gpu_type, gpus=gpus, hostname=socket.gethostname(),
+                     storage_path=str(tmp_path / "agent" / "files"), **extra)
 
 
 def ready(project):
@@ -35,10 +32,62 @@ def make_job(project, actor, *, command="echo hi", type="training", gpu_type="cp
                                gpu_type=gpu_type, gpu_count=gpu_count, command=command, **kw)
 
 
-def run_worker():
-    """`manage.py db_worker --batch`: runs every queued task, then returns."""
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", "--queue-name", "*",
-                 verbosity=0)
+def agent_settings(tmp_path, **kw):
+    from trainshed.agent.jobs import Settings
+
+    defaults = {"workdir": tmp_path / "agent", "poll_seconds": 0.1, "disk_check_seconds": 0.5,
+                "kill_grace_seconds": 2.0, "network": "none"}
+    defaults.update(kw)
+    return Settings(**defaults)
+
+
+class _InProcess:
+    """The server as a WSGI app for an agent in the test's own thread: like Django's test client,
+    requests keep the test's database connection (and transaction) open."""
+
+    def __init__(self):
+        from django.core.wsgi import get_wsgi_application
+
+        self.app = get_wsgi_application()
+
+    def __call__(self, environ, start_response):
+        from django.core import signals
+        from django.db import close_old_connections
+
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        try:
+            response = self.app(environ, start_response)
+            return list(response)  # read whole here, so request_finished fires while disconnected
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
+
+
+def agent_for(node, tmp_path, *, serve=False, **settings):
+    """The real agent for `node`, talking to this test's server in-process (same database
+    transaction), with a fresh token. `serve=True` also starts its notebook proxy and file relay."""
+    import httpx
+    from trainshed.agent.main import Agent
+
+    from compute.services import node_token_issue
+
+    token = node_token_issue(node=node, actor=None)
+    agent = Agent(url="http://testserver", token=token, settings=agent_settings(tmp_path, **settings),
+                  transport=httpx.WSGITransport(app=_InProcess()), serve=serve)
+    agent.heartbeat()
+    return agent
+
+
+def run_agent(agent) -> list[str]:
+    """Run every job placed on the agent's node to its end, one after the other, in this thread;
+    returns their final statuses."""
+    done = []
+    while (status := agent.run_claimed()) is not None:
+        done.append(status)
+    return done
 
 
 def wait_for(predicate, timeout=15.0, every=0.1):
@@ -60,42 +109,40 @@ def status_of(job) -> str:
     return Job.objects.filter(pk=job.pk).values_list("status", flat=True).get()
 
 
-class RunnerThread(threading.Thread):
-    """Runs placed jobs in a background thread with the very function the `run_job` task calls,
-    while the test (or the live server) goes on. Used where a worker must run *concurrently*;
-    the tests that prove the queue itself run `manage.py db_worker --batch` (run_worker).
+class AgentThread(threading.Thread):
+    """The real agent in a background thread while the test goes on: against `url` (a live
+    server), or in-process (then the test must commit: `django_db(transaction=True)`)."""
 
-    Why not db_worker's Worker in a thread: on SQLite the test database is in memory, shared
-    between threads in shared-cache mode, where the worker's polling `BEGIN EXCLUSIVE` (5 times a
-    second) makes every other thread's query fail at once with "table is locked" instead of
-    waiting. This thread only reads to find work, so it behaves the same on SQLite and PostgreSQL.
-    """
-
-    def __init__(self):
+    def __init__(self, node, tmp_path, url=None, **settings):
         super().__init__(daemon=True)
-        self.running = True
+        import httpx
+        from django.core.wsgi import get_wsgi_application
+        from trainshed.agent.main import Agent
+
+        from compute.services import node_token_issue
+
+        transport = None if url else httpx.WSGITransport(app=get_wsgi_application())
+        self.agent = Agent(url=url or "http://testserver", token=node_token_issue(node=node, actor=None),
+                           settings=agent_settings(tmp_path, **settings), transport=transport, serve=True)
 
     def run(self):
-        from django.db import OperationalError, connection
-
-        from resources.jobs.runner import run_job
+        from django.db import connection
 
         try:
-            while self.running:
-                try:
-                    pk = Job.objects.filter(status="starting").values_list("pk", flat=True).first()
-                    if pk is not None:
-                        run_job(str(pk))
-                        continue
-                except OperationalError:
-                    pass
-                time.sleep(0.2)
+            self.agent.serve_forever(claim_every=0.1)
         finally:
             connection.close()
 
     def stop(self):
-        self.running = False
-        self.join(timeout=20)
+        self.agent.stopping.set()
+        self.join(timeout=30)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def seed_gpu_types():

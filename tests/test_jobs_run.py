@@ -1,49 +1,36 @@
-"""Jobs run for real: a real subprocess per job. The training, failing and no-JupyterLab tests go
-through the whole path (Start enqueues on the Tasks API's database backend, `manage.py db_worker
---batch` runs the task); the tests that must act while a job runs (stop, notebook, endpoint) run
-the same runner in a background thread (RunnerThread, see tests/jobs_helpers.py for why).
-
-These tests commit for real (the worker commits and checks its connection as in production)."""
-
-import importlib.util
-import urllib.error
-import urllib.request
-from pathlib import Path
+"""Jobs run for real: the node's agent (trainshed.agent, the code `trainshed-agent` runs) claims
+them through the node API, runs each command in its sandbox and reports back. The agent talks to
+this test's server in-process (`agent_for`), or from a thread while the test acts (`AgentThread`,
+tests that commit)."""
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
 
 from compute.models import Reservation
 from projects.keys import secret_set
-from projects.middleware import SESSION_KEY
 from resources import services as resource_services
 from resources.jobs import selectors, services
-from resources.models import Job, JobStatus, MLModel
+from resources.models import Job, JobLogChunk, JobStatus, MLModel
 from tests.factories import UserFactory, add_member
 from tests.jobs_helpers import (
     PY,
-    RunnerThread,
+    AgentThread,
+    agent_for,
     local_node,
     make_job,
     ready,
-    run_worker,
+    run_agent,
     seed_gpu_types,
     status_of,
     wait_for,
 )
-
-pytestmark = pytest.mark.django_db(transaction=True)
-
 
 
 @pytest.fixture(autouse=True)
 def _catalogue(db):
     seed_gpu_types()
 
-
-FAKE_JUPYTER = Path(__file__).parent / "jobs_fake_jupyter.py"
 
 TRAIN = (
     f"{PY} -c \"import os, pathlib; "
@@ -63,10 +50,10 @@ def trainer(project):
     return person
 
 
-def test_training_job_runs_through_the_worker_and_its_output_becomes_a_model(
-        owner, project, trainer, tmp_path):
+def test_training_job_runs_on_the_agent_and_its_output_becomes_a_model(owner, project, trainer, tmp_path):
     node = local_node(tmp_path)
     ready(project)
+    agent = agent_for(node, tmp_path)
     secret_set(project=project, name="WANDB_API_KEY", value="s3cret-wandb-value", actor=None)
     reviews = resource_services.dataset_create_from_upload(
         project=project, name="Reviews", created_by=owner,
@@ -74,9 +61,9 @@ def test_training_job_runs_through_the_worker_and_its_output_becomes_a_model(
     job = make_job(project, trainer, name="sentiment", command=TRAIN, env={"EPOCHS": "3"},
                    input_datasets=[reviews], output_type="model")
     services.job_start(job=job, actor=trainer)
-    assert status_of(job) == JobStatus.STARTING  # queued for the worker
+    assert status_of(job) == JobStatus.STARTING  # placed: its node's agent claims it
 
-    run_worker()
+    assert run_agent(agent) == [JobStatus.FINISHED]
 
     job.refresh_from_db()
     assert job.status == JobStatus.FINISHED, job.status_reason
@@ -87,14 +74,16 @@ def test_training_job_runs_through_the_worker_and_its_output_becomes_a_model(
     assert run.ended_at is not None and run.started_by == trainer and run.gpu_count == 1
     tail = selectors.job_log_tail(job=job)
     assert "epoch 1 rows 3" in tail and "epochs 3 cuda ''" in tail and "done" in tail
-    assert "s3cret-wandb-value" not in tail and "token is ***" in tail  # secrets never served
+    assert "token is ***" in tail
+    # redacted before it was stored, not only when served
+    assert not JobLogChunk.objects.filter(job=job, text__contains="s3cret-wandb-value").exists()
     model = MLModel.objects.get(source_job=job)
     assert (model.project, model.created_by, model.status) == (project, trainer, "ready")
     assert list(model.files.values_list("path", flat=True)) == ["weights.txt"]
     with pytest.raises(PermissionDenied):  # read-only on models: cannot rename or delete it
         resource_services.resource_rename(resource=model, name="mine", actor=trainer)
     assert not Reservation.objects.exists()  # GPUs freed
-    workspace = services.workspace_path(job)
+    workspace = tmp_path / "agent" / "jobs" / str(job.pk)  # the agent's disk, not the server's
     assert (workspace / "output" / "weights.txt").read_text() == "w=42"
     copied = workspace / "input" / "datasets" / "reviews" / "reviews.csv"
     assert copied.read_bytes() == b"text,label\na,1\nb,0\n"
@@ -103,11 +92,11 @@ def test_training_job_runs_through_the_worker_and_its_output_becomes_a_model(
 
 
 def test_failing_command_ends_failed_with_its_exit_code_and_log(owner, project, tmp_path):
-    local_node(tmp_path)
+    agent = agent_for(local_node(tmp_path), tmp_path)
     ready(project)
     job = make_job(project, owner, command="echo before the failure\nexit 3\necho never")
     services.job_start(job=job, actor=owner)
-    run_worker()
+    assert run_agent(agent) == [JobStatus.FAILED]
     job.refresh_from_db()
     assert (job.status, job.exit_code) == (JobStatus.FAILED, 3)
     assert job.status_reason == "The command exited with code 3."
@@ -116,22 +105,35 @@ def test_failing_command_ends_failed_with_its_exit_code_and_log(owner, project, 
     assert not Reservation.objects.exists()
 
 
-def test_stop_ends_a_long_running_command_within_seconds(owner, project, tmp_path, settings):
-    settings.TRAINSHED_JOB_KILL_GRACE_SECONDS = 1
-    local_node(tmp_path)
+def test_a_removed_job_s_workspace_is_deleted_by_its_agent(owner, project, tmp_path):
+    agent = agent_for(local_node(tmp_path), tmp_path)
+    ready(project)
+    job = make_job(project, owner, command="echo kept > output/a.txt")
+    services.job_start(job=job, actor=owner)
+    run_agent(agent)
+    workspace = tmp_path / "agent" / "jobs" / str(job.pk)
+    assert (workspace / "output" / "a.txt").exists()
+    agent.heartbeat()
+    assert workspace.exists()  # kept while the job is in its project
+    services.job_remove(job=job, actor=owner)
+    agent.heartbeat()
+    assert not workspace.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_stop_ends_a_long_running_command_within_seconds(owner, project, tmp_path):
+    seed_gpu_types()
+    node = local_node(tmp_path)
     ready(project)
     job = make_job(project, owner, command=f"{PY} -c \"import time; print('working', flush=True); "
                                            "time.sleep(120)\"")
     services.job_start(job=job, actor=owner)
-    worker = RunnerThread()
-    worker.start()
-    try:
+    with AgentThread(node, tmp_path, kill_grace_seconds=1):
         wait_for(lambda: status_of(job) == JobStatus.RUNNING)
         wait_for(lambda: "working" in selectors.job_log_tail(job=job))
         services.job_stop(job=Job.objects.get(pk=job.pk), actor=None, reason="out of credits")
         wait_for(lambda: status_of(job) == JobStatus.STOPPED, timeout=10)
-    finally:
-        worker.stop()
     job.refresh_from_db()
     assert job.status_reason == "out of credits" and job.ended_at is not None
     assert job.runs.get().ended_at is not None
@@ -139,119 +141,13 @@ def test_stop_ends_a_long_running_command_within_seconds(owner, project, tmp_pat
     assert "Stopping: out of credits." in selectors.job_log_tail(job=job)
 
 
-@pytest.fixture
-def fake_jupyter(settings):
-    settings.TRAINSHED_JUPYTER_COMMAND = f"{PY} {FAKE_JUPYTER}"
-
-
-def test_notebook_opens_with_its_token_for_a_read_member_and_starts_again(
-        client, owner, project, member_read, tmp_path, fake_jupyter):
-    local_node(tmp_path)
-    ready(project)
-    job = make_job(project, owner, type="notebook", command="", name="explore")
-    services.job_start(job=job, actor=owner)
-    worker = RunnerThread()
-    worker.start()
-    try:
-        wait_for(lambda: "listening" in selectors.job_log_tail(job=Job.objects.get(pk=job.pk)))
-        job.refresh_from_db()
-        url = selectors.job_url(job=job)
-        assert url == f"http://127.0.0.1:{job.port}/lab?token={job.token}" and len(job.token) > 20
-        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
-            assert answer.status == 200 and b"welcome" in answer.read()
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(url.replace(job.token, "wrong"), timeout=5)  # noqa: S310
-        assert refused.value.code == 403
-
-        client.force_login(member_read)  # read access opens (and so edits) the notebook
-        session = client.session
-        session[SESSION_KEY] = str(project.pk)
-        session.save()
-        page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
-        assert reverse("resources:job-open", args=[job.pk]) in page
-        assert "job-stop" not in page and ">Stop<" not in page and ">Remove<" not in page
-        response = client.get(reverse("resources:job-open", args=[job.pk]))
-        assert response.status_code == 302 and response["Location"] == url
-
-        services.job_stop(job=job, actor=owner)
-        wait_for(lambda: status_of(job) == JobStatus.STOPPED, timeout=10)
-        services.job_start(job=Job.objects.get(pk=job.pk), actor=owner)  # notebooks start again
-        wait_for(lambda: status_of(job) == JobStatus.RUNNING)
-        job.refresh_from_db()
-        assert job.runs.count() == 2
-        services.job_stop(job=job, actor=owner)
-        wait_for(lambda: status_of(job) == JobStatus.STOPPED, timeout=10)
-    finally:
-        worker.stop()
-    assert client.get(reverse("resources:job-open", args=[job.pk])).status_code == 404
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jupyterlab") is not None, reason="jupyterlab is installed")
-def test_notebook_without_jupyterlab_fails_with_a_clear_reason(owner, project, tmp_path):
-    local_node(tmp_path)
-    ready(project)
-    job = make_job(project, owner, type="notebook", command="")
-    services.job_start(job=job, actor=owner)
-    run_worker()
-    job.refresh_from_db()
-    assert job.status == JobStatus.FAILED
-    assert "JupyterLab is not installed" in job.status_reason
-    assert not Reservation.objects.exists()
-
-
-def test_endpoint_serves_on_its_port_and_the_page_shows_the_url(client, owner, project, tmp_path):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    local_node(tmp_path)
-    ready(project)
-    (tmp_path / "hello.txt").write_text("hello")
-    job = make_job(project, owner, type="endpoint", port=port, name="api",
-                   command=f"echo serving\n{PY} -m http.server $PORT --bind 127.0.0.1")
-    services.job_start(job=job, actor=owner)
-    worker = RunnerThread()
-    worker.start()
-    try:
-        wait_for(lambda: status_of(job) == JobStatus.RUNNING)
-        job.refresh_from_db()
-        url = f"http://127.0.0.1:{port}/"
-        assert selectors.job_url(job=job) == url
-
-        def answers():
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_for(answers)
-        client.force_login(owner)
-        session = client.session
-        session[SESSION_KEY] = str(project.pk)
-        session.save()
-        assert url in client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
-        services.job_stop(job=job, actor=owner)
-        wait_for(lambda: status_of(job) == JobStatus.STOPPED, timeout=10)
-    finally:
-        worker.stop()
-
-
-def test_a_job_whose_files_outgrow_its_disk_size_is_stopped_with_the_reason(owner, project, tmp_path, settings):
-    settings.TRAINSHED_JOB_DISK_CHECK_SECONDS = 0.2
-    settings.TRAINSHED_JOB_KILL_GRACE_SECONDS = 1
-    local_node(tmp_path)
+def test_a_job_whose_files_outgrow_its_disk_size_is_stopped_with_the_reason(owner, project, tmp_path):
+    agent = agent_for(local_node(tmp_path), tmp_path, disk_check_seconds=0.2, kill_grace_seconds=1)
     ready(project)
     # A sparse file: 1.2 GB of apparent size without writing it (the check counts apparent sizes).
     job = make_job(project, owner, disk_gb=1, command="truncate -s 1200MB output/big.bin\nsleep 120")
     services.job_start(job=job, actor=owner)
-    worker = RunnerThread()
-    worker.start()
-    try:
-        wait_for(lambda: status_of(job) == JobStatus.FAILED, timeout=20)
-    finally:
-        worker.stop()
+    assert run_agent(agent) == [JobStatus.FAILED]
     job.refresh_from_db()
     assert job.status_reason == "The job's files reached 1.2 GB, over its disk size of 1 GB."
     assert "over its disk size of 1 GB. It was stopped." in selectors.job_log_tail(job=job)
@@ -259,7 +155,7 @@ def test_a_job_whose_files_outgrow_its_disk_size_is_stopped_with_the_reason(owne
 
 
 def test_workspace_bytes_counts_files_in_every_folder_and_not_what_links_point_to(tmp_path):
-    from resources.jobs.runner import workspace_bytes
+    from trainshed.agent.jobs import workspace_bytes
 
     (tmp_path / "input" / "datasets" / "d").mkdir(parents=True)
     (tmp_path / "input" / "datasets" / "d" / "a.csv").write_bytes(b"x" * 1000)

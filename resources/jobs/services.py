@@ -12,16 +12,9 @@ Every status change goes through `_set_status`, which records a JobEvent with it
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
-import secrets
-import shutil
-import signal
-import socket
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -284,16 +277,9 @@ def _place(job: Job, *, actor=None) -> bool:
                         status_reason="Waiting for a node with free GPUs and disk.")
         return False
     node = reservation.node
+    # The node's agent claims it (`run_claim_next`) at its next poll.
     _set_status(job, JobStatus.STARTING, actor=actor, message=f"Placed on {node.name}",
                 node=node, gpu_indices=_gpu_indices(node, job), status_reason="")
-    job_id, queue = str(job.pk), node.job_queue
-
-    def enqueue():
-        from resources.jobs.tasks import run_job
-
-        run_job.using(queue_name=queue).enqueue(job_id)  # only the placed node's worker takes it
-
-    transaction.on_commit(enqueue)
     return True
 
 
@@ -314,8 +300,8 @@ def job_start(*, job: Job, actor) -> Job:
     billing_services.ensure_can_spend(project=job.project)
     job.stop_requested_at = None
     job.exit_code = None
-    job.pid = None
-    job.save(update_fields=["stop_requested_at", "exit_code", "pid", "updated_at"])
+    job.address = ""
+    job.save(update_fields=["stop_requested_at", "exit_code", "address", "updated_at"])
     if job.status != JobStatus.NEW:
         _set_status(job, JobStatus.NEW, actor=actor, message=f"Start again requested by {_who(actor)}",
                     status_reason="")
@@ -378,8 +364,9 @@ def job_stop(*, job: Job, actor=None, reason: str = "") -> Job:
 
 @transaction.atomic
 def job_remove(*, job: Job, actor) -> None:
-    """Remove a job from its project: stopped first when it runs; its workspace is deleted when
-    nothing runs there any more. The row stays (hidden) so its runs can still be metered."""
+    """Remove a job from its project: stopped first when it runs; its node's agent deletes its
+    workspace once nothing runs there (`node_workspaces_kept`). The row stays (hidden) so its runs
+    can still be metered."""
     if actor is not None:
         access.require(actor, job.project, "jobs", "manage")
     job = _locked(job)
@@ -390,55 +377,15 @@ def job_remove(*, job: Job, actor) -> None:
         job.refresh_from_db()
     job.removed_at = timezone.now()
     job.save(update_fields=["removed_at", "updated_at"])
-    if job.status != JobStatus.RUNNING:
-        transaction.on_commit(lambda: workspace_delete(job))
-
-
-# ---- the workspace -------------------------------------------------------------------------------
-
-
-def workspace_path(job: Job) -> Path:
-    """`<node storage>/jobs/<job id>/` (nodes without storage: under var/nodes/<node id>/)."""
-    node = job.node
-    base = Path(node.storage_path) if node and node.storage_path else (
-        Path(settings.VAR_DIR) / "nodes" / str(getattr(node, "pk", "unplaced")))
-    return base / "jobs" / str(job.pk)
-
-
-def workspace_delete(job: Job) -> None:
-    if job.node_id is None:
-        return
-    path = workspace_path(job)
-    if not path.exists():
-        return
-    for root, dirs, _files in os.walk(path):  # inputs are read-only: make them deletable
-        for d in dirs:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, d), 0o755)  # noqa: S103
-    shutil.rmtree(path, ignore_errors=True)
 
 
 # ---- the reaper ----------------------------------------------------------------------------------
 
 
-def _kill_orphan(job: Job) -> None:
-    """If the job's process group still lives on this machine (its runner died), kill it. The
-    process is recognised by TRAINSHED_JOB_ID in its environment, so a reused pid is never hit."""
-    if not job.pid or job.node is None or job.node.hostname != socket.gethostname():
-        return
-    try:
-        environ = Path(f"/proc/{job.pid}/environ").read_bytes()
-    except OSError:
-        return
-    if f"TRAINSHED_JOB_ID={job.pk}".encode() not in environ.split(b"\0"):
-        return
-    with contextlib.suppress(OSError):
-        os.killpg(job.pid, signal.SIGKILL)
-
-
 def jobs_reap(*, now=None) -> int:
-    """Fail the jobs whose runner stopped sending heartbeats (a worker that died), end their run
-    and free their GPUs. Returns how many were reaped."""
+    """Fail the jobs whose agent stopped sending heartbeats (it died, or its node is cut off),
+    end their run and free their GPUs; the agent stops such a job when it hears of it. Returns
+    how many were reaped."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.TRAINSHED_JOB_STALE_SECONDS)
     reaped = 0
@@ -452,52 +399,45 @@ def jobs_reap(*, now=None) -> int:
             seen = timezone.localtime(job.last_heartbeat).strftime("%Y-%m-%d %H:%M:%S")
             reason = (f"The worker running this job stopped sending heartbeats (last at {seen}); "
                       "the job is presumed dead and its GPUs were freed.")
-            _kill_orphan(job)
             _set_status(job, JobStatus.FAILED, message=reason, status_reason=reason, now=now,
                         ended_at=job.last_heartbeat)
             _end_runs(job, at=job.last_heartbeat)
             _release(job)
-            if job.removed_at is not None:
-                transaction.on_commit(lambda job=job: workspace_delete(job))
             reaped += 1
     return reaped
 
 
-# ---- the runner's transitions ---------------------------------------------------------------------
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
+# ---- what a node's agent does (resources/api_node.py) ----------------------------------------------
 
 
 @transaction.atomic
-def run_claim(*, job_id, port: int | None = None, token: str = "") -> Job | None:
-    """starting -> running, with a new JobRun. None when the job is no longer starting (stopped or
-    removed meanwhile, or another worker has it)."""
-    job = Job.objects.select_for_update(of=("self",)) \
-        .select_related("project", "node", "gpu_type", "created_by") \
-        .filter(pk=job_id, status=JobStatus.STARTING).first()
+def run_claim_next(*, node: ComputeNode) -> Job | None:
+    """The oldest job placed on `node` and not yet claimed: starting -> running, with a new
+    JobRun. None when there is none (or another request of the same agent took it)."""
+    job = (Job.objects.select_for_update(of=("self",), skip_locked=True)
+           .select_related("project", "node", "gpu_type", "created_by")
+           .filter(node=node, status=JobStatus.STARTING, removed_at__isnull=True)
+           .order_by("updated_at", "pk").first())
     if job is None:
         return None
     now = timezone.now()
     started_by = (job.events.filter(actor__isnull=False).order_by("-at", "-id")
                   .values_list("actor", flat=True).first())
-    _set_status(job, JobStatus.RUNNING, now=now, message=f"Running on {job.node.name}",
-                started_at=now, ended_at=None, last_heartbeat=now, port=port if port else job.port,
-                token=token, status_reason="")
+    _set_status(job, JobStatus.RUNNING, now=now, message=f"Running on {node.name}",
+                started_at=now, ended_at=None, last_heartbeat=now, status_reason="")
     JobRun.objects.create(job=job, started_at=now, last_heartbeat=now, started_by_id=started_by,
-                          node=job.node, gpu_type=job.gpu_type, gpu_count=job.gpu_count)
+                          node=node, gpu_type=job.gpu_type, gpu_count=job.gpu_count)
     return job
 
 
-def run_pid(*, job: Job, pid: int) -> None:
-    Job.objects.filter(pk=job.pk).update(pid=pid)
-
-
-def run_heartbeat(*, job: Job) -> tuple[bool, str]:
-    """The runner is alive: returns (stop requested?, status) as stored now."""
+def run_heartbeat(*, job: Job, address: str | None = None) -> tuple[bool, str]:
+    """The agent runs the job: returns (stop requested?, status) as stored now. `address` is
+    where an endpoint answers, once the agent knows it."""
     now = timezone.now()
-    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(last_heartbeat=now)
+    fields = {"last_heartbeat": now}
+    if address is not None:
+        fields["address"] = address[:300]
+    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
     JobRun.objects.filter(job=job, ended_at__isnull=True).update(last_heartbeat=now)
     return run_should_stop(job=job)
 
@@ -509,45 +449,63 @@ def run_should_stop(*, job: Job) -> tuple[bool, str]:
     return row[0] is not None or row[1] != JobStatus.RUNNING, row[1]
 
 
-def run_log_append(*, job: Job, seq: int, text: str) -> None:
-    JobLogChunk.objects.create(job=job, seq=seq, text=text)
-    Job.objects.filter(pk=job.pk).update(log_bytes=job.log_bytes + len(text.encode()))
-    job.log_bytes += len(text.encode())
+LOG_FULL = "\n[trainshed] The log reached its size limit; later output is not kept.\n"
+
+
+@transaction.atomic
+def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
+    """Store chunk `seq` of the job's log, redacted (`redact`) before it is written; returns the
+    last sequence number stored. A chunk sent again (the agent did not hear the answer) is not
+    stored twice; past TRAINSHED_JOB_LOG_MAX_BYTES the rest is dropped with a note."""
+    job = Job.objects.select_for_update(of=("self",)).get(pk=job.pk)
+    last = job.log_chunks.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if seq <= last:
+        return last
+    if seq != last + 1:
+        raise ValidationError({"seq": f"Expected chunk {last + 1}, got {seq}."})
+    room = settings.TRAINSHED_JOB_LOG_MAX_BYTES - job.log_bytes
+    if room <= 0:
+        return last
+    data = redact(text).encode()
+    if len(data) > room:
+        data = data[:room].decode("utf-8", errors="ignore").encode() + LOG_FULL.encode()
+    JobLogChunk.objects.create(job=job, seq=seq, text=data.decode("utf-8", errors="replace"))
+    Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data))
+    return seq
 
 
 @transaction.atomic
 def run_end(*, job: Job, status: str, reason: str = "", exit_code: int | None = None) -> Job:
-    """The process ended: record the outcome, end the run, free the GPUs."""
+    """The job's processes ended: record the outcome, end the run, free the GPUs. Only a running
+    job changes (an agent reporting a reaped or stopped job again changes nothing)."""
     job = _locked(job)
     now = timezone.now()
     if job.status == JobStatus.RUNNING:
+        if status == JobStatus.STOPPED and not job.stop_requested_at and job.type not in (
+                JobType.NOTEBOOK, JobType.ENDPOINT):
+            status = JobStatus.FAILED  # only a stop request, or a server's shutdown, stops
         message = reason or {JobStatus.FINISHED: "Finished"}.get(status, status)
-        _set_status(job, status, message=message, status_reason=reason, now=now, ended_at=now,
-                    last_heartbeat=now, exit_code=exit_code, pid=None)
-    _end_runs(job, at=now, last_heartbeat=now)
-    _release(job)
-    if job.removed_at is not None:
-        transaction.on_commit(lambda: workspace_delete(job))
+        _set_status(job, status, message=message[:2000], status_reason=reason[:2000], now=now,
+                    ended_at=now, last_heartbeat=now, exit_code=exit_code, address="")
+        _end_runs(job, at=now, last_heartbeat=now)
+        _release(job)
     return job
 
 
-@transaction.atomic
-def run_fail_before_start(*, job: Job, reason: str) -> None:
-    """The runner could not even start the process (no JupyterLab, unreadable inputs…)."""
-    job = _locked(job)
-    if job.status in JOB_ON_NODE:
-        now = timezone.now()
-        _set_status(job, JobStatus.FAILED, message=reason, status_reason=reason, ended_at=now)
-        _end_runs(job, at=now)
-    _release(job)
+def node_workspaces_kept(*, node: ComputeNode) -> list[str]:
+    """The jobs whose workspace the node's agent keeps: placed there and not removed (a notebook's
+    files stay between its runs); it deletes every other workspace it holds."""
+    return [str(pk) for pk in Job.objects.filter(node=node, removed_at__isnull=True)
+            .values_list("pk", flat=True)]
 
 
-def run_save_output_model(*, job: Job, folder: Path) -> MLModel:
-    """A finished training/inference job with output type "model": its output/ becomes a model of
-    its project, created by the job's creator (no access check: the project creates it)."""
+def run_save_output_model(*, job: Job, entries) -> MLModel:
+    """A finished training/inference job with output type "model": the files its agent uploaded
+    from output/ become a model of its project, created by the job's creator (no access check:
+    the project creates it)."""
     from resources import services as resource_services
 
-    return resource_services.model_create_from_folder(
-        project=job.project, name=f"{job.name} output", folder=folder, created_by=job.created_by,
+    return resource_services.model_create_from_entries(
+        project=job.project, name=f"{job.name} output", entries=entries, created_by=job.created_by,
         source_job=job,
     )

@@ -1,14 +1,10 @@
-"""`manage.py node register|heartbeat|run-local|list`: what a compute node's worker runs."""
+"""`manage.py node register|token|list`: the operators' side of compute nodes. A node's own
+process is its agent (`trainshed-agent`), which needs only the server's URL and the node's token."""
 
 from __future__ import annotations
 
-import signal
-import time
-
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections
 
 from accounts.models import User
 from compute import local, services
@@ -31,120 +27,82 @@ def _errors(exc: ValidationError) -> str:
 
 
 class Command(BaseCommand):
-    help = "Register a compute node, send its heartbeat, or keep this machine's nodes alive."
+    help = "Register a compute node (issuing its agent's token), rotate or revoke a token, list nodes."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
 
-        reg = sub.add_parser("register", help="create or update a node and send a first heartbeat")
+        reg = sub.add_parser("register", help="create or update a node and issue its agent's token")
         who = reg.add_mutually_exclusive_group(required=True)
         who.add_argument("--owner", help="e-mail of the account that owns the node")
         who.add_argument("--public", action="store_true", help="a platform node (no owner)")
         reg.add_argument("--name", required=True)
         reg.add_argument("--gpu-type", help="catalogue slug (cpu, t4, a100, …); default: detected")
         reg.add_argument("--gpus", type=int, help="GPU count (job slots for cpu); default: detected")
-        reg.add_argument("--storage", default="", help="storage path on the node (empty: none)")
-        reg.add_argument("--capacity-gb", type=int, help="storage capacity; default: the disk's size")
-        reg.add_argument("--hostname", default=None, help="default: this machine's host name")
         reg.add_argument("--provider", default=ComputeNode.Provider.PHYSICAL,
                          choices=ComputeNode.Provider.values)
         reg.add_argument("--region", default="")
 
-        beat = sub.add_parser("heartbeat", help="send one heartbeat for a node")
-        beat.add_argument("name")
-        which = beat.add_mutually_exclusive_group()
+        tok = sub.add_parser("token", help="issue a new token for a node (the old one stops working)")
+        tok.add_argument("name")
+        which = tok.add_mutually_exclusive_group()
         which.add_argument("--owner", help="the owner's e-mail, when several nodes share the name")
         which.add_argument("--public", action="store_true")
-
-        run = sub.add_parser("run-local", help="heartbeat this machine's nodes until stopped")
-        run.add_argument("--interval", type=float,
-                         default=max(5, settings.TRAINSHED_NODE_HEARTBEAT_SECONDS // 3))
-        run.add_argument("--hostname", default=None, help="default: this machine's host name")
-        run.add_argument("--once", action="store_true", help="one round, then exit")
+        tok.add_argument("--revoke", action="store_true", help="revoke it instead: the agent stops")
 
         sub.add_parser("list", help="every node with its state")
 
     def handle(self, *args, action, **options):
         return getattr(self, "handle_" + action.replace("-", "_"))(**options)
 
-    # -- register ---------------------------------------------------------------------------
-    def handle_register(self, *, owner, public, name, gpu_type, gpus, storage, capacity_gb,
-                        hostname, provider, region, **_):
+    def handle_register(self, *, owner, public, name, gpu_type, gpus, provider, region, **_):
         owner_user = None if public else _owner(owner)
         if gpu_type is None or gpus is None:
             detected_type, detected_count = local.local_gpu_type()
             gpu_type = gpu_type or detected_type.slug
             gpus = gpus if gpus is not None else detected_count
-        if capacity_gb is None:
-            capacity_gb = local.disk_capacity_gb(storage) if storage else 0
         try:
-            node, created = services.node_register(
-                owner=owner_user, name=name, gpu_type=gpu_type, gpu_count=gpus,
-                hostname=hostname or local.hostname(), storage_path=storage,
-                storage_capacity_gb=capacity_gb, provider=provider, region=region,
+            node, created, token = services.node_register(
+                owner=owner_user, name=name, gpu_type=gpu_type, gpu_count=gpus, provider=provider,
+                region=region,
             )
         except ValidationError as exc:
             raise CommandError(_errors(exc)) from None
         whose = "public" if node.is_public else f"owned by {owner_user.email}"
         self.stdout.write(
             f"{'registered' if created else 'updated'} node {node.name} ({whose}): "
-            f"{node.gpu_count} × {node.gpu_type.slug}, storage "
-            f"{node.storage_capacity_gb} GB at {node.storage_path or '-'}; {node.state}"
+            f"{node.gpu_count} × {node.gpu_type.slug}, id {node.pk}"
         )
+        self._show_token(token)
 
-    # -- heartbeat ----------------------------------------------------------------------------
-    def handle_heartbeat(self, *, name, owner, public, **_):
+    def _show_token(self, token: str) -> None:
+        self.stdout.write("Its agent's token (shown once; keep it on the node only):")
+        self.stdout.write(f"  {token}")
+        self.stdout.write("On the node: TRAINSHED_AGENT_URL=<this server> TRAINSHED_AGENT_TOKEN=<token> "
+                          "trainshed-agent")
+
+    def handle_token(self, *, name, owner, public, revoke, **_):
         nodes = ComputeNode.objects.filter(name=name)
         if public:
             nodes = nodes.public()
         elif owner:
             nodes = nodes.filter(owner=_owner(owner))
-        found = list(nodes.select_related("owner")[:2])
+        found = list(nodes[:2])
         if not found:
             raise CommandError(f"No node named {name}.")
         if len(found) > 1:
             raise CommandError(f"Several nodes are named {name}: add --owner EMAIL or --public.")
-        node = services.node_heartbeat(node=found[0])
-        self.stdout.write(f"{node.name}: {node.state} at {node.last_heartbeat:%Y-%m-%d %H:%M:%S}")
+        if revoke:
+            services.node_token_revoke(node=found[0], actor=None)
+            self.stdout.write(f"{name}: token revoked; its agent is refused from its next request.")
+            return
+        self._show_token(services.node_token_issue(node=found[0], actor=None))
 
-    # -- run-local ------------------------------------------------------------------------------
-    def handle_run_local(self, *, interval, hostname, once, **_):
-        host = hostname or local.hostname()
-        stopping = False
-
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
-
-        if not once:
-            signal.signal(signal.SIGTERM, stop)
-            signal.signal(signal.SIGINT, stop)
-            self.stdout.write(f"keeping the nodes on {host} alive every {interval:g}s")
-        seen: set = set()
-        try:
-            while not stopping:
-                for node in ComputeNode.objects.filter(hostname=host):
-                    services.node_heartbeat(node=node)
-                    if node.pk not in seen:
-                        seen.add(node.pk)
-                        self.stdout.write(f"  heartbeat: {node.name}")
-                if once:
-                    break
-                close_old_connections()  # a long-lived loop: drop a connection that went bad
-                deadline = time.monotonic() + interval
-                while not stopping and time.monotonic() < deadline:
-                    time.sleep(0.5)
-        finally:
-            if not once:
-                for node in ComputeNode.objects.filter(pk__in=seen):
-                    services.node_mark_offline(node=node)
-                self.stdout.write("local nodes marked offline.")
-
-    # -- list -----------------------------------------------------------------------------------
     def handle_list(self, **_):
         for node in ComputeNode.objects.select_related("owner", "gpu_type").with_usage():
             whose = node.owner.email if node.owner else "public"
+            sandbox = {True: "sandboxed", False: "no sandbox", None: "-"}[node.sandbox_ok]
             self.stdout.write(
                 f"{node.name:20} {whose:24} {node.gpus_reserved}/{node.gpu_count} × "
-                f"{node.gpu_type.slug:6} {node.state:9} {node.hostname}"
+                f"{node.gpu_type.slug:6} {node.state:9} {sandbox:10} {node.hostname or '-'}"
             )
