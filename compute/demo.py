@@ -7,29 +7,20 @@ from compute.models import ComputeNode, GpuType, ProjectCompute
 from projects.models import Project
 from projects.services import project_settings_update
 
-PUBLIC_NODE = "local"
+PUBLIC_NODE = local.PUBLIC_NODE
 ALICE_LOCAL = "workstation"
 ALICE_OFFLINE = "a100-rack"
 
 
-def _ensure_local(*, owner, name: str, stdout) -> ComputeNode:
-    """A node whose agent `manage.py serve` runs on this machine (it is the node's host)."""
-    node = ComputeNode.objects.filter(name=name, owner=owner).first()
-    if node is None:
-        gpu_type, count = local.local_gpu_type()
-        node, _, _token = services.node_register(owner=owner, name=name, gpu_type=gpu_type, gpu_count=count)
-        stdout.write(f"  node {name}: {count} × {gpu_type.slug}, its agent started by `manage.py serve`")
-    if node.hostname != local.hostname():
-        ComputeNode.objects.filter(pk=node.pk).update(hostname=local.hostname())
-    return node
-
-
 def load(stdout) -> None:
-    _ensure_local(owner=None, name=PUBLIC_NODE, stdout=stdout)
+    local.node_here(owner=None, name=PUBLIC_NODE, stdout=stdout)
     alice = User.objects.filter(email="alice@example.com").first()
     if alice is None:
         return
-    _ensure_local(owner=alice, name=ALICE_LOCAL, stdout=stdout)
+    workstation = local.node_here(owner=alice, name=ALICE_LOCAL, stdout=stdout)
+    # Online now, as its agent (started next by `manage.py serve`) says within seconds: the
+    # owned-compute-only project's first list of GPU types is made from it below.
+    services.node_heartbeat(node=workstation)
     if not ComputeNode.objects.filter(owner=alice, name=ALICE_OFFLINE).exists():
         services.node_create(
             owner=alice, actor=None, name=ALICE_OFFLINE, provider=ComputeNode.Provider.PHYSICAL,

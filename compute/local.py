@@ -9,7 +9,11 @@ import subprocess
 from django.db import transaction
 from django.utils.text import slugify
 
-from compute.models import GpuType
+from compute import services
+from compute.models import ComputeNode, GpuType
+
+#: The public node `manage.py serve` keeps on this machine, so a fresh install runs jobs.
+PUBLIC_NODE = "local"
 
 # Substrings of nvidia-smi's model names, most specific first, mapped to catalogue slugs.
 KNOWN_MODELS = [("H100", "h100"), ("A100", "a100"), ("A6000", "a6000"), ("A4000", "a4000"),
@@ -70,3 +74,17 @@ def disk_capacity_gb(path: str) -> int:
         return shutil.disk_usage(path).total // 1024**3
     except OSError:
         return 0
+
+
+def node_here(*, owner=None, name: str = PUBLIC_NODE, stdout=None) -> ComputeNode:
+    """A node hosted on this machine (`manage.py serve` starts its agent), registered with the
+    GPUs found here when it does not exist yet."""
+    node = ComputeNode.objects.filter(name=name, owner=owner).first()
+    if node is None:
+        gpu_type, count = local_gpu_type()
+        node, _, _token = services.node_register(owner=owner, name=name, gpu_type=gpu_type, gpu_count=count)
+        if stdout is not None:
+            stdout.write(f"  node {name}: {count} × {gpu_type.slug}, its agent started by `manage.py serve`")
+    if node.hostname != hostname():
+        ComputeNode.objects.filter(pk=node.pk).update(hostname=hostname())  # until its agent reports
+    return node

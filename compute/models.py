@@ -104,7 +104,8 @@ class ComputeNode(models.Model):
     )
     provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.PHYSICAL)
     region = models.CharField(max_length=64, blank=True)
-    hostname = models.CharField(max_length=253)
+    hostname = models.CharField(max_length=253, blank=True, editable=False,
+                                help_text="As the node's agent reports it.")
     gpu_type = models.ForeignKey(GpuType, on_delete=models.PROTECT, related_name="nodes")
     gpu_count = models.PositiveIntegerField("GPUs", validators=[MinValueValidator(1)])
     # Reported by the node's agent (its own configuration), never typed on a form.

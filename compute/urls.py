@@ -11,6 +11,8 @@ urlpatterns = [
     path("nodes/<uuid:node_id>/drain/", views.node_drain, name="node-drain"),
     path("nodes/<uuid:node_id>/resume/", views.node_resume, name="node-resume"),
     path("nodes/<uuid:node_id>/remove/", views.node_remove, name="node-remove"),
+    path("nodes/<uuid:node_id>/token/", views.node_token, name="node-token"),
+    path("nodes/<uuid:node_id>/token/revoke/", views.node_token_revoke, name="node-token-revoke"),
     path("projects/<uuid:project_id>/", views.project_settings, name="project-settings"),
     path(
         "projects/<uuid:project_id>/settings/",

@@ -57,8 +57,9 @@ def _node_form_page(request: HttpRequest, *, node: ComputeNode | None) -> HttpRe
                 saved = services.node_create(owner=request.user, actor=request.user, **fields)
                 messages.success(
                     request,
-                    f"Node “{saved.name}” added. It is offline until its worker sends a heartbeat.",
+                    f"Node “{saved.name}” added. It is offline until its agent sends a heartbeat.",
                 )
+                return _token_page(request, saved)
             else:
                 saved = services.node_update(node=node, actor=request.user, **fields)
                 messages.success(request, f"Node “{saved.name}” saved.")
@@ -121,6 +122,31 @@ def node_remove(request: HttpRequest, node_id) -> HttpResponse:
             messages.success(request, f"Node “{node.name}” removed.")
         return redirect("compute:node-list")
     return render(request, "compute/node_confirm_delete.html", {"node": node})
+
+
+def _token_page(request: HttpRequest, node: ComputeNode) -> HttpResponse:
+    """A new token, shown in this answer only (never in a URL, a session or a log)."""
+    token = services.node_token_issue(node=node, actor=request.user)
+    response = render(request, "compute/node_token.html", {
+        "node": node, "token": token, "server_url": request.build_absolute_uri("/").rstrip("/")})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def node_token(request: HttpRequest, node_id) -> HttpResponse:
+    """Issue a new token for one of my nodes (rotating: the old one stops working)."""
+    return _token_page(request, _own_node(request, node_id))
+
+
+@login_required
+@require_POST
+@vary_on_headers("HX-Request")
+def node_token_revoke(request: HttpRequest, node_id) -> HttpResponse:
+    node = services.node_token_revoke(node=_own_node(request, node_id), actor=request.user)
+    return _after_node_action(
+        request, f"The token of “{node.name}” is revoked: its agent stops at its next request.")
 
 
 # ---- a project's compute settings (owner only) ------------------------------------------------

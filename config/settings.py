@@ -190,8 +190,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 TASKS = {
     "default": {
         "BACKEND": env_str("TRAINSHED_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        # Any queue name: "default" for downloads and accrual, and one per compute node for its
-        # jobs (`ComputeNode.job_queue`), so a job runs only on the node it was placed on.
+        # Downloads and accrual. Jobs are not tasks: each node's agent claims its own.
         "QUEUES": [],
     }
 }
@@ -247,21 +246,13 @@ TRAINSHED_INVITATION_DAYS = env_int("TRAINSHED_INVITATION_DAYS", 7)
 TRAINSHED_DEMO_PASSWORD = "trainshed-demo"
 TRAINSHED_NODE_HEARTBEAT_SECONDS = env_int("TRAINSHED_NODE_HEARTBEAT_SECONDS", 90)
 
-# --- Jobs (the runner on each node, see resources/jobs/runner.py) ------------------------------
+# --- Jobs (run by each node's agent: trainshed.agent; these are the control plane's side) -------
+# How often an agent reports a running job (what billing meters up to).
 TRAINSHED_JOB_HEARTBEAT_SECONDS = env_int("TRAINSHED_JOB_HEARTBEAT_SECONDS", 10)
 # A running job whose heartbeat is older than this is reaped (failed, GPUs freed).
 TRAINSHED_JOB_STALE_SECONDS = env_int("TRAINSHED_JOB_STALE_SECONDS", 60)
-TRAINSHED_JOB_POLL_SECONDS = float(env_str("TRAINSHED_JOB_POLL_SECONDS", "0.5"))
-TRAINSHED_JOB_KILL_GRACE_SECONDS = float(env_str("TRAINSHED_JOB_KILL_GRACE_SECONDS", "5"))
 TRAINSHED_JOB_LOG_MAX_BYTES = env_int("TRAINSHED_JOB_LOG_MAX_BYTES", 5 * 1024**2)
 TRAINSHED_JOB_MAX_DISK_GB = env_int("TRAINSHED_JOB_MAX_DISK_GB", 2000)
-# How often a running job's workspace is measured against its disk size.
-TRAINSHED_JOB_DISK_CHECK_SECONDS = float(env_str("TRAINSHED_JOB_DISK_CHECK_SECONDS", "30"))
-# How notebooks start JupyterLab (empty: `<this python> -m jupyterlab`, from the `run` extra).
-TRAINSHED_JUPYTER_COMMAND = env_str("TRAINSHED_JUPYTER_COMMAND", "")
-# Notebooks and endpoints listen on this address of their node; links use TRAINSHED_JOB_URL_HOST
-# (empty: 127.0.0.1 for this machine's nodes, else the node's host name).
-TRAINSHED_JOB_BIND_HOST = env_str("TRAINSHED_JOB_BIND_HOST", "127.0.0.1")
-TRAINSHED_JOB_URL_HOST = env_str("TRAINSHED_JOB_URL_HOST", "")
-# `manage.py serve`: worker processes for the "jobs" queue (each runs one job at a time).
-TRAINSHED_JOB_WORKERS = env_int("TRAINSHED_JOB_WORKERS", 3)
+# `manage.py serve`: the agents it starts for this machine's nodes listen here (browsers reach
+# notebooks through them).
+TRAINSHED_AGENT_LISTEN_HOST = env_str("TRAINSHED_AGENT_LISTEN_HOST", "127.0.0.1")

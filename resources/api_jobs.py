@@ -82,8 +82,9 @@ class JobOut(Schema):
         return round(job.gpu_hours, 6)
 
     @staticmethod
-    def resolve_url(job: Job) -> str | None:
-        return selectors.job_url(job=job)
+    def resolve_url(job: Job, context) -> str | None:
+        url = selectors.job_url(job=job)
+        return context["request"].build_absolute_uri(url) if url and url.startswith("/") else url
 
     @staticmethod
     def resolve_created_by(job: Job) -> str | None:

@@ -7,9 +7,11 @@ import json
 import tempfile
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
+
 from accounts.models import User
 from projects.models import Project
-from resources import services
+from resources import services, storage
 from resources.models import Dataset, MLModel
 
 # (owner e-mail, project name or None for Personal, kind, name, {path: text})
@@ -69,15 +71,23 @@ def load(stdout) -> None:
                 path = Path(tmp) / rel
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
-            create = (services.dataset_create_from_folder if kind == "datasets"
-                      else services.model_create_from_folder)
-            create(project=project, name=name, folder=Path(tmp), created_by=owner)
+            entries = storage.entries_from_folder(Path(tmp))
+            try:
+                if kind == "datasets":
+                    services.dataset_create_from_entries(project=project, name=name, entries=entries,
+                                                         created_by=owner)
+                else:
+                    services.model_create_from_entries(project=project, name=name, entries=entries,
+                                                       created_by=owner)
+            except ValidationError as exc:  # e.g. the owner's node is not up yet
+                stdout.write(f"  {kind[:-1]} {name} in {project.name}: not created ({' '.join(exc.messages)})")
+                continue
         stdout.write(f"  {kind[:-1]} {name} in {project.name} ({email})")
     load_jobs(stdout)
 
 
 
-# ---- jobs: run for real (a second or so each), so they have logs, runs and an output model ----
+# ---- jobs: run for real by the agents (a second or so each): logs, runs and an output model ----
 
 TRAIN_SCRIPT = """python3 - <<'PY'
 import json, os, pathlib, time
@@ -103,13 +113,10 @@ DEMO_JOBS = [
 
 
 def _run_now(job, actor) -> None:
-    from resources.jobs import runner
+    """Started: the node's agent (`manage.py serve` starts it) runs it within seconds."""
     from resources.jobs import services as job_services
 
     job_services.job_start(job=job, actor=actor)
-    job.refresh_from_db()
-    if job.status == "starting":
-        runner.run_job(str(job.pk))
 
 
 def load_jobs(stdout) -> None:

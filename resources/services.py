@@ -1,7 +1,7 @@
 """Writes to datasets and models. Views, the API, the task worker and the jobs code call these.
 
 Datasets and models behave the same; the functions take `kind` ("datasets" or "models") and the
-named wrappers at the bottom (`dataset_create_from_upload`, `model_create_from_folder`, ...) are
+named wrappers at the bottom (`dataset_create_from_upload`, `model_create_from_entries`, ...) are
 what other code should call.
 
 Files are written to the storage *before* the rows exist and deleted again if anything fails, so
@@ -156,13 +156,12 @@ def model_create_from_entries(*, project: Project, name: str, entries, created_b
     return _store_and_record(model, entries)
 
 
-def dataset_create_from_folder(*, project: Project, name: str, folder: Path, created_by):
-    """A folder on the server becomes a ready dataset (a job's output, the demo). Like
-    `model_create_from_folder`, no access check: the caller decided."""
-    dataset = _new("datasets", project=project, name=name, created_by=created_by)
-    entries = storage.entries_from_folder(Path(folder))
+def dataset_create_from_entries(*, project: Project, name: str, entries, created_by):
+    """Files the server already holds become a ready dataset (the demo). Like
+    `model_create_from_entries`, no access check: the caller decided."""
     if not entries:
-        raise ValidationError({"folder": f"The folder {folder} holds no files."})
+        raise ValidationError({"files": "The folder holds no files."})
+    dataset = _new("datasets", project=project, name=name, created_by=created_by)
     return _store_and_record(dataset, entries)
 
 

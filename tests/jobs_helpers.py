@@ -18,8 +18,8 @@ def local_node(tmp_path, *, gpu_type="cpu", gpus=2, owner=None, name=None, **ext
     """A node whose agent runs here (see `agent_for`), with storage on the agent's disk."""
     import socket
 
-    return make_node(owner=owner, name=name, gpu_type=gpu_type, gpus=gpus, hostname=socket.gethostname(),
-                     storage_path=str(tmp_path / "agent" / "files"), **extra)
+    fields = {"hostname": socket.gethostname(), "storage_path": str(tmp_path / "agent" / "files"), **extra}
+    return make_node(owner=owner, name=name, gpu_type=gpu_type, gpus=gpus, **fields)
 
 
 def ready(project):

@@ -15,7 +15,7 @@ from compute.models import GpuType
 from projects import services as project_services
 from resources.models import Job, JobRun, JobStatus
 from tests.factories import UserFactory
-from tests.jobs_helpers import local_node, make_job, ready, run_worker
+from tests.jobs_helpers import agent_for, local_node, make_job, ready, run_agent
 
 pytestmark = pytest.mark.django_db
 
@@ -112,15 +112,14 @@ def test_reaching_the_monthly_cap_stops_the_projects_jobs(project, owner):
         billing_services.ensure_can_spend(project=project)
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_real_job_is_charged_to_the_owner_when_a_member_runs_it(project, owner, member_all, tmp_path):
-    local_node(tmp_path)
+    agent = agent_for(local_node(tmp_path), tmp_path)
     ready(project)
     job = make_job(project, member_all, command="sleep 1.2; echo done")
     from resources.jobs import services as job_services
 
     job_services.job_start(job=job, actor=member_all)
-    run_worker()
+    run_agent(agent)
     job.refresh_from_db()
     assert job.status == JobStatus.FINISHED
     accrue_compute()

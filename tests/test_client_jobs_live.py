@@ -1,5 +1,5 @@
 """`trainshed job …` and `ts.jobs` against a live server over real HTTP (no mocks); jobs run for
-real (the worker in the test, or RunnerThread where the CLI must follow a job as it runs)."""
+real, on the node's agent (AgentThread, against the same live server)."""
 
 import asyncio
 
@@ -12,7 +12,7 @@ from accounts.api_keys import api_key_create
 from projects.keys import secret_set
 from resources.models import Job, JobStatus
 from tests.factories import ProjectFactory, UserFactory
-from tests.jobs_helpers import PY, RunnerThread, local_node, ready, run_worker
+from tests.jobs_helpers import PY, AgentThread, local_node, ready, status_of, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,9 @@ def team(live_server, tmp_path, monkeypatch):
     monkeypatch.setenv("TRAINSHED_CONFIG_DIR", str(tmp_path / "cfg"))
     alice = UserFactory(email="alice@example.com")
     project = ProjectFactory(owner=alice, name="Team")
-    local_node(tmp_path, name="local-box")
+    project.node = local_node(tmp_path, name="local-box")
+    project.live_url = live_server.url
+    project.tmp = tmp_path
     ready(project)
     monkeypatch.setenv("TRAINSHED_API_URL", live_server.url)
     monkeypatch.setenv("TRAINSHED_API_KEY", api_key_create(user=alice, name="cli")[1])
@@ -48,7 +50,8 @@ def test_job_create_start_run_then_logs_prints_the_output_with_the_secret_hidden
     started = run("job", "start", str(job.pk))
     assert started.exit_code == 0, started.output
     assert "starting" in started.output and "local-box" in started.output
-    run_worker()
+    with AgentThread(team.node, team.tmp, url=team.live_url):
+        wait_for(lambda: status_of(job) == JobStatus.FINISHED)
 
     logs = run("job", "logs", str(job.pk))
     assert logs.exit_code == 0, logs.output
@@ -73,14 +76,10 @@ def test_logs_follow_prints_new_text_until_the_job_ends(team):
     command = (f"{PY} -c \"import time; print('first', flush=True); time.sleep(1.5); "
                "print('second', flush=True)\"")
     job = ts.jobs.create("follow me", gpu_type="cpu", command=command)
-    worker = RunnerThread()
-    worker.start()
-    try:
+    with AgentThread(team.node, team.tmp, url=team.live_url):
         ts.jobs.start(job["id"])
         followed = CliRunner().invoke(main, ["job", "logs", job["id"], "--follow", "--every", "0.2"],
                                       catch_exceptions=False)
-    finally:
-        worker.stop()
     assert followed.exit_code == 0, followed.output
     assert followed.stdout.count("first\n") == 1 and followed.stdout.count("second\n") == 1
     assert followed.stdout.index("first") < followed.stdout.index("second")
@@ -103,7 +102,7 @@ def test_sdk_jobs_async_and_sync(team):
     assert (refused.status, refused.field) == (400, "gpu_count")
 
     sync = ts.sync
-    started = sync.jobs.start(made["id"])  # no worker: it stays "starting" until stopped
+    started = sync.jobs.start(made["id"])  # no agent: it stays "starting" until stopped
     assert started["status"] == "starting"
     assert sync.jobs.stop(made["id"])["status"] == "stopped"
     assert sync.jobs.logs(made["id"])["ended"] is True

@@ -1,5 +1,5 @@
-"""The Compute page: an owner adds, edits, drains and removes their own nodes; workers register
-and heartbeat them from the command line."""
+"""The Compute page: an owner adds, edits, drains and removes their own nodes and manages their
+agents' tokens; operators register nodes from the command line."""
 
 import io
 from datetime import timedelta
@@ -14,10 +14,7 @@ from compute import services
 from compute.models import ComputeNode, GpuType
 from tests.factories import ProjectFactory, UserFactory, make_node
 
-NODE_POST = {
-    "name": "rig", "provider": "gcp", "region": "europe-west4", "hostname": "rig.example",
-    "gpu_type": "", "gpu_count": "4", "storage_path": "/mnt/data", "storage_capacity_gb": "2000",
-}
+NODE_POST = {"name": "rig", "provider": "gcp", "region": "europe-west4", "gpu_type": "", "gpu_count": "4"}
 
 
 @pytest.fixture
@@ -33,17 +30,49 @@ def test_catalogue_is_seeded(db):
         slug="t4").credits_per_gpu_hour
 
 
-def test_owner_adds_a_node_which_is_offline_until_heartbeat(client, owner, a100):
+def test_owner_adds_a_node_gets_its_token_once_and_it_is_offline_until_its_agent_beats(
+        client, owner, a100):
     client.force_login(owner)
-    response = client.post(
-        reverse("compute:node-create"), {**NODE_POST, "gpu_type": a100.pk}, follow=True
-    )
+    response = client.post(reverse("compute:node-create"), {**NODE_POST, "gpu_type": a100.pk})
     text = response.content.decode()
-    assert "Node “rig” added. It is offline until its worker sends a heartbeat." in text
+    assert "Node “rig” added. It is offline until its agent sends a heartbeat." in text
+    assert response["Cache-Control"] == "no-store"
+    token = response.context["token"]
+    assert token.startswith("tsn_") and token in text and "trainshed-agent" in text
     node = ComputeNode.objects.get(owner=owner, name="rig")
-    assert (node.gpu_count, node.storage_capacity_gb, node.state) == (4, 2000, "offline")
-    services.node_heartbeat(node=node)
-    assert "Online" in client.get(reverse("compute:node-list")).content.decode()
+    assert (node.gpu_count, node.state) == (4, "offline")
+    assert token not in node.token_hash and services.node_by_token(raw=token) == node
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert token not in page and f"{node.token_prefix}…" in page  # never shown again
+    services.node_heartbeat(node=node, hostname="rig.example", sandbox_ok=True)
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert "Online" in page and "rig.example" in page and "Sandboxed" in page
+
+
+def test_a_new_token_replaces_the_old_and_a_revoked_one_is_refused(client, owner, a100):
+    node = make_node(owner=owner, name="rig")
+    client.force_login(owner)
+    first = client.post(reverse("compute:node-token", kwargs={"node_id": node.pk})).context["token"]
+    second = client.post(reverse("compute:node-token", kwargs={"node_id": node.pk})).context["token"]
+    assert first != second
+    assert services.node_by_token(raw=first) is None and services.node_by_token(raw=second) == node
+    response = client.post(reverse("compute:node-token-revoke", kwargs={"node_id": node.pk}), follow=True)
+    assert "its agent stops at its next request" in response.content.decode()
+    assert services.node_by_token(raw=second) is None
+    node.refresh_from_db()
+    assert node.state == "offline"
+    someone = make_node(owner=UserFactory(), name="theirs")
+    assert client.post(reverse("compute:node-token", kwargs={"node_id": someone.pk})).status_code == 404
+    assert client.post(reverse("compute:node-token-revoke",
+                               kwargs={"node_id": someone.pk})).status_code == 404
+
+
+def test_a_node_that_cannot_sandbox_says_why_on_the_compute_page(client, owner):
+    make_node(owner=owner, name="old-box", sandbox_ok=False,
+              sandbox_reason="bubblewrap (bwrap) is not installed")
+    client.force_login(owner)
+    page = client.get(reverse("compute:node-list")).content.decode()
+    assert "No sandbox: only your jobs" in page and "bubblewrap (bwrap) is not installed" in page
 
 
 def test_bad_input_names_the_field(client, owner, a100):
@@ -51,8 +80,7 @@ def test_bad_input_names_the_field(client, owner, a100):
     client.force_login(owner)
     response = client.post(
         reverse("compute:node-create"),
-        {**NODE_POST, "gpu_type": a100.pk, "gpu_count": "0", "storage_path": "",
-         "storage_capacity_gb": "10"},
+        {**NODE_POST, "gpu_type": a100.pk, "gpu_count": "0"},
     )
     assert response.status_code == 200
     form = response.context["form"]
@@ -152,16 +180,18 @@ def run(*args):
     return out.getvalue()
 
 
-def test_register_creates_then_updates_and_heartbeats(owner, tmp_path):
+def test_register_creates_then_updates_and_prints_a_new_token(owner):
     out = run("node", "register", "--owner", owner.email, "--name", "dgx", "--gpu-type", "a100",
-              "--gpus", "8", "--storage", str(tmp_path))
+              "--gpus", "8")
     assert "registered node dgx" in out
     node = ComputeNode.objects.get(owner=owner, name="dgx")
-    assert node.state == "online" and node.gpu_count == 8 and node.storage_capacity_gb > 0
-    assert node.storage_free_bytes > 0  # measured by the heartbeat, on this machine
-    run("node", "register", "--owner", owner.email, "--name", "dgx", "--gpu-type", "a100",
-        "--gpus", "4", "--storage", str(tmp_path))
+    token = next(line.strip() for line in out.splitlines() if line.strip().startswith("tsn_"))
+    assert services.node_by_token(raw=token) == node
+    assert node.state == "offline" and node.gpu_count == 8  # until its agent's first heartbeat
+    again = run("node", "register", "--owner", owner.email, "--name", "dgx", "--gpu-type", "a100",
+                "--gpus", "4")
     assert ComputeNode.objects.get(pk=node.pk).gpu_count == 4
+    assert services.node_by_token(raw=token) is None and "tsn_" in again
 
 
 def test_register_public_node_and_bad_type(db):
@@ -174,23 +204,15 @@ def test_register_public_node_and_bad_type(db):
             "--gpu-type", "t4")
 
 
-def test_heartbeat_brings_a_stale_node_back(owner):
-    node = make_node(owner=owner, name="rig", last_heartbeat=timezone.now() - timedelta(hours=1))
-    assert node.state == "offline"
-    assert "rig: online" in run("node", "heartbeat", "rig")
+def test_token_command_rotates_and_revokes(owner):
+    node = make_node(owner=owner, name="rig")
+    token = run("node", "token", "rig").split("shown once; keep it on the node only):")[1].split()[0]
+    assert services.node_by_token(raw=token) == node
     make_node(name="rig")
     with pytest.raises(CommandError, match="Several nodes are named rig"):
-        run("node", "heartbeat", "rig")
-    run("node", "heartbeat", "rig", "--public")
-
-
-def test_run_local_once_heartbeats_this_hosts_nodes(owner):
-    here = make_node(owner=owner, hostname="this-host", online=False)
-    there = make_node(owner=owner, hostname="other-host", online=False)
-    run("node", "run-local", "--once", "--hostname", "this-host")
-    here.refresh_from_db()
-    there.refresh_from_db()
-    assert (here.state, there.state) == ("online", "offline")
+        run("node", "token", "rig")
+    assert "token revoked" in run("node", "token", "rig", "--owner", owner.email, "--revoke")
+    assert services.node_by_token(raw=token) is None
 
 
 def test_refresh_gpu_types_command(project, owner):
@@ -241,13 +263,3 @@ def test_the_compute_page_shows_each_nodes_free_storage(client, owner):
     page = client.get(reverse("compute:node-list")).content.decode()
     assert page.count("GB free") == 1 and "123 GB free" in page
     assert page.count("250 GB held by jobs") == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_heartbeat_command_works_outside_any_transaction(tmp_path):
-    """As on a node: no test transaction around it (the heartbeat locks the node's row)."""
-    owner = UserFactory()
-    node = make_node(owner=owner, name="rig", storage_path=str(tmp_path), online=False)
-    out = run("node", "heartbeat", "rig", "--owner", owner.email)
-    node.refresh_from_db()
-    assert "rig: online" in out and node.state == "online" and node.storage_free_bytes > 0

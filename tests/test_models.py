@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.middleware import SESSION_KEY
-from resources import services
+from resources import services, storage
 from resources.models import MLModel, ModelFile
 from tests.factories import ProjectFactory
 
@@ -70,8 +70,8 @@ def _job(project, user):
 def test_job_output_becomes_a_ready_model_even_for_a_read_only_member(
     client, project, member_read, tmp_path, settings
 ):
-    model = services.model_create_from_folder(
-        project=project, name="trained", folder=_job_output(tmp_path), created_by=member_read,
+    model = services.model_create_from_entries(
+        project=project, name="trained", entries=storage.entries_from_folder(_job_output(tmp_path)), created_by=member_read,
         source_job=(job := _job(project, member_read)),
     )
     assert (model.status, model.project, model.created_by) == ("ready", project, member_read)
@@ -95,14 +95,16 @@ def test_job_output_becomes_a_ready_model_even_for_a_read_only_member(
 def test_empty_job_output_is_refused_and_leaves_nothing(project, owner, tmp_path, settings):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValidationError, match="holds no files"):
-        services.model_create_from_folder(project=project, name="x", folder=tmp_path / "empty",
-                                          created_by=owner)
+        services.model_create_from_entries(project=project, name="x",
+                                           entries=storage.entries_from_folder(tmp_path / "empty"),
+                                           created_by=owner)
     assert not MLModel.objects.exists()
 
 
 def test_a_ready_models_files_are_immutable(project, owner, tmp_path):
-    model = services.model_create_from_folder(project=project, name="frozen",
-                                              folder=_job_output(tmp_path), created_by=owner)
+    model = services.model_create_from_entries(
+        project=project, name="frozen", entries=storage.entries_from_folder(_job_output(tmp_path)),
+        created_by=owner)
     before = list(ModelFile.objects.filter(model=model).values_list("path", "size_bytes"))
     # The background download only ever fills a new model: a ready one is left alone.
     assert services.resource_fetch(kind="models", resource_id=str(model.pk)) == "skipped"

@@ -50,7 +50,7 @@ def test_serve_starts_everything_and_ctrl_c_stops_it_all(tmp_path):
         children = _children_of(proc.pid)
         commands = subprocess.run(["ps", "-o", "args=", "-p", ",".join(map(str, children))],
                                   capture_output=True, text=True).stdout
-        assert "runserver" in commands and "db_worker" in commands and "run-local" in commands
+        assert "runserver" in commands and "db_worker" in commands and "trainshed-agent" in commands
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
         time.sleep(0.5)

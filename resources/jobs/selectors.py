@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 
 from config.paging import Page, page_of
@@ -94,9 +95,15 @@ def job_log_stream(*, job: Job) -> Iterator[str]:
 
 
 def job_url(*, job: Job) -> str | None:
-    """Where a running notebook (with its token) or endpoint answers, or None."""
-    if job.status != JobStatus.RUNNING or not job.port or job.node is None:
+    """Where a running notebook opens (Trainshed's own link: it checks access, then sends the
+    person through the node's agent) or where an endpoint answers; None otherwise."""
+    if job.status != JobStatus.RUNNING or job.node is None:
         return None
+    if job.type == JobType.NOTEBOOK and job.node.agent_url:
+        return reverse("resources:job-open", args=[job.pk])
+    if job.type == JobType.ENDPOINT and job.address:
+        return f"http://{job.address}/"
+    return None
     host = settings.TRAINSHED_JOB_URL_HOST
     if not host:
         import socket

@@ -13,12 +13,14 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from compute.relay import notebook_ticket
+from compute.services import node_relay_secret
 from config.forms import apply_service_errors
 from projects import access
 from resources import presenters
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
-from resources.models import JobStatus
+from resources.models import JobStatus, JobType
 
 PAGE_SIZE = 25
 
@@ -121,13 +123,18 @@ def job_log(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 @require_GET
 def job_open(request: HttpRequest, pk) -> HttpResponse:
-    """A running notebook (its token in the address) or endpoint: read access suffices."""
+    """A running notebook (through its node's agent, with a short-lived ticket; the agent asks
+    again on every request) or endpoint: read access suffices."""
     project = _active(request)
     access.require(request.user, project, "jobs", "read")
     job = selectors.job_get(project=project, pk=pk)
     url = selectors.job_url(job=job)
     if url is None:
         raise Http404("This job is not serving anything now.")
+    if job.type == JobType.NOTEBOOK:
+        secret = node_relay_secret(node=job.node)
+        ticket = notebook_ticket(secret, user_id=request.user.pk, job_id=job.pk)
+        url = f"{job.node.agent_url.rstrip('/')}/notebook/{job.pk}/lab?trainshed_ticket={ticket}"
     return redirect(url)
 
 

@@ -5,26 +5,46 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
 
-def processes(addr: str) -> list[tuple[str, list[str]]]:
+def local_agents(addr: str) -> list[tuple[str, list[str], dict]]:
+    """One agent per node hosted on this machine (the demo's nodes, or any an operator pointed
+    here), each with a fresh token: a child that knows the URL and its token, nothing else."""
     from django.conf import settings
 
+    from compute import local
+    from compute.models import ComputeNode
+    from compute.services import node_token_issue
+
+    agent = str(Path(sys.executable).with_name("trainshed-agent"))
+    local.node_here()
+    out = []
+    for node in ComputeNode.objects.filter(hostname=local.hostname()).order_by("name"):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "HOME": os.environ.get("HOME", "/"),
+            "TRAINSHED_AGENT_URL": f"http://{addr}",
+            "TRAINSHED_AGENT_TOKEN": node_token_issue(node=node, actor=None),
+            "TRAINSHED_AGENT_DIR": str(Path(settings.VAR_DIR) / "agents" / str(node.pk)),
+            "TRAINSHED_AGENT_LISTEN": f"{settings.TRAINSHED_AGENT_LISTEN_HOST}:0",
+        }
+        for name in ("TRAINSHED_JUPYTER_COMMAND", "TRAINSHED_AGENT_NETWORK", "LOG_LEVEL"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
+        out.append((f"agent-{node.name}", [agent], env))
+    return out
+
+
+def processes(addr: str) -> list[tuple[str, list[str], dict | None]]:
     manage = [sys.executable, "manage.py"]
-    # Each job occupies its worker while it runs: jobs get their own workers (on the queues of
-    # this machine's nodes), so a running notebook never holds up downloads or other jobs.
-    job_workers = [
-        (f"jobs-worker-{n}", [*manage, "jobs", "worker"])
-        for n in range(1, max(1, settings.TRAINSHED_JOB_WORKERS) + 1)
-    ]
     return [
-        ("web", [*manage, "runserver", addr]),
-        ("worker", [*manage, "db_worker", "--queue-name", "default", "--interval", "0.5"]),
-        *job_workers,
-        ("jobs-monitor", [*manage, "jobs", "monitor"]),
-        ("node", [*manage, "node", "run-local"]),
+        ("web", [*manage, "runserver", addr], None),
+        ("worker", [*manage, "db_worker", "--queue-name", "default", "--interval", "0.5"], None),
+        ("jobs-monitor", [*manage, "jobs", "monitor"], None),
+        *local_agents(addr),
     ]
 
 
@@ -39,9 +59,9 @@ class Command(BaseCommand):
 
         ensure_scheduled()  # the worker's periodic accrual (charges compute and storage)
         children: list[tuple[str, subprocess.Popen]] = []
-        for name, argv in processes(addr):
-            self.stdout.write(f"starting {name}: {' '.join(argv[1:])}")
-            children.append((name, subprocess.Popen(argv, start_new_session=True)))
+        for name, argv, env in processes(addr):
+            self.stdout.write(f"starting {name}: {' '.join(argv[1:]) or argv[0]}")
+            children.append((name, subprocess.Popen(argv, env=env, start_new_session=True)))
         self.stdout.write(self.style.SUCCESS(f"Trainshed is at http://{addr}/ — Ctrl-C stops it."))
 
         def stop(*_):
