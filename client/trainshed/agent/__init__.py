@@ -1,0 +1,1 @@
+"""The node agent's parts that run on a compute node (no Django here)."""
