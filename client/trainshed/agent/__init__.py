@@ -1,1 +1,1 @@
-"""The node agent: `trainshed-agent` (trainshed.agent.main) and the job sandbox it uses."""
+"""The node agent's parts that run on a compute node (no Django here)."""
