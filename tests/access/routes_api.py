@@ -59,7 +59,7 @@ def _api_kwargs(converters: dict) -> Callable[[Any], dict[str, Any]]:
         # A session is refused (401) before any lookup, so ids need not exist.
         values = {"project_id": world.project.pk, "email": "member_read@example.com",
                   "kind": "aws", "name": "WANDB_API_KEY", "resource_id": world.project.pk,
-                  "file_path": "data.csv", "job_id": world.project.pk}
+                  "file_path": "data.csv", "job_id": world.project.pk, "input_id": world.project.pk}
         return {name: values[name] for name in converters}
 
     return kwargs
@@ -160,7 +160,7 @@ API_ROUTES: dict[str, ApiRoute] = {
 }
 
 # Other apps keep their API rows in tests/access/api_<app>.py as `API_ROUTES = {...}`.
-for _app in ("keys", "resources", "jobs", "compute", "billing"):
+for _app in ("keys", "resources", "jobs", "compute", "billing", "node"):
     try:
         _module = importlib.import_module(f"tests.access.api_{_app}")
     except ModuleNotFoundError as _exc:

@@ -129,6 +129,15 @@ class Log:
                 self.pending = [(s, t) for s, t in self.pending if s > self.acked]
 
 
+def _outside(spec: sandbox.SandboxSpec) -> sandbox.SandboxSpec:
+    """The spec for a job run without a sandbox: /workspace is the real folder."""
+    real = str(spec.workspace)
+    spec.argv = [a.replace("cd /workspace", f"cd {shlex.quote(real)}", 1) for a in spec.argv]
+    spec.env = {k: (real + v[len("/workspace"):] if v.startswith("/workspace") else v)
+                for k, v in spec.env.items()}
+    return spec
+
+
 class JobRun:
     """Runs one claimed job to its end. `run()` blocks; `stop_now` is set by the agent stopping."""
 
@@ -214,16 +223,14 @@ class JobRun:
         if self.notebook_token:
             env["JUPYTER_TOKEN"] = self.notebook_token  # never in process arguments
         port = NOTEBOOK_PORT if self.spec["type"] == "notebook" else self.spec.get("port")
-        ro = [*self.settings.read_only_paths]
-        for prefix in (sys.base_prefix, sys.prefix):
-            if prefix not in ro:
-                ro.append(prefix)
+        ro = sandbox.default_read_only_paths() + [
+            p for p in self.settings.read_only_paths if p not in sandbox.default_read_only_paths()]
         return sandbox.SandboxSpec(
             job_id=self.job_id, argv=self.argv(), env=env, workspace=self.workspace,
             inputs=[sandbox.Mount(host=self.workspace / "input", inside="/workspace/input")],
             gpu_indices=list(self.spec["gpu_indices"]), memory_bytes=self.settings.memory_bytes,
             max_processes=self.settings.max_processes, port=port, network=self.settings.network,
-            extra_read_only=ro, device_dir=self.settings.device_dir,
+            read_only_paths=ro, device_dir=self.settings.device_dir,
             uid=(self.settings.uid_base + self.slot) if os.geteuid() == 0 else None,
         )
 
@@ -259,7 +266,7 @@ class JobRun:
         if self.spec.get("owner_job"):
             self.log.note("This node cannot sandbox jobs: the job runs unsandboxed (the node's owner's "
                           "own job).")
-            return sandbox.start_unsandboxed(spec)
+            return sandbox.start_unsandboxed(_outside(spec))
         raise JobFailed("This node cannot sandbox jobs, so it runs only its owner's own jobs.")
 
     def _run(self) -> tuple[str, str, int | None]:
