@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-
 from trainshed.agent.relay import (
     COOKIE,
     NO_ACCESS,
