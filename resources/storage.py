@@ -19,7 +19,7 @@ from typing import IO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage, default_storage
+from django.core.files.storage import Storage, default_storage
 
 CHUNK = 256 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
@@ -35,10 +35,14 @@ def location_for(project):
 
 
 def storage_for(node=None) -> Storage:
-    """The Django storage holding files located on `node` (None: the platform's storage)."""
+    """The Django storage holding files located on `node` (None: the platform's storage): the
+    node's agent keeps them, through its file relay; none are kept on this server's disk."""
     if node is None:
         return default_storage
-    return FileSystemStorage(location=node.storage_path)
+    from compute.relay import AgentStorage
+    from compute.services import node_relay_secret
+
+    return AgentStorage(node.agent_url, node_relay_secret(node=node), name=node.name)
 
 
 def max_bytes() -> int:

@@ -1,7 +1,7 @@
 """Flow 5 in a real browser: a member's job in alice's project is charged to alice; her billing
 page shows the charge (by member) and the daily chart; bob's billing page shows none of it.
 
-The job runs for real in RunnerThread (see tests/e2e/test_jobs_browser.py for why a thread)."""
+The job runs for real on the node's agent (AgentThread, against the live server)."""
 
 import re
 from decimal import Decimal
@@ -14,7 +14,7 @@ from compute.models import GpuType
 from resources.models import Job
 from tests.e2e.helpers import sign_in
 from tests.factories import ProjectFactory, UserFactory, add_member
-from tests.jobs_helpers import RunnerThread, local_node, ready, seed_gpu_types, wait_for
+from tests.jobs_helpers import AgentThread, local_node, ready, seed_gpu_types, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -26,11 +26,11 @@ def test_owner_sees_the_members_job_charged_and_the_member_sees_none_of_it(live_
     GpuType.objects.filter(slug="cpu").update(credits_per_gpu_hour=Decimal("360"))
     alice = UserFactory(email="alice@example.com", name="Alice")
     bob = UserFactory(email="bob@example.com", name="Bob")
-    local_node(tmp_path, gpu_type="cpu", gpus=2)
+    node = local_node(tmp_path, gpu_type="cpu", gpus=2)
     team = ready(ProjectFactory(owner=alice, name="Team X"))
     add_member(team, bob, jobs="all", datasets="read", models="read")
     base = live_server.url
-    worker = RunnerThread()
+    worker = AgentThread(node, tmp_path, url=live_server.url)
     worker.start()
     try:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

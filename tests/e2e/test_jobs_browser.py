@@ -1,12 +1,8 @@
 """Alice, a member with All on bob's "NLP Sandbox", creates and starts a training job there in a
 real browser, watches its log tail and status reach Finished, and opens the model it produced.
 
-The worker: this test runs the job runner (the function the `run_job` task calls) in a background
-thread that picks placed jobs from the same database as the live server (tests/jobs_helpers.py,
-RunnerThread). That works on SQLite (the test database is shared in memory) and on PostgreSQL
-alike, unlike a `db_worker` subprocess, which cannot see an in-memory SQLite test database, or
-db_worker's loop in a thread, whose exclusive transactions lock the shared in-memory database.
-The queue itself (enqueue → `manage.py db_worker`) is proven in tests/test_jobs_run.py."""
+The job runs for real on the node's agent (AgentThread: the agent's code against the live
+server), in its sandbox."""
 
 import re
 
@@ -14,7 +10,7 @@ import pytest
 
 from resources.models import Job, MLModel
 from tests.factories import PASSWORD, ProjectFactory, UserFactory, add_member
-from tests.jobs_helpers import RunnerThread, local_node, ready, seed_gpu_types
+from tests.jobs_helpers import AgentThread, local_node, ready, seed_gpu_types
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,10 +28,10 @@ def test_alice_trains_in_bobs_project_and_sees_her_model(live_server, page, scre
     seed_gpu_types()
     alice = UserFactory(email="alice@example.com", name="Alice")
     bob = UserFactory(email="bob@example.com", name="Bob")
-    local_node(tmp_path, gpu_type="cpu", gpus=2)
+    node = local_node(tmp_path, gpu_type="cpu", gpus=2)
     nlp = ready(ProjectFactory(owner=bob, name="NLP Sandbox"))
     add_member(nlp, alice, jobs="all", datasets="all", models="all")
-    worker = RunnerThread()
+    worker = AgentThread(node, tmp_path, url=live_server.url)
     worker.start()
     try:
         page.goto(f"{live_server.url}/accounts/login/")
