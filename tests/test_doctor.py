@@ -57,3 +57,19 @@ def test_doctor_in_production_names_missing_fernet_key_and_console_mail(settings
     assert code == 1
     assert "No Fernet key in production: set TRAINSHED_FERNET_KEYS." in text
     assert "E-mail backend is console/locmem in production" in text
+
+
+def test_doctor_names_a_node_that_cannot_sandbox(db):
+    import io
+
+    from django.core.management import call_command
+
+    from tests.factories import make_node
+
+    make_node(name="old-box", sandbox_ok=False, sandbox_reason="bwrap is not installed")
+    out = io.StringIO()
+    try:
+        call_command("doctor", stdout=out)
+    except SystemExit:
+        pass
+    assert "Node old-box cannot sandbox jobs (bwrap is not installed): it runs only its owner's jobs." in out.getvalue()

@@ -79,8 +79,16 @@ def checks() -> list[tuple[bool, str]]:
     check(
         online > 0,
         f"{online} compute node(s) online.",
-        "No online compute node (no heartbeat in the last minutes): run `manage.py node run-local` "
-        "on a node, or `make run` here.",
+        "No online compute node (no heartbeat in the last minutes): run `trainshed-agent` with the "
+        "node's token on a node, or `make run` here.",
+    )
+    unsandboxed = list(ComputeNode.objects.online().filter(sandbox_ok=False)
+                       .values_list("name", "sandbox_reason"))
+    check(
+        not unsandboxed,
+        "Every online node sandboxes its jobs.",
+        "; ".join(f"Node {name} cannot sandbox jobs ({why or 'no reason given'}): it runs only its "
+                  "owner's jobs" for name, why in unsandboxed) + ".",
     )
     return results
 
