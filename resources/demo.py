@@ -4,6 +4,7 @@ The demo projects come from `projects.demo`; a project that is missing is skippe
 """
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def load(stdout) -> None:
                     services.model_create_from_entries(project=project, name=name, entries=entries,
                                                        created_by=owner)
             except ValidationError as exc:  # e.g. the owner's node is not up yet
-                stdout.write(f"  {kind[:-1]} {name} in {project.name}: not created ({' '.join(exc.messages)})")
+                why = " ".join(exc.messages)
+                stdout.write(f"  {kind[:-1]} {name} in {project.name}: not created ({why})")
                 continue
         stdout.write(f"  {kind[:-1]} {name} in {project.name} ({email})")
     load_jobs(stdout)
@@ -122,8 +124,6 @@ def _run_now(job, actor) -> None:
 def load_jobs(stdout) -> None:
     import importlib.util
 
-    from django.conf import settings
-
     # Starting a job needs the owner's credits: the billing demo (idempotent, keyed grants) runs
     # after this module, so grant its welcome credits now.
     from billing import demo as billing_demo
@@ -158,7 +158,7 @@ def load_jobs(stdout) -> None:
     # One running notebook (when the worker is up), if JupyterLab is installed.
     alice = User.objects.filter(email="alice@example.com").first()
     project = _project(alice, None) if alice else None
-    has_jupyter = settings.TRAINSHED_JUPYTER_COMMAND or importlib.util.find_spec("jupyterlab")
+    has_jupyter = os.environ.get("TRAINSHED_JUPYTER_COMMAND") or importlib.util.find_spec("jupyterlab")
     if project is None or not has_jupyter:
         return
     if Job.objects.in_project(project).filter(name="explore-data").exists():

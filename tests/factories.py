@@ -73,6 +73,7 @@ def make_node(*, owner=None, name=None, gpu_type="a100", gpus=8, online=True, st
         "status": ComputeNode.Status.ONLINE if online else ComputeNode.Status.OFFLINE,
         "last_heartbeat": timezone.now() if online else None,
         "sandbox_ok": True,  # as its agent reports on a machine that can sandbox
+        "agent_url": "http://agent.example:8101" if storage else "",
     }
     defaults.update(extra)
     return ComputeNode.objects.create(owner=owner, **defaults)

@@ -11,13 +11,16 @@ from resources.models import Dataset
 from tests.factories import ProjectFactory, UserFactory, make_node
 from tests.test_datasets import activate, upload
 
+from tests.jobs_helpers import agent_for
+
 pytestmark = pytest.mark.django_db
 
 
 def test_owned_only_project_stores_files_on_the_owners_node(client, owner, project, tmp_path, settings):
-    node_dir = tmp_path / "node-disk"
-    node_dir.mkdir()
-    node = make_node(owner=owner, name="workstation", storage_path=str(node_dir))
+    """Through the node's agent: its real file relay, here on loopback."""
+    node = make_node(owner=owner, name="workstation")
+    agent = agent_for(node, tmp_path, serve=True)  # its heartbeat reports where the relay listens
+    node_dir = tmp_path / "agent" / "files"
     project_services.project_settings_update(project=project, actor=owner, owned_compute_only=True)
     client.force_login(owner)
     activate(client, project)
@@ -32,6 +35,7 @@ def test_owned_only_project_stores_files_on_the_owners_node(client, owner, proje
     assert "Node workstation" in page
     download = client.get(reverse("resources:dataset-file", args=[dataset.pk, "a.txt"]))
     assert b"".join(download.streaming_content) == b"hello node"
+    agent.relay.stop()
 
 
 def test_owned_only_project_without_an_online_storage_node_refuses(client, owner, project):

@@ -71,7 +71,11 @@ def test_create_then_start_from_the_form(client, owner, project, node, django_ca
     assert response.status_code == 302 and response["Location"] == reverse("resources:job-detail",
                                                                            args=[job.pk])
     assert (job.status, job.node, job.env) == (JobStatus.STARTING, node, {"EPOCHS": "3", "LR": "0.1"})
-    assert len(callbacks) == 1  # the worker's task is enqueued after commit
+    from django_tasks_db.models import DBTaskResult
+
+    for callback in callbacks:
+        callback()
+    assert not DBTaskResult.objects.exists()  # no task: the node's agent claims the job itself
 
 
 @pytest.mark.parametrize(("overrides", "field", "message"), [
@@ -165,10 +169,11 @@ QUERIES = 4
 
 
 def _claimed(job, *, hours_ago: float):
-    """Started and claimed through the services as the worker does, its run then moved
+    """Started and claimed through the services as its node's agent does, its run then moved
     `hours_ago` into the past."""
     services.job_start(job=job, actor=job.created_by)
-    job = services.run_claim(job_id=job.pk)
+    job.refresh_from_db()
+    job = services.run_claim_next(node=job.node)
     then = timezone.now() - timedelta(hours=hours_ago)
     Job.objects.filter(pk=job.pk).update(started_at=then)
     JobRun.objects.filter(job=job, ended_at__isnull=True).update(started_at=then)
@@ -311,21 +316,18 @@ def test_a_running_job_keeps_its_dataset_and_its_project(owner, project, node):
     resource_services.resource_delete(resource=data, actor=owner)
 
 
-def test_jupyterlab_may_start_when_the_worker_runs_as_root(monkeypatch, settings):
-    """JupyterLab refuses to run as root unless told; a root worker (containers) passes the flag.
-    (Checked for real by hand with JupyterLab 4.6: without it the notebook job failed.)"""
-    import importlib.util
-    from pathlib import Path
+def test_a_notebook_s_jupyter_token_is_not_in_its_arguments(tmp_path):
+    """JupyterLab reads its token from the environment the agent gives it; `ps` shows none."""
+    from trainshed.agent.jobs import JobRun, Settings
 
-    from resources.jobs import runner
-
-    settings.TRAINSHED_JUPYTER_COMMAND = ""
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())
-    monkeypatch.setattr(runner.os, "geteuid", lambda: 0)
-    assert "--allow-root" in runner.jupyter_argv(port=9999, token="t", root=Path("/w"))
-    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
-    argv = runner.jupyter_argv(port=9999, token="t", root=Path("/w"))
-    assert "--allow-root" not in argv and "--IdentityProvider.token=t" in argv
+    spec = {"job_id": "1b2c", "type": "notebook", "command": "", "env": {}, "files": {}, "inputs": [],
+            "gpu_indices": [], "disk_gb": 1, "port": None, "output_model": False}
+    run = JobRun(spec, control=None, settings=Settings(workdir=tmp_path, jupyter_command="jupyter-lab"),
+                 agent_stopping=None, can_sandbox=True)
+    argv = run.argv()
+    assert run.notebook_token and run.notebook_token not in " ".join(argv)
+    assert "--ServerApp.base_url=/notebook/1b2c/" in argv[-1]
+    assert run.sandbox_spec().env["JUPYTER_TOKEN"] == run.notebook_token
 
 
 def test_compute_page_names_the_job_running_on_a_node(client, owner, project, tmp_path):

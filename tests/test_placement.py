@@ -163,16 +163,6 @@ def test_a_node_with_less_free_disk_than_asked_is_passed_over(project):
                                       disk_gb=600) is None
 
 
-def test_the_heartbeat_measures_the_free_space_of_the_nodes_storage(db, tmp_path):
-    import shutil
-
-    node = make_node(storage_path=str(tmp_path), last_heartbeat=None)
-    node = services.node_heartbeat(node=node)
-    assert abs(node.storage_free_bytes - shutil.disk_usage(tmp_path).free) < 64 * 1024**2
-    gone = make_node(storage_path=str(tmp_path / "not-here"))
-    assert services.node_heartbeat(node=gone).storage_free_bytes is None
-
-
 def test_a_nodes_storage_capacity_is_shared_out_like_its_gpus(project):
     node = make_node(gpus=8, name="disk-100", storage_capacity_gb=100)
     first = services.placement_reserve(project=project, gpu_type="a100", gpu_count=1, holder="job:a",

@@ -29,6 +29,8 @@ ROUTES = {
     "compute:node-drain": Route(kwargs=_node_kw, post=OWN_NODE),
     "compute:node-resume": Route(kwargs=_node_kw, post=OWN_NODE),
     "compute:node-remove": Route(kwargs=_node_kw, get=OWN_NODE, post=OWN_NODE),
+    "compute:node-token": Route(kwargs=_node_kw, get=NOT_ALLOWED, post=OWN_NODE),
+    "compute:node-token-revoke": Route(kwargs=_node_kw, get=NOT_ALLOWED, post=OWN_NODE),
     "compute:project-settings": Route(kwargs=_project_kw, get=OWNER_ADMIN, post=NOT_ALLOWED),
     "compute:project-settings-update": Route(
         kwargs=_project_kw, post=OWNER_ADMIN, data=lambda w: {"owned_compute_only": "on"}

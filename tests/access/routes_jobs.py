@@ -24,14 +24,14 @@ def _new_job(w):
 
 @builder("notebook")
 def _running_notebook(w):
-    """A notebook the runner reports as running (no process needed to answer the URL)."""
+    """A notebook its agent reports as running (no process needed: Open only redirects)."""
     from django.utils import timezone
 
     from resources.models import JobStatus, JobType
     from tests.factories import make_node
 
-    return _job(w, type=JobType.NOTEBOOK, status=JobStatus.RUNNING, port=8899, token="t0ken",
-                node=make_node(gpu_type="cpu"), started_at=timezone.now(), last_heartbeat=timezone.now())
+    return _job(w, type=JobType.NOTEBOOK, status=JobStatus.RUNNING,
+                node=make_node(gpu_type="cpu", agent_url="http://node.example:8101"), started_at=timezone.now(), last_heartbeat=timezone.now())
 
 
 pk = lambda w: {"pk": w.job.pk}  # noqa: E731

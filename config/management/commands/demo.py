@@ -12,6 +12,15 @@ class Command(BaseCommand):
     help = "Load the demo accounts and their data (idempotent). Password: see README."
 
     def handle(self, *args, **options):
+        try:
+            self.load_all()
+        finally:
+            from compute.demo import stop_relays
+
+            stop_relays()
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def load_all(self):
         for name in DEMO_MODULES:
             try:
                 module = importlib.import_module(name)
@@ -21,4 +30,3 @@ class Command(BaseCommand):
                 continue
             with transaction.atomic():
                 module.load(self.stdout)
-        self.stdout.write(self.style.SUCCESS("Demo data ready."))
