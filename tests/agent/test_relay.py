@@ -287,7 +287,11 @@ def test_interrupted_upload_leaves_nothing(relay):
         s.sendall((f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
                    f"X-Trainshed-Expires: {sig['X-Trainshed-Expires']}\r\n"
                    f"X-Trainshed-Signature: {sig['X-Trainshed-Signature']}\r\n\r\n").encode() + b"x" * 10)
-    deadline = time.time() + 5
+        # the server has begun the upload (its partial file exists) before the client goes away
+        deadline = time.time() + 5
+        while time.time() < deadline and not os.listdir(relay.root):
+            time.sleep(0.02)
+    deadline = time.time() + 10
     while time.time() < deadline and os.listdir(relay.root):
         time.sleep(0.05)
     assert os.listdir(relay.root) == []
