@@ -32,6 +32,7 @@ How it is built
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import resource
@@ -46,6 +47,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+NS_GET_USERNS = 0xB701  # ioctl: the user namespace owning a namespace
 INSIDE_UID = 1000  # the job's uid inside its user namespace (not root, so tools behave as for a user)
 WORKSPACE = "/workspace"
 GPU_CONTROL_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset", "nvidia-caps")
@@ -458,6 +460,7 @@ def start(spec: SandboxSpec) -> Sandbox:
         status_r, status_w = os.pipe()
         block_r, block_w = os.pipe()
         fds_to_close += [status_w, block_r]
+        args += ["--remount-ro", "/"]  # the sandbox's own root: nothing to write there but /tmp and the workspace
         args += ["--json-status-fd", str(status_w), "--block-fd", str(block_r), "--"] + list(spec.argv)
         cmd = [bwrap] + args
         if root:
@@ -548,16 +551,27 @@ def _slirp(child_pid: int, port: int | None, as_uid: int | None, cleanups: list)
     if as_uid is not None:
         os.chown(rundir, as_uid, as_uid)
     api = os.path.join(rundir, "api.sock")
+    # The network namespace and the user namespace that owns it, held now: bwrap's child moves on to a
+    # nested user namespace (for --uid) in which slirp4netns would have no right to the network.
+    net_fd = os.open(f"/proc/{child_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        user_fd = fcntl.ioctl(net_fd, NS_GET_USERNS)
+    except OSError:
+        os.close(net_fd)
+        raise
     ready_r, ready_w = os.pipe()
     exit_r, exit_w = os.pipe()  # slirp4netns exits when our end closes (also if the agent dies)
     cmd = [slirp, "--configure", "--mtu=65520", "--disable-host-loopback", "--api-socket", api,
-           "--ready-fd", str(ready_w), "--exit-fd", str(exit_r), str(child_pid), "tap0"]
+           "--ready-fd", str(ready_w), "--exit-fd", str(exit_r), f"--userns-path=/proc/self/fd/{user_fd}",
+           "--netns-type=path", f"/proc/self/fd/{net_fd}", "tap0"]
     if as_uid is not None:  # the job's uid owns its user namespace: no need for root here
         cmd = ["setpriv", f"--reuid={as_uid}", f"--regid={as_uid}", "--clear-groups", "--"] + cmd
-    proc = subprocess.Popen(cmd, pass_fds=(ready_w, exit_r), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    os.close(ready_w)
-    os.close(exit_r)
+    try:
+        proc = subprocess.Popen(cmd, pass_fds=(ready_w, exit_r, net_fd, user_fd), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    finally:
+        for fd in (ready_w, exit_r, net_fd, user_fd):
+            os.close(fd)
 
     def stop_slirp():
         os.close(exit_w)
