@@ -252,7 +252,7 @@ def test_the_jobs_port_is_reachable_from_the_host(node):
 
 
 def test_unsandboxed_has_the_same_interface(node):
-    spec = sb.SandboxSpec(job_id="u", argv=["/bin/sh", "-c", "env | sort; setsid sleep 1000 & echo started"],
+    spec = sb.SandboxSpec(job_id="u", argv=["/bin/sh", "-c", "env | sort; sleep 1000 & echo started"],
                           env={"PATH": PATH, "A": "1"}, workspace=node / "ws-u")
     box = sb.start_unsandboxed(spec)
     try:
