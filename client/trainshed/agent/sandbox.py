@@ -32,9 +32,9 @@ How it is built
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-import resource
 import select
 import shutil
 import signal
@@ -46,6 +46,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+NS_GET_USERNS = 0xB701  # ioctl: the user namespace owning a namespace
 INSIDE_UID = 1000  # the job's uid inside its user namespace (not root, so tools behave as for a user)
 WORKSPACE = "/workspace"
 GPU_CONTROL_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset", "nvidia-caps")
@@ -272,12 +273,22 @@ class Sandbox:
         self._cleanups = cleanups
         self._ns = _pid_ns(child_pid) if child_pid else None
         self._sandboxed = child_pid is not None
+        self._limit_hit = ""
+        self._uid = None  # unsandboxed with its own uid: its processes are found by uid
 
     def poll(self) -> int | None:
         return self._proc.poll()
 
     def wait(self, timeout: float | None = None) -> int:
-        return self._proc.wait(timeout)
+        """The job's exit code, once every process of the sandbox is gone (the kernel empties the
+        PID namespace when its init exits; this waits for that to finish)."""
+        code = self._proc.wait(timeout)
+        if self._sandboxed:
+            deadline = time.monotonic() + 5
+            while self.pids() and time.monotonic() < deadline:
+                self._signal_all(signal.SIGKILL)
+                time.sleep(0.01)
+        return code
 
     def pids(self) -> list[int]:
         """Host pids of every process still in the sandbox's PID namespace (or the session, unsandboxed)."""
@@ -290,7 +301,10 @@ class Sandbox:
                 if self._sandboxed:
                     if self._ns and _pid_ns(pid) == self._ns:
                         out.append(pid)
-                elif os.getsid(pid) == self.pid:
+                elif self._uid is not None:
+                    if os.stat(f"/proc/{pid}").st_uid == self._uid:
+                        out.append(pid)
+                elif os.getsid(pid) == self.pid:  # a setsid child escapes this: unsandboxed is best effort
                     out.append(pid)
             except OSError:
                 pass
@@ -331,13 +345,17 @@ class Sandbox:
         return code
 
     def limit_hit(self) -> str:
-        return self._cgroups.limit_hit() if self._cgroups else ""
+        """"" or why the job was stopped by a limit (still answers after cleanup())."""
+        if self._cgroups and self._cgroups.dirs:
+            self._limit_hit = self._cgroups.limit_hit()
+        return self._limit_hit
 
     def cleanup(self) -> None:
         """Stop what is left, remove the job's cgroups, stop slirp4netns, remove temporary files."""
         if self._proc.poll() is None or self.pids():
             self.stop(0)
         if self._cgroups:
+            self.limit_hit()
             self._cgroups.remove()
         while self._cleanups:
             try:
@@ -455,10 +473,28 @@ def start(spec: SandboxSpec) -> Sandbox:
             fds_to_close.append(fd)
             args += ["--ro-bind-data", str(fd), dst]
 
+        # Limits: cgroups where the agent can make them, else RLIMIT_NPROC (and no memory limit).
+        cgroups, note = None, ""
+        if spec.memory_bytes or spec.max_processes:
+            if spec.use_cgroups:
+                try:
+                    cgroups = _Cgroups(spec.job_id, spec.memory_bytes, spec.max_processes)
+                    note = "memory and process limits through cgroups"
+                except OSError as e:
+                    note = f"cgroups not usable ({e})"
+            if cgroups is None:
+                note = ((note + "; ") if note else "") + "process limit through RLIMIT_NPROC (a hit is not reported)" + (
+                    "; memory is not limited" if spec.memory_bytes else "")
+        argv = list(spec.argv)
+        if spec.max_processes and cgroups is None:
+            # No cgroup: RLIMIT_NPROC, set inside by prlimit(1) before the job's command.  The kernel
+            # counts it per (user namespace, uid), so only this sandbox's processes count.
+            argv = ["/usr/bin/prlimit", f"--nproc={spec.max_processes}:{spec.max_processes}", "--"] + argv
         status_r, status_w = os.pipe()
         block_r, block_w = os.pipe()
         fds_to_close += [status_w, block_r]
-        args += ["--json-status-fd", str(status_w), "--block-fd", str(block_r), "--"] + list(spec.argv)
+        args += ["--remount-ro", "/"]  # the sandbox's own root: nothing to write there but /tmp and the workspace
+        args += ["--json-status-fd", str(status_w), "--block-fd", str(block_r), "--"] + argv
         cmd = [bwrap] + args
         if root:
             # The job's uid outside, no supplementary groups, no capabilities.
@@ -478,24 +514,9 @@ def start(spec: SandboxSpec) -> Sandbox:
         cleanups.append(status.close)
         child_pid = _read_child_pid(status, proc)
 
-        # Held before the job's first instruction: limits, network, port forward.
-        cgroups, note = None, ""
-        if spec.memory_bytes or spec.max_processes:
-            if spec.use_cgroups:
-                try:
-                    cgroups = _Cgroups(spec.job_id, spec.memory_bytes, spec.max_processes)
-                    cgroups.add(child_pid)
-                    note = "memory and process limits through cgroups"
-                except OSError as e:
-                    if cgroups:
-                        cgroups.remove()
-                    cgroups, note = None, f"cgroups not usable ({e})"
-            if cgroups is None:
-                if spec.max_processes:
-                    # Counted per (user namespace, uid): only this job's processes count.
-                    resource.prlimit(child_pid, resource.RLIMIT_NPROC, (spec.max_processes, spec.max_processes))
-                note = ((note + "; ") if note else "") + "process limit through RLIMIT_NPROC (a hit is not reported)" + (
-                    "; memory is not limited" if spec.memory_bytes else "")
+        # Held before the job's first instruction: into its cgroup, network, port forward.
+        if cgroups:
+            cgroups.add(child_pid)
         sandbox = Sandbox(proc, child_pid, None, cgroups, note, cleanups)
         if spec.network == "internet":
             sandbox.host_port = _slirp(child_pid, spec.port, outside_uid if root else None, cleanups)
@@ -548,16 +569,27 @@ def _slirp(child_pid: int, port: int | None, as_uid: int | None, cleanups: list)
     if as_uid is not None:
         os.chown(rundir, as_uid, as_uid)
     api = os.path.join(rundir, "api.sock")
+    # The network namespace and the user namespace that owns it, held now: bwrap's child moves on to a
+    # nested user namespace (for --uid) in which slirp4netns would have no right to the network.
+    net_fd = os.open(f"/proc/{child_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        user_fd = fcntl.ioctl(net_fd, NS_GET_USERNS)
+    except OSError:
+        os.close(net_fd)
+        raise
     ready_r, ready_w = os.pipe()
     exit_r, exit_w = os.pipe()  # slirp4netns exits when our end closes (also if the agent dies)
     cmd = [slirp, "--configure", "--mtu=65520", "--disable-host-loopback", "--api-socket", api,
-           "--ready-fd", str(ready_w), "--exit-fd", str(exit_r), str(child_pid), "tap0"]
+           "--ready-fd", str(ready_w), "--exit-fd", str(exit_r), f"--userns-path=/proc/self/fd/{user_fd}",
+           "--netns-type=path", f"/proc/self/fd/{net_fd}", "tap0"]
     if as_uid is not None:  # the job's uid owns its user namespace: no need for root here
         cmd = ["setpriv", f"--reuid={as_uid}", f"--regid={as_uid}", "--clear-groups", "--"] + cmd
-    proc = subprocess.Popen(cmd, pass_fds=(ready_w, exit_r), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    os.close(ready_w)
-    os.close(exit_r)
+    try:
+        proc = subprocess.Popen(cmd, pass_fds=(ready_w, exit_r, net_fd, user_fd), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    finally:
+        for fd in (ready_w, exit_r, net_fd, user_fd):
+            os.close(fd)
 
     def stop_slirp():
         os.close(exit_w)
@@ -598,4 +630,7 @@ def start_unsandboxed(spec: SandboxSpec) -> Sandbox:
         kw = {"user": spec.uid, "group": spec.uid, "extra_groups": []}
     proc = subprocess.Popen(list(spec.argv), cwd=workspace, env=dict(spec.env), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, **kw)
-    return Sandbox(proc, None, spec.port, None, "not sandboxed: no limits", [])
+    box = Sandbox(proc, None, spec.port, None, "not sandboxed: no limits", [])
+    if kw:
+        box._uid = spec.uid
+    return box
