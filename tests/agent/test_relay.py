@@ -58,6 +58,11 @@ def upstream():
         def _echo(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if self.headers.get("Transfer-Encoding") == "chunked":
+                while size := int(self.rfile.readline().strip(), 16):
+                    body += self.rfile.read(size)
+                    self.rfile.readline()
+                self.rfile.readline()
             info = {"method": self.command, "path": self.path,
                     "authorization": self.headers.get("Authorization"),
                     "cookie": self.headers.get("Cookie"), "connection": self.headers.get("Connection"),
@@ -357,7 +362,7 @@ def test_ticket_becomes_a_cookie_and_requests_reach_jupyter(relay, upstream):
     r = relay.http.post(f"/notebook/{JOB}/api/contents", content=b'{"type": "notebook"}')
     assert r.status_code == 200 and r.json()["body"] == '{"type": "notebook"}'
     chunked = relay.http.put(f"/notebook/{JOB}/api/x", content=iter([b"ab", b"cd"]))
-    assert chunked.status_code == 200  # a chunked body is relayed as such
+    assert chunked.status_code == 200 and chunked.json()["body"] == "abcd"  # relayed as chunked
 
 
 def test_access_is_checked_on_every_request(relay):
