@@ -20,6 +20,7 @@ from compute.models import BYTES_PER_GB, ComputeNode, GpuType, ProjectCompute, R
 from compute.selectors import gpu_type_get, gpu_types_now, nodes_for_project
 from compute.signals import capacity_freed
 from projects import access
+from projects.crypto import decrypt, encrypt
 from projects.models import Project
 from projects.services import audit_record
 
@@ -150,8 +151,6 @@ def node_token_issue(*, node: ComputeNode, actor) -> str:
     node.token_prefix = raw[: len(TOKEN_PREFIX) + 6]
     node.token_issued_at = timezone.now()
     # A new relay secret too: whoever held the old token may have learnt the old one.
-    from projects.crypto import encrypt
-
     node.relay_secret = encrypt(secrets.token_urlsafe(32))
     node.save(update_fields=["token_hash", "token_prefix", "token_issued_at", "relay_secret",
                              "updated_at"])
@@ -181,8 +180,6 @@ def node_by_token(*, raw: str) -> ComputeNode | None:
 
 
 def node_relay_secret(*, node: ComputeNode) -> bytes:
-    from projects.crypto import decrypt
-
     return decrypt(node.relay_secret).encode() if node.relay_secret else b""
 
 

@@ -50,7 +50,6 @@ class Settings:
     memory_bytes: int | None = None
     max_processes: int | None = None
     public_host: str = "127.0.0.1"
-    uid_base: int = 200000
 
 
 class JobFailed(Exception):
@@ -223,15 +222,15 @@ class JobRun:
         if self.notebook_token:
             env["JUPYTER_TOKEN"] = self.notebook_token  # never in process arguments
         port = NOTEBOOK_PORT if self.spec["type"] == "notebook" else self.spec.get("port")
-        ro = sandbox.default_read_only_paths() + [
-            p for p in self.settings.read_only_paths if p not in sandbox.default_read_only_paths()]
+        ro = sandbox.default_read_only_paths()
+        ro += [p for p in self.settings.read_only_paths if p not in ro]
         return sandbox.SandboxSpec(
             job_id=self.job_id, argv=self.argv(), env=env, workspace=self.workspace,
             inputs=[sandbox.Mount(host=self.workspace / "input", inside="/workspace/input")],
             gpu_indices=list(self.spec["gpu_indices"]), memory_bytes=self.settings.memory_bytes,
             max_processes=self.settings.max_processes, port=port, network=self.settings.network,
             read_only_paths=ro, device_dir=self.settings.device_dir,
-            uid=(self.settings.uid_base + self.slot) if os.geteuid() == 0 else None,
+            uid=sandbox.job_uid(self.slot) if os.geteuid() == 0 else None,
         )
 
     # -- running -------------------------------------------------------------------------------
