@@ -155,3 +155,118 @@ def seed_gpu_types():
     for slug, name, memory, price in seed.CATALOGUE:
         GpuType.objects.get_or_create(slug=slug, defaults={"name": name, "memory_gb": memory,
                                                            "credits_per_gpu_hour": price})
+
+
+# ---- the whole path: the control plane and the agent as processes of their own -------------------
+
+REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def free_port(host="127.0.0.1") -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _wait_up(proc, url, log, timeout=90.0):
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{url} exited ({proc.returncode}): {log.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout}s: {log.read_text()[-2000:]}")
+
+
+class ServerProcess:
+    """The control plane as its own process (`manage.py runserver`) on this test run's database,
+    with the environment a real server has: its SECRET_KEY, Fernet keys and `env` (markers the
+    probes look for). Tests that use it commit (`django_db(transaction=True)`), on PostgreSQL."""
+
+    def __init__(self, workdir, *, host="127.0.0.1", env=None):
+        import os
+        import subprocess
+
+        from django.conf import settings
+        from django.db import connection
+
+        db = connection.settings_dict
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+        self.port = free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        self.log = workdir / "server.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "DEBUG": "1",
+            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "TRAINSHED_FERNET_KEYS": ",".join(settings.TRAINSHED_FERNET_KEYS),  # the test's, to share secrets
+            "TRAINSHED_VAR_DIR": str(workdir / "var"), "ALLOWED_HOSTS": host, **(env or {}),
+        }
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [PY, "manage.py", "runserver", "--noreload", f"{host}:{self.port}"], cwd=REPO,
+                env=self.env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        _wait_up(self.proc, self.url + "/api/v1/openapi.json", self.log)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class AgentProcess:
+    """`trainshed-agent` as its own process for `node` (a fresh token), against `url`.
+    `prefix` runs it under another command (e.g. `ip netns exec NAME`); `env` adds to its
+    environment (settings, markers the probes look for)."""
+
+    def __init__(self, node, url, workdir, *, prefix=(), env=None, token=None):
+        import os
+        import subprocess
+
+        from compute.services import node_token_issue
+
+        self.token = token or node_token_issue(node=node, actor=None)
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log = workdir.parent / f"{workdir.name}-agent.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
+            "TRAINSHED_AGENT_URL": url, "TRAINSHED_AGENT_TOKEN": self.token,
+            "TRAINSHED_AGENT_DIR": str(workdir), "TRAINSHED_AGENT_NETWORK": "none",
+            "TRAINSHED_AGENT_POLL_SECONDS": "0.2", "TRAINSHED_AGENT_CLAIM_SECONDS": "0.2",
+            "TRAINSHED_JOB_KILL_GRACE_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1", **(env or {}),
+        }
+        self._out = open(self.log, "wb")  # noqa: SIM115 (open while the agent runs)
+        self.proc = subprocess.Popen([*prefix, PY, "-m", "trainshed.agent.main"],
+                                     env=self.env, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def close(self):
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()

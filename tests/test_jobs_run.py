@@ -166,3 +166,15 @@ def test_workspace_bytes_counts_files_in_every_folder_and_not_what_links_point_t
     (tmp_path / "output" / "link.bin").symlink_to(outside)
     assert workspace_bytes(tmp_path) == 1234
     assert workspace_bytes(tmp_path / "missing") == 0
+
+
+def test_a_job_whose_gpu_has_no_device_node_fails_with_the_reason(owner, project, tmp_path):
+    (tmp_path / "dev").mkdir()  # this node's GPUs have no device nodes (driver not loaded)
+    agent = agent_for(local_node(tmp_path, gpu_type="t4"), tmp_path, device_dir=tmp_path / "dev")
+    ready(project)
+    job = make_job(project, owner, gpu_type="t4", command="echo should not run")
+    services.job_start(job=job, actor=owner)
+    assert run_agent(agent) == [JobStatus.FAILED]
+    job.refresh_from_db()
+    assert job.status_reason == f"The job could not start: GPU 0 has no device node {tmp_path}/dev/nvidia0"
+    assert not Reservation.objects.exists()

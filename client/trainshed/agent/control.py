@@ -35,7 +35,7 @@ class Control:
         self.stopping = stopping or threading.Event()
         self.http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "trainshed-agent"},
-            timeout=httpx.Timeout(timeout, connect=10.0), transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), transport=transport,
         )
 
     def close(self) -> None:

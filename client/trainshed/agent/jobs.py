@@ -275,7 +275,7 @@ class JobRun:
         except JobFailed as exc:
             self.log.note(str(exc))
             return "failed", str(exc), None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, sandbox.SandboxError) as exc:  # e.g. a GPU's device node is missing
             logger.exception("job %s could not start", self.job_id)
             self.log.note(f"The job could not start: {exc}")
             return "failed", f"The job could not start: {exc}", None

@@ -16,6 +16,9 @@ Configuration is its environment (or the matching --options):
     TRAINSHED_AGENT_READ_ONLY_PATHS  more host folders jobs see read-only (":"-separated)
     TRAINSHED_AGENT_MEMORY_GB, TRAINSHED_AGENT_MAX_PROCESSES   per-job limits (cgroups where offered)
     TRAINSHED_AGENT_CAPACITY_GB  storage offered to the control plane (default: the disk's size)
+    TRAINSHED_AGENT_CLAIM_SECONDS  how often it asks for jobs placed on it (default 1)
+    TRAINSHED_AGENT_TIMEOUT  seconds one request to the control plane may take before it is
+                             retried (default 30; connecting: at most 10)
     TRAINSHED_JUPYTER_COMMAND    the command notebooks start (default: python -m jupyterlab)
 """
 
@@ -45,9 +48,9 @@ logger = logging.getLogger("trainshed.agent")
 class Agent:
     def __init__(self, *, url: str, token: str, settings: Settings, listen: str = "127.0.0.1:0",
                  public_url: str = "", capacity_gb: int | None = None,
-                 transport: httpx.BaseTransport | None = None, serve: bool = True):
+                 transport: httpx.BaseTransport | None = None, serve: bool = True, timeout: float = 30.0):
         self.stopping = threading.Event()
-        self.control = Control(url, token, transport=transport, stopping=self.stopping)
+        self.control = Control(url, token, transport=transport, stopping=self.stopping, timeout=timeout)
         self.settings = settings
         self.settings.workdir.mkdir(parents=True, exist_ok=True)
         (self.settings.workdir / "jobs").mkdir(exist_ok=True)
@@ -209,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="say whether this node can sandbox jobs, then exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s agent %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request: failures only
     if args.check:
         ok, reason = sandbox.check()
         print(("sandbox: ok" if ok else "sandbox: unavailable") + (f" ({reason})" if reason else ""))
@@ -236,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         max_processes=int(processes) if processes else None,
     )
     agent = Agent(url=args.url, token=token, settings=settings, listen=args.listen,
-                  public_url=args.public_url, capacity_gb=int(capacity) if capacity else None)
+                  public_url=args.public_url, capacity_gb=int(capacity) if capacity else None,
+                  timeout=float(_env("TRAINSHED_AGENT_TIMEOUT", "30")))
     if not agent.can_sandbox:
         logger.warning("This node cannot sandbox jobs (%s): it runs only its owner's jobs.",
                        agent.sandbox_reason)
@@ -247,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logger.info("agent for %s, working in %s", args.url, settings.workdir)
-    return agent.serve_forever()
+    return agent.serve_forever(claim_every=float(_env("TRAINSHED_AGENT_CLAIM_SECONDS", "1")))
 
 
 if __name__ == "__main__":
