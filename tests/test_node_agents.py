@@ -155,3 +155,24 @@ def test_a_revoked_token_stops_the_agent_and_its_job(owner, project, tmp_path):
     assert thread.agent.runs == {}
     # its job is failed by the reaper once its heartbeat is stale, as for any lost agent
     assert status_of(job) == JobStatus.RUNNING
+
+
+def test_chunks_past_the_log_limit_are_acknowledged_and_not_kept(owner, project, tmp_path, settings):
+    settings.TRAINSHED_JOB_LOG_MAX_BYTES = 20
+    node = local_node(tmp_path)
+    token = compute_services.node_token_issue(node=node, actor=None)
+    ready(project)
+    job = make_job(project, owner, command="true")
+    services.job_start(job=job, actor=owner)
+    api = Client()
+    api.post(f"{NODE_API}/claim", **_as_node(token))
+    for seq, text in enumerate(["0123456789\n", "abcdefghijklmnop\n", "dropped\n", "dropped too\n"], 1):
+        answer = api.post(f"{NODE_API}/jobs/{job.pk}/log", {"seq": seq, "text": text},
+                          content_type="application/json", **_as_node(token))
+        assert answer.json() == {"acked": seq}  # the agent goes on to the next chunk
+    again = api.post(f"{NODE_API}/jobs/{job.pk}/log", {"seq": 3, "text": "dropped\n"},
+                     content_type="application/json", **_as_node(token))
+    assert again.json() == {"acked": 4}
+    log = "".join(selectors.job_log_stream(job=job))
+    assert log == "0123456789\nabcdefghi\n[trainshed] The log reached its size limit; later output is not kept.\n"
+    assert JobLogChunk.objects.filter(job=job).count() == 3  # one empty chunk holds the last number

@@ -465,7 +465,11 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
         raise ValidationError({"seq": f"Expected chunk {last + 1}, got {seq}."})
     room = settings.TRAINSHED_JOB_LOG_MAX_BYTES - job.log_bytes
     if room <= 0:
-        return last
+        # Full: acknowledged, not kept. One empty chunk carries the number, so the next is seq + 1.
+        placeholder = job.log_chunks.filter(seq=last, text="")
+        if not placeholder.update(seq=seq):
+            JobLogChunk.objects.create(job=job, seq=seq, text="")
+        return seq
     data = redact(text).encode()
     if len(data) > room:
         data = data[:room].decode("utf-8", errors="ignore").encode() + LOG_FULL.encode()

@@ -32,6 +32,7 @@ logger = logging.getLogger("trainshed.agent")
 BYTES_PER_GB = 10**9
 LOG_FLUSH_SECONDS = 0.5
 LOG_FLUSH_BYTES = 64 * 1024
+LOG_CHUNK_MAX = 1024 * 1024  # characters in one chunk (the server takes requests up to 10 MB)
 NOTEBOOK_PORT = 8888
 
 
@@ -109,14 +110,34 @@ class Log:
     def note(self, text: str) -> None:
         self.add(f"[trainshed] {text}\n")
 
+    def _cut(self, *, force: bool) -> list[str]:
+        """The buffer's text as chunks to send, each ending at a line's end (\\n or \\r: the server
+        redacts chunk by chunk, so a secret must not be split across two) and none longer than
+        LOG_CHUNK_MAX. A line not yet ended stays in the buffer unless `force` or too long."""
+        text = "".join(self.buffer)
+        end = len(text) if force else max(text.rfind("\n"), text.rfind("\r")) + 1
+        if end == 0 and len(text) >= LOG_CHUNK_MAX:
+            end = LOG_CHUNK_MAX
+        chunks, start = [], 0
+        while end - start > LOG_CHUNK_MAX:
+            window = text[start:start + LOG_CHUNK_MAX]
+            cut = max(window.rfind("\n"), window.rfind("\r")) + 1 or LOG_CHUNK_MAX
+            chunks.append(window[:cut])
+            start += cut
+        if end > start:
+            chunks.append(text[start:end])
+        self.buffer = [text[end:]] if end < len(text) else []
+        self.size = len(text) - end
+        return chunks
+
     def flush(self, *, force: bool = False, retry_for: float | None = 0) -> None:
         with self.lock:
             late = time.monotonic() - self.flushed_at >= LOG_FLUSH_SECONDS
             due = force or self.size >= LOG_FLUSH_BYTES or late
             if self.buffer and due:
-                seq = (self.pending[-1][0] if self.pending else self.acked) + 1
-                self.pending.append((seq, "".join(self.buffer)))
-                self.buffer, self.size = [], 0
+                for text in self._cut(force=force):
+                    seq = (self.pending[-1][0] if self.pending else self.acked) + 1
+                    self.pending.append((seq, text))
             self.flushed_at = time.monotonic() if due else self.flushed_at
             for seq, text in list(self.pending):
                 try:
@@ -124,6 +145,9 @@ class Log:
                                                retry_for=retry_for)
                 except ConnectionError:
                     return  # kept: sent again at the next flush
+                except Refused as exc:  # not this chunk (it cannot be stored): the job goes on
+                    logger.warning("log chunk %s of job %s refused: %s", seq, self.path, exc)
+                    answer = {"acked": seq}
                 self.acked = max(self.acked, answer["acked"])
                 self.pending = [(s, t) for s, t in self.pending if s > self.acked]
 
@@ -246,6 +270,12 @@ class JobRun:
             if self.box is not None:
                 self.box.stop(self.settings.kill_grace_seconds)
             return "gone"
+        except Exception as exc:  # a fault of the agent's own: the job ends failed, not running for ever
+            logger.exception("job %s", self.job_id)
+            if self.box is not None:
+                self.box.stop(self.settings.kill_grace_seconds)
+            status, reason, code = "failed", f"The node's agent failed while running the job: {exc}", None
+            self.log.note(reason)
         finally:
             if self.box is not None:
                 self.box.cleanup()

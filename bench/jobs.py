@@ -1,0 +1,299 @@
+#!/usr/bin/env python
+"""Jobs benchmark: how long from Start to the command's first output line seen by the control
+plane, against spawning the same command directly (a bare subprocess) and in the sandbox alone;
+with and without the sandbox; and the agent's log throughput (100,000 lines through the node API).
+
+The control plane is gunicorn (2 workers) on PostgreSQL; the node's agent is a real
+`trainshed-agent` process on this machine. Start is the `job_start` service (what the Start
+button and the API call); "seen" is the first log chunk's `created_at` on the server. Run with
+`make bench` (needs PostgreSQL on 127.0.0.1:5432). Prints figures and writes bench/RESULTS.md;
+not a test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = os.environ.get("BENCH_DB", "trainshed_bench_jobs")
+RUNS = int(os.environ.get("BENCH_JOB_RUNS", "10"))  # starts per configuration; medians are kept
+LINES = 100_000
+VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-jobs-"))
+VAR.chmod(0o755)
+PY = sys.executable
+FIRST = "echo ready"  # the command whose first output line is timed
+# 41-byte lines, 4.1 MB: under the server's 5 MB log limit
+FLOOD = f"{PY} -c \"[print(f'line {{i:06d}} ' + 'x' * 28) for i in range({LINES})]\""
+ENV = {
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
+    "DEBUG": "0",
+    "SECRET_KEY": "bench-" + "k" * 60,
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "0",
+    "TRAINSHED_FERNET_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
+    "TRAINSHED_VAR_DIR": str(VAR / "var"),
+    "TRAINSHED_RATE_LIMITS": "0",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def median_range(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+# ---- the command alone ----------------------------------------------------------------------------
+
+
+def bare_first_line() -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(["/bin/sh", "-e", "-c", FIRST], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc.stdout.readline()
+    elapsed = time.perf_counter() - t0
+    proc.wait()
+    proc.stdout.close()
+    return elapsed
+
+
+def sandbox_first_line(network: str, slot: int) -> float:
+    from trainshed.agent import sandbox
+
+    workspace = VAR / "sandbox" / f"{network}-{slot}"
+    spec = sandbox.SandboxSpec(
+        job_id=f"bench-{network}-{slot}", argv=["/bin/sh", "-e", "-c", f"cd /workspace\n{FIRST}"],
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/workspace"}, workspace=workspace,
+        network=network, uid=sandbox.job_uid(0) if os.geteuid() == 0 else None)
+    t0 = time.perf_counter()
+    box = sandbox.start(spec)
+    box.stdout.readline()
+    elapsed = time.perf_counter() - t0
+    box.wait(30)
+    box.cleanup()
+    return elapsed
+
+
+def bare_flood() -> float:
+    """The log command alone, its output read through a pipe: how fast it produces."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(["/bin/sh", "-c", FLOOD], stdout=subprocess.PIPE, check=True)
+    elapsed = time.perf_counter() - t0
+    assert proc.stdout.count(b"\n") == LINES
+    return elapsed
+
+
+# ---- through the whole path -----------------------------------------------------------------------
+
+
+def setup_django():
+    for sql in (f"DROP DATABASE IF EXISTS {DB}", f"CREATE DATABASE {DB}"):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", sql], check=True)
+    os.environ.update(ENV)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def start_server(port: int) -> subprocess.Popen:
+    import urllib.request
+
+    gunicorn = shutil.which("gunicorn", path=str(Path(PY).parent)) or "gunicorn"
+    proc = subprocess.Popen([gunicorn, "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
+                             "warning"], cwd=ROOT, env={**os.environ, **ENV})
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+class Agent:
+    """A `trainshed-agent` process for a new node of `owner`'s, with `env` on top of its defaults."""
+
+    count = 0
+
+    def __init__(self, owner, url: str, **env):
+        from django.utils import timezone
+
+        from compute.models import ComputeNode, GpuType
+        from compute.services import node_token_issue
+
+        Agent.count += 1
+        self.node = ComputeNode.objects.create(
+            owner=owner, name=f"bench-{Agent.count}", gpu_type=GpuType.objects.get(slug="cpu"), gpu_count=4,
+            storage_capacity_gb=100, status=ComputeNode.Status.ONLINE, last_heartbeat=timezone.now(),
+            sandbox_ok=True)
+        workdir = VAR / f"agent-{Agent.count}"
+        self.log = open(VAR / f"agent-{Agent.count}.log", "wb")  # noqa: SIM115 (while it runs)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "trainshed.agent.main"], stdout=self.log, stderr=subprocess.STDOUT,
+            env={"PATH": os.environ["PATH"], "HOME": str(workdir), "TRAINSHED_AGENT_URL": url,
+                 "TRAINSHED_AGENT_TOKEN": node_token_issue(node=self.node, actor=None),
+                 "TRAINSHED_AGENT_DIR": str(workdir), "TRAINSHED_AGENT_NETWORK": "none", **env})
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.log.close()
+        from compute.models import ComputeNode
+
+        ComputeNode.objects.filter(pk=self.node.pk).update(status=ComputeNode.Status.OFFLINE)
+
+
+def project_gpu_types_refresh(**kw):
+    from compute.services import project_gpu_types_refresh
+
+    project_gpu_types_refresh(**kw)
+
+
+def run_job(project, owner, command: str, *, timeout=120.0):
+    """Start a job; returns (Start time, the job once ended)."""
+    from resources.jobs import services
+    from resources.models import Job, JobStatus
+
+    job = services.job_create(project=project, actor=owner, name="bench", type="training", gpu_type="cpu",
+                              gpu_count=1, command=command)
+    started = time.time()
+    services.job_start(job=job, actor=owner)
+    deadline = time.monotonic() + timeout
+    ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
+    while Job.objects.filter(pk=job.pk).values_list("status", flat=True).get() not in ended:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"job {job.pk} did not end in {timeout}s")
+        time.sleep(0.05)
+    job.refresh_from_db()
+    if job.status != JobStatus.FINISHED:
+        raise SystemExit(f"job {job.pk} {job.status}: {job.status_reason}")
+    return started, job
+
+
+def start_latencies(project, owner, url: str, **env) -> list[float]:
+    agent = Agent(owner, url, **env)
+    project_gpu_types_refresh(project=project, actor=None)
+    try:
+        from django.db.models import Min
+
+        out = []
+        run_job(project, owner, FIRST)  # its first job warms the agent (imports, first sandbox)
+        for _ in range(RUNS):
+            started, job = run_job(project, owner, FIRST)
+            first = job.log_chunks.aggregate(t=Min("created_at"))["t"]
+            assert "ready" in job.log_chunks.order_by("seq").first().text
+            out.append(first.timestamp() - started)
+        return out
+    finally:
+        agent.stop()
+
+
+def log_throughput(project, owner, url: str) -> tuple[float, int, int]:
+    """(seconds from the first chunk stored to the last, chunks, bytes) for LINES lines."""
+    agent = Agent(owner, url)
+    project_gpu_types_refresh(project=project, actor=None)
+    try:
+        _, job = run_job(project, owner, FLOOD, timeout=600)
+        chunks = list(job.log_chunks.order_by("seq").values_list("created_at", "text"))
+        text = "".join(t for _, t in chunks)
+        got = [line for line in text.splitlines() if line.startswith("line ")]
+        assert len(got) == LINES and got[-1].startswith(f"line {LINES - 1:06d}"), len(got)
+        return (chunks[-1][0] - chunks[0][0]).total_seconds(), len(chunks), len(text.encode())
+    finally:
+        agent.stop()
+
+
+def main() -> None:
+    print("the command alone …", flush=True)
+    bare = [bare_first_line() for _ in range(RUNS)]
+    in_box = {net: [sandbox_first_line(net, i) for i in range(RUNS)] for net in ("none", "internet")}
+    flood_bare = min(bare_flood() for _ in range(3))
+
+    setup_django()
+    from accounts.services import user_create
+    from billing import services as billing_services
+    from billing.models import BillingAccount
+    from projects.services import project_create
+
+    owner = user_create(email="bench-jobs@example.com", password=None)
+    billing_services.credits_grant(account=BillingAccount.objects.get(owner=owner), amount=1_000_000)
+    project = project_create(owner=owner, name="Bench jobs")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(port)
+    try:
+        Agent.count = 0
+        whole = {}
+        configs = [
+            ("sandbox, network none, claim every 1 s (default)", {}),
+            ("sandbox, network none, claim every 0.1 s", {"TRAINSHED_AGENT_CLAIM_SECONDS": "0.1"}),
+            ("sandbox, network internet (slirp4netns), claim every 0.1 s",
+             {"TRAINSHED_AGENT_CLAIM_SECONDS": "0.1", "TRAINSHED_AGENT_NETWORK": "internet"}),
+            ("no sandbox (the owner's node that cannot sandbox), claim every 0.1 s",
+             {"TRAINSHED_AGENT_CLAIM_SECONDS": "0.1", "TRAINSHED_BWRAP": "/nonexistent/bwrap"}),
+        ]
+        for label, env in configs:
+            print(f"{label} …", flush=True)
+            whole[label] = start_latencies(project, owner, url, **env)
+        print("log throughput …", flush=True)
+        seconds, chunks, size = log_throughput(project, owner, url)
+    finally:
+        server.terminate()
+        server.wait(10)
+    write_results(bare, in_box, whole, flood_bare, seconds, chunks, size)
+
+
+def write_results(bare, in_box, whole, flood_bare, seconds, chunks, size) -> None:
+    from bench.results import write_section
+
+    def ms(values):
+        m, lo, hi = median_range(values)
+        return f"{m * 1000:.0f} ms ({lo * 1000:.0f}–{hi * 1000:.0f})"
+
+    lines = [
+        f"Run {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, gunicorn -w 2, one "
+        f"`trainshed-agent` process {'as root (jobs get their own uid)' if os.geteuid() == 0 else ''}. "
+        f"Medians of {RUNS} starts each (min–max). Produced by `make bench` (bench/jobs.py).",
+        "",
+        f"Start latency of `{FIRST}`: from the start to its first output line.",
+        "",
+        "| how it is started | first line |",
+        "| --- | ---: |",
+        f"| bare subprocess (`sh -c`), read from its pipe | {ms(bare)} |",
+        f"| the sandbox alone (bubblewrap, network none), read from its pipe | {ms(in_box['none'])} |",
+        f"| the sandbox alone (bubblewrap + slirp4netns, network internet) | {ms(in_box['internet'])} |",
+    ]
+    for label, values in whole.items():
+        lines.append(f"| Start → seen by the control plane: {label} | {ms(values)} |")
+    mb = size / 1e6
+    lines += [
+        "",
+        f"Log throughput: {LINES:,} lines of 41 bytes ({mb:.1f} MB) through the agent and the node API "
+        f"(sandboxed, network none): **{LINES / seconds:,.0f} lines/s, {mb / seconds:.1f} MB/s** "
+        f"(first chunk stored to last: {seconds:.2f} s, {chunks} chunks). The same command alone, read "
+        f"from a pipe: {LINES / flood_bare:,.0f} lines/s, {mb / flood_bare:.1f} MB/s.",
+    ]
+    print("\n".join(lines))
+    write_section("jobs", lines)
+
+
+if __name__ == "__main__":
+    main()
