@@ -36,13 +36,13 @@ MAX_TICKET_TTL = 600  # the agent refuses a signature or ticket expiring further
 _USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def sign_headers(secret: bytes, method: str, path: str, ttl: int = 300) -> dict[str, str]:
-    """The headers that let one `method` on the raw `path` (query included) through an agent's
-    file relay until now + ttl."""
+def sign_headers(secret: bytes, method: str, path: str, ttl: int = 300, length: int = 0) -> dict[str, str]:
+    """The headers that let one `method` on the raw `path` (query included), with a body of
+    `length` bytes (its Content-Length), through an agent's file relay until now + ttl."""
     if not 0 < ttl <= MAX_TICKET_TTL:
         raise ValueError(f"ttl must be between 1 and {MAX_TICKET_TTL} seconds")
     expires = str(int(time.time()) + ttl)
-    message = f"{method.upper()}\n{path}\n{expires}".encode()
+    message = f"{method.upper()}\n{path}\n{expires}\n{int(length)}".encode()
     return {"X-Trainshed-Expires": expires,
             "X-Trainshed-Signature": hmac.new(secret, message, hashlib.sha256).hexdigest()}
 
@@ -98,7 +98,8 @@ class AgentStorage(Storage):
         return "/files/" + quote(key, safe="/")
 
     def _request(self, method: str, path: str, *, stream: bool = False, headers=None, content=None):
-        headers = {**(headers or {}), **sign_headers(self.secret, method, path)}
+        length = (headers or {}).get("Content-Length") or (len(content) if isinstance(content, bytes) else 0)
+        headers = {**(headers or {}), **sign_headers(self.secret, method, path, length=int(length))}
         request = self._http.build_request(method, path, content=content, headers=headers)
         try:
             return self._http.send(request, stream=stream)

@@ -69,6 +69,10 @@ def test_signatures_agree_with_the_agent():
     expires = headers["X-Trainshed-Expires"]
     assert int(expires) - time.time() <= 60
     assert headers["X-Trainshed-Signature"] == agent.request_signature(SECRET, "PUT", "/files/a%20b?x=1", expires)
+    with_body = sign_headers(SECRET, "PUT", "/files/m.bin", length=1000)
+    expires = with_body["X-Trainshed-Expires"]
+    assert with_body["X-Trainshed-Signature"] == agent.request_signature(SECRET, "PUT", "/files/m.bin", expires, 1000)
+    assert with_body["X-Trainshed-Signature"] != agent.request_signature(SECRET, "PUT", "/files/m.bin", expires, 10)
     job = uuid.uuid4()
     ticket = notebook_ticket(SECRET, user_id=42, job_id=job)
     assert agent.check_token(SECRET, "notebook", ticket, job_id=str(job), now=time.time(),

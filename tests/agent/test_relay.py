@@ -28,10 +28,10 @@ JUPYTER_TOKEN = "jupyter-token-never-shown"
 JOB = str(uuid.uuid4())
 
 
-def signed(method, path, *, secret=SECRET, ttl=300, expires=None):
+def signed(method, path, *, secret=SECRET, ttl=300, expires=None, length=0):
     expires = int(time.time()) + ttl if expires is None else expires
     return {"X-Trainshed-Expires": str(expires),
-            "X-Trainshed-Signature": request_signature(secret, method, path, expires)}
+            "X-Trainshed-Signature": request_signature(secret, method, path, expires, length)}
 
 
 class Access:
@@ -118,7 +118,7 @@ def relay(tmp_path, upstream):
 
 def put(relay, key, data, **kw):
     path = "/files/" + quote(key)
-    return relay.http.put(path, content=data, headers=signed("PUT", path, **kw))
+    return relay.http.put(path, content=data, headers=signed("PUT", path, length=len(data), **kw))
 
 
 def call(relay, method, key, query=""):
@@ -127,7 +127,7 @@ def call(relay, method, key, query=""):
 
 
 def signed_raw(method, path, body=b"", headers=""):
-    sig = signed(method, path)
+    sig = signed(method, path, length=len(body))
     return (f"{method} {path} HTTP/1.1\r\nHost: x\r\nX-Trainshed-Expires: {sig['X-Trainshed-Expires']}\r\n"
             f"X-Trainshed-Signature: {sig['X-Trainshed-Signature']}\r\n{headers}"
             + (f"Content-Length: {len(body)}\r\n" if body else "") + "\r\n").encode() + body
@@ -205,7 +205,8 @@ def test_large_file_streams_both_ways(relay, tmp_path):
             f.write(block)
     path = "/files/big/model.bin"
     with src.open("rb") as f:
-        r = relay.http.put(path, content=f, headers={**signed("PUT", path), "Content-Length": str(20 * 2**20)})
+        r = relay.http.put(path, content=f, headers={**signed("PUT", path, length=20 * 2**20),
+                                                            "Content-Length": str(20 * 2**20)})
     assert r.status_code == 201 and r.json() == {"size": 20 * 2**20}
     got = hashlib.sha256()
     with relay.http.stream("GET", path, headers=signed("GET", path)) as r:
@@ -240,7 +241,8 @@ def test_bad_signatures_are_refused(relay):
 def test_refused_upload_still_gets_its_answer(relay):
     """A 5 MB PUT with a wrong signature: the client sees the 403, not a reset connection."""
     path = "/files/x.bin"
-    r = relay.http.put(path, content=b"\0" * (5 * 2**20), headers=signed("PUT", path, secret=b"bad"))
+    r = relay.http.put(path, content=b"\0" * (5 * 2**20),
+                       headers=signed("PUT", path, secret=b"bad", length=5 * 2**20))
     assert r.status_code == 403
     assert not (relay.root / "x.bin").exists()
 
@@ -276,6 +278,18 @@ def test_traversal_keys_are_refused(relay, tmp_path):
     assert not (relay.root / "linkfile").is_symlink() and (outside / "secret.txt").exists()
 
 
+def test_the_signature_covers_the_body_length(relay):
+    path = "/files/model.bin"
+    sig = signed("PUT", path, length=1000)  # the control plane signed an upload of 1,000 bytes
+    for body in (b"x" * 10, b"x" * 2000):  # sent cut short, or lengthened, by whoever relays it
+        answer = raw(relay, (f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+                             f"X-Trainshed-Expires: {sig['X-Trainshed-Expires']}\r\n"
+                             f"X-Trainshed-Signature: {sig['X-Trainshed-Signature']}\r\n\r\n").encode() + body)
+        assert answer.startswith(b"HTTP/1.1 403 ") and b"signature is wrong" in answer
+    assert not (relay.root / "model.bin").exists()
+    assert relay.http.put(path, content=b"x" * 1000, headers=sig).status_code == 201
+
+
 def test_put_needs_content_length(relay):
     path = "/files/chunked.bin"
     r = relay.http.put(path, content=iter([b"a", b"b"]), headers=signed("PUT", path))  # chunked
@@ -287,7 +301,7 @@ def test_put_needs_content_length(relay):
 
 def test_interrupted_upload_leaves_nothing(relay):
     path = "/files/half.bin"
-    sig = signed("PUT", path)
+    sig = signed("PUT", path, length=1000)
     with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as s:
         s.sendall((f"PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
                    f"X-Trainshed-Expires: {sig['X-Trainshed-Expires']}\r\n"

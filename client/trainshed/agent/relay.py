@@ -13,7 +13,9 @@ for browsers that checks the person's access on every request. Standard library 
 
 File relay (control plane → agent). Every request carries
     X-Trainshed-Expires: <unix seconds>        (in the past or > 10 min ahead → 403)
-    X-Trainshed-Signature: hex HMAC-SHA256(secret, f"{METHOD}\\n{raw path with query}\\n{expires}")
+    X-Trainshed-Signature: hex HMAC-SHA256(secret, f"{METHOD}\\n{raw path with query}\\n{expires}\\n{length}")
+where length is the body's Content-Length (0 without one): a signed upload cannot be cut short or
+lengthened by whoever relays it.
 and keys are the percent-encoded path after /files/ (UTF-8):
     PUT    /files/<key>          body (Content-Length required) → 201 {"size": n}
     GET    /files/<key>          200 streamed (Range: bytes=a-b → 206), 404 when missing
@@ -90,8 +92,9 @@ _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorizat
 # ---- signatures (the control plane's compute/relay.py computes the same) --------------------
 
 
-def request_signature(secret: bytes, method: str, path: str, expires: int | str) -> str:
-    return hmac.new(secret, f"{method}\n{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+def request_signature(secret: bytes, method: str, path: str, expires: int | str, length: int = 0) -> str:
+    message = f"{method}\n{path}\n{expires}\n{length}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def _token_signature(secret: bytes, label: str, user_id: str, job_id: str, expires: int | str) -> str:
@@ -470,7 +473,9 @@ class RelayServer:
         signature = req.get("x-trainshed-signature") or ""
         if not (expires.isascii() and expires.isdigit() and len(expires) <= 12 and signature.isascii()):
             raise HTTPError(403, "The request is not signed.")
-        expected = request_signature(secret, req.method, req.target, expires)
+        framing, length = _body_framing(req)
+        length = length if framing == "length" else 0
+        expected = request_signature(secret, req.method, req.target, expires, length)
         if not hmac.compare_digest(expected, signature.lower()):
             raise HTTPError(403, "The request's signature is wrong.")
         now = time.time()
