@@ -119,7 +119,7 @@ def start_server(port: int) -> subprocess.Popen:
                              "warning"], cwd=ROOT, env={**os.environ, **ENV})
     for _ in range(150):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5)
             return proc
         except OSError:
             time.sleep(0.2)

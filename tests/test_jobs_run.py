@@ -178,3 +178,19 @@ def test_a_job_whose_gpu_has_no_device_node_fails_with_the_reason(owner, project
     job.refresh_from_db()
     assert job.status_reason == f"The job could not start: GPU 0 has no device node {tmp_path}/dev/nvidia0"
     assert not Reservation.objects.exists()
+
+
+def test_a_job_over_its_memory_limit_is_stopped_with_the_reason_or_told_the_limit_is_missing(
+        owner, project, tmp_path):
+    agent = agent_for(local_node(tmp_path), tmp_path, memory_bytes=100 * 2**20)
+    ready(project)
+    job = make_job(project, owner, command=f"{PY} -c \"x = bytearray(400 * 2**20); print('allocated')\"")
+    services.job_start(job=job, actor=owner)
+    status = run_agent(agent)[0]
+    job.refresh_from_db()
+    tail = selectors.job_log_tail(job=job)
+    if "Limits on this node:" in tail:  # no usable memory cgroup here: the job's log says so
+        assert "memory is not limited" in tail and status == JobStatus.FINISHED
+    else:
+        assert (status, job.status_reason) == (JobStatus.FAILED, "The job hit its memory limit (0.1 GB).")
+        assert "allocated" not in tail

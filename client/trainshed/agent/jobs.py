@@ -309,6 +309,9 @@ class JobRun:
             logger.exception("job %s could not start", self.job_id)
             self.log.note(f"The job could not start: {exc}")
             return "failed", f"The job could not start: {exc}", None
+        if self.box.limits_note and "through cgroups" not in self.box.limits_note:
+            # The node's limits could not be applied as configured: say so where the job's owner looks.
+            self.log.note(f"Limits on this node: {self.box.limits_note}.")
         reader = threading.Thread(target=self._read, daemon=True)
         reader.start()
         outcome = self._supervise()

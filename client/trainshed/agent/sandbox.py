@@ -32,6 +32,7 @@ How it is built
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -160,6 +161,16 @@ def _own_cgroups() -> dict[str, tuple[str, str]]:
     return out
 
 
+def _into_leaf(parent: Path) -> None:
+    leaf = parent / "trainshed-agent"
+    leaf.mkdir(exist_ok=True)
+    for pid in (parent / "cgroup.procs").read_text().split():
+        try:
+            (leaf / "cgroup.procs").write_text(pid)
+        except OSError:  # gone meanwhile, or a kernel thread
+            pass
+
+
 class _Cgroups:
     """The job's cgroups: v1 memory/ and pids/ children of the agent's own cgroups, or one v2 child
     (TRAINSHED_CGROUP_PARENT overrides the v2 parent, e.g. a delegated, controller-enabled slice)."""
@@ -182,8 +193,17 @@ class _Cgroups:
             parent = Path(os.environ.get("TRAINSHED_CGROUP_PARENT") or (mnt + path))
             enabled = (parent / "cgroup.subtree_control").read_text().split()
             missing = [c for c in v2 if c not in enabled]
-            if missing:  # fails (EBUSY) when the parent holds processes itself: v2's "no internal processes"
-                (parent / "cgroup.subtree_control").write_text(" ".join("+" + c for c in missing))
+            if missing:
+                control = " ".join("+" + c for c in missing)
+                try:
+                    (parent / "cgroup.subtree_control").write_text(control)
+                except OSError as e:
+                    if e.errno != errno.EBUSY:
+                        raise
+                    # v2's "no internal processes": the agent (e.g. a systemd service's own cgroup)
+                    # moves into a leaf of its own, then its jobs' cgroups can get controllers.
+                    _into_leaf(parent)
+                    (parent / "cgroup.subtree_control").write_text(control)
             d = parent / name
             d.mkdir(exist_ok=True)
             for c in v2:
