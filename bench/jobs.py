@@ -112,6 +112,7 @@ def setup_django():
 
 
 def start_server(port: int) -> subprocess.Popen:
+    import urllib.error
     import urllib.request
 
     gunicorn = shutil.which("gunicorn", path=str(Path(PY).parent)) or "gunicorn"
@@ -119,7 +120,8 @@ def start_server(port: int) -> subprocess.Popen:
                              "warning"], cwd=ROOT, env={**os.environ, **ENV})
     for _ in range(150):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/node/claim", timeout=5)
+        except urllib.error.HTTPError:  # 405 or 401: it answers
             return proc
         except OSError:
             time.sleep(0.2)

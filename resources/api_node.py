@@ -69,12 +69,14 @@ class HeartbeatOut(Schema):
     heartbeat_seconds: int
     relay_secret: str
     keep_workspaces: list[str]
+    unheard_claims: list[str] = []
 
 
 @router.post("/heartbeat", response={200: HeartbeatOut, **ERRORS}, url_name="node-heartbeat")
 def heartbeat(request: HttpRequest, payload: HeartbeatIn):
     """The agent is alive: what it measured of its node. Answers the node's state, the secret
-    that signs the control plane's requests to the agent, and the jobs whose workspaces it keeps."""
+    that signs the control plane's requests to the agent, the jobs whose workspaces it keeps, and
+    the jobs it claimed but has not reported since (it runs those it does not know of)."""
     reported = payload.dict()
     reported["hostname"] = reported["hostname"][:253]
     reported["storage_path"] = reported["storage_path"][:500]
@@ -86,6 +88,7 @@ def heartbeat(request: HttpRequest, payload: HeartbeatIn):
         "heartbeat_seconds": max(5, settings.TRAINSHED_NODE_HEARTBEAT_SECONDS // 3),
         "relay_secret": compute_services.node_relay_secret(node=node).decode(),
         "keep_workspaces": services.node_workspaces_kept(node=node),
+        "unheard_claims": services.node_jobs_claim_unheard(node=node),
     }
 
 

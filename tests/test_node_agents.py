@@ -176,3 +176,20 @@ def test_chunks_past_the_log_limit_are_acknowledged_and_not_kept(owner, project,
     log = "".join(selectors.job_log_stream(job=job))
     assert log == "0123456789\nabcdefghi\n[trainshed] The log reached its size limit; later output is not kept.\n"
     assert JobLogChunk.objects.filter(job=job).count() == 3  # one empty chunk holds the last number
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_claim_answer_was_lost_is_run_by_the_agent_once(owner, project, tmp_path):
+    seed_gpu_types()
+    node = local_node(tmp_path)
+    ready(project)
+    job = make_job(project, owner, command="echo ran")
+    services.job_start(job=job, actor=owner)
+    thread = AgentThread(node, tmp_path)
+    # The agent's claim reached the server (the job is running) but its answer never came back.
+    assert services.run_claim_next(node=ComputeNode.objects.get(pk=node.pk)) == job
+    with thread:
+        wait_for(lambda: status_of(job) == JobStatus.FINISHED, timeout=60)
+    assert selectors.job_log_tail(job=job).splitlines().count("ran") == 1
+    assert job.runs.count() == 1

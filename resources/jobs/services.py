@@ -503,6 +503,13 @@ def node_workspaces_kept(*, node: ComputeNode) -> list[str]:
             .values_list("pk", flat=True)]
 
 
+def node_jobs_claim_unheard(*, node: ComputeNode) -> list[str]:
+    """Jobs claimed by the node that its agent has not reported since (no job heartbeat: the
+    claim's answer was likely lost on the way). Its agent runs them once it hears of them."""
+    return [str(pk) for pk in Job.objects.filter(node=node, status=JobStatus.RUNNING, removed_at__isnull=True,
+                                                 last_heartbeat=F("started_at")).values_list("pk", flat=True)]
+
+
 def run_save_output_model(*, job: Job, entries) -> MLModel:
     """A finished training/inference job with output type "model": the files its agent uploaded
     from output/ become a model of its project, created by the job's creator (no access check:

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from trainshed.agent import sandbox
-from trainshed.agent.control import Control, TokenRefused
+from trainshed.agent.control import Control, Gone, Refused, TokenRefused
 from trainshed.agent.jobs import JobRun, Settings, remove_workspace
 
 logger = logging.getLogger("trainshed.agent")
@@ -116,6 +116,20 @@ class Agent:
         self._tidy(set(answer["keep_workspaces"]))
         return answer
 
+    def adopt(self, answer: dict) -> list[JobRun]:
+        """Jobs the control plane says this node claimed but that this agent does not run: the
+        claim's answer was lost (e.g. a cut link); their spec again, to run now."""
+        adopted = []
+        for job_id in answer.get("unheard_claims", []):
+            if job_id in self.runs:
+                continue
+            try:
+                spec = self.control.call("GET", f"/jobs/{job_id}/spec", retry_for=0)
+            except (Gone, Refused, ConnectionError):
+                continue
+            adopted.append(self._new_run(spec))
+        return adopted
+
     def _tidy(self, keep: set[str]) -> None:
         """Delete the workspaces of jobs removed (or never this node's) that nothing runs in."""
         for path in (self.settings.workdir / "jobs").iterdir():
@@ -125,8 +139,9 @@ class Agent:
     # -- jobs --------------------------------------------------------------------------------------
     def claim(self) -> JobRun | None:
         spec = self.control.call("POST", "/claim", retry_for=0)
-        if not spec:
-            return None
+        return self._new_run(spec) if spec else None
+
+    def _new_run(self, spec: dict) -> JobRun:
         with self.lock:
             slot = next(i for i in range(len(self.runs) + 1)
                         if i not in {r.slot for r in self.runs.values()})
@@ -163,7 +178,8 @@ class Agent:
             try:
                 now = time.monotonic()
                 if now >= next_beat:
-                    self.heartbeat(retry_for=0)
+                    for run in self.adopt(self.heartbeat(retry_for=0)):
+                        self._start_thread(run)
                     next_beat = now + self.heartbeat_seconds
                 while (run := self.claim()) is not None:
                     self._start_thread(run)
