@@ -2,15 +2,13 @@
 would see (exit codes, output, files on the host)."""
 import os
 import shutil
-import tempfile
 import socket
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
-
 from trainshed.agent import sandbox as sb
 
 OK, WHY = sb.check()
@@ -119,10 +117,12 @@ def test_inputs_are_read_only(node):
 
 
 def _uid_processes(uid):
+    """Processes of `uid` still running (a zombie has ended: it waits only to be reaped)."""
     out = []
     for p in os.listdir("/proc"):
         try:
-            if p.isdigit() and open(f"/proc/{p}/status").read().split("Uid:")[1].split()[0] == str(uid):
+            status = Path(f"/proc/{p}/status").read_text() if p.isdigit() else ""
+            if status and status.split("Uid:")[1].split()[0] == str(uid) and "\tZ (zombie)" not in status:
                 out.append(p)
         except (OSError, IndexError):
             pass
@@ -166,11 +166,11 @@ def test_stop_ends_every_process(node):
 def test_uid_outside_is_the_jobs_not_root(node):
     box = run(node, "sleep 2", wait=False)
     try:
-        uids = open(f"/proc/{box.child_pid}/status").read().split("Uid:")[1].split("\n")[0].split()
+        uids = Path(f"/proc/{box.child_pid}/status").read_text().split("Uid:")[1].split("\n")[0].split()
         assert set(uids) == {str(box_uid := int(uids[0]))} and box_uid >= 200000
         time.sleep(0.2)
         for pid in box.pids():
-            assert "\t0\t" not in open(f"/proc/{pid}/status").read().split("Uid:")[1].split("\n")[0]
+            assert "\t0\t" not in Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split("\n")[0]
     finally:
         box.stop(0)
         box.cleanup()

@@ -100,6 +100,7 @@ class Log:
         self.buffer: list[str] = []
         self.size = 0
         self.flushed_at = time.monotonic()
+        self.sent_any = False
         self.lock = threading.Lock()
 
     def add(self, text: str) -> None:
@@ -133,11 +134,14 @@ class Log:
     def flush(self, *, force: bool = False, retry_for: float | None = 0) -> None:
         with self.lock:
             late = time.monotonic() - self.flushed_at >= LOG_FLUSH_SECONDS
-            due = force or self.size >= LOG_FLUSH_BYTES or late
+            # The run's first output goes at once (someone is watching the job start); then in
+            # batches, at most LOG_FLUSH_SECONDS late.
+            due = force or self.size >= LOG_FLUSH_BYTES or late or not self.sent_any
             if self.buffer and due:
                 for text in self._cut(force=force):
                     seq = (self.pending[-1][0] if self.pending else self.acked) + 1
                     self.pending.append((seq, text))
+                    self.sent_any = True
             self.flushed_at = time.monotonic() if due else self.flushed_at
             for seq, text in list(self.pending):
                 try:

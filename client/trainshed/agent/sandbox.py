@@ -11,7 +11,8 @@ Interface
     start(spec) -> Sandbox                                 # sandboxed
     start_unsandboxed(spec) -> Sandbox                     # node owner's own jobs only, when check() fails
     Sandbox: pid, child_pid, stdout (binary pipe, stdout+stderr), host_port, limits_note,
-             poll(), wait(timeout=None), stop(grace) -> int, pids() -> list[int], limit_hit() -> str, cleanup()
+             poll(), wait(timeout=None), stop(grace) -> int, pids() -> list[int], limit_hit() -> str,
+             cleanup()
 
 How it is built
 ---------------
@@ -32,6 +33,7 @@ How it is built
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -51,11 +53,13 @@ NS_GET_USERNS = 0xB701  # ioctl: the user namespace owning a namespace
 INSIDE_UID = 1000  # the job's uid inside its user namespace (not root, so tools behave as for a user)
 WORKSPACE = "/workspace"
 GPU_CONTROL_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset", "nvidia-caps")
-# Files of /etc that programs need and that say nothing about the node (no passwd/shadow/ssh/services' configs).
+# Files of /etc that programs need and that say nothing about the node (no passwd, shadow, ssh or
+# services' configs).
 ETC_SAFE = ("ssl", "ca-certificates", "ca-certificates.conf", "alternatives", "ld.so.cache", "ld.so.conf",
             "ld.so.conf.d", "nsswitch.conf", "localtime", "timezone", "mime.types", "protocols", "services",
             "os-release", "debian_version", "python3", "python3.11", "gai.conf", "host.conf", "networks",
-            "profile", "bash.bashrc", "inputrc", "terminfo", "magic", "magic.mime", "fonts", "xdg", "pki", "crypto-policies")
+            "profile", "bash.bashrc", "inputrc", "terminfo", "magic", "magic.mime", "fonts", "xdg", "pki",
+            "crypto-policies")
 
 
 def default_read_only_paths() -> list[str]:
@@ -94,7 +98,8 @@ class SandboxSpec:
     read_only_paths: list[str] = field(default_factory=default_read_only_paths)
     device_dir: Path = Path("/dev")
     uid: int | None = None  # the job's uid outside when the agent is root (see job_uid)
-    use_cgroups: bool = True  # False: RLIMIT_NPROC only (tests; nodes without writable cgroups fall back anyway)
+    # False: RLIMIT_NPROC only (tests; nodes without writable cgroups fall back anyway)
+    use_cgroups: bool = True
 
 
 class SandboxError(RuntimeError):
@@ -123,7 +128,8 @@ def check(bwrap: str | None = None) -> tuple[bool, str]:
     if os.geteuid() == 0:
         for tool in ("unshare", "setpriv"):
             if not shutil.which(tool):
-                return False, f"{tool} (util-linux) is missing; the agent runs as root and needs it to drop to the job's uid"
+                return False, (f"{tool} (util-linux) is missing; the agent runs as root and needs it "
+                               "to drop to the job's uid")
     argv = [path, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
             "--ro-bind", "/", "/", "--proc", "/proc", "true"]
     try:
@@ -165,10 +171,8 @@ def _into_leaf(parent: Path) -> None:
     leaf = parent / "trainshed-agent"
     leaf.mkdir(exist_ok=True)
     for pid in (parent / "cgroup.procs").read_text().split():
-        try:
+        with contextlib.suppress(OSError):  # gone meanwhile, or a kernel thread
             (leaf / "cgroup.procs").write_text(pid)
-        except OSError:  # gone meanwhile, or a kernel thread
-            pass
 
 
 class _Cgroups:
@@ -231,19 +235,20 @@ class _Cgroups:
     @staticmethod
     def _kv(path: Path) -> dict[str, int]:
         try:
-            return {k: int(v) for k, v in (l.split() for l in path.read_text().splitlines() if len(l.split()) == 2)}
+            pairs = (line.split() for line in path.read_text().splitlines())
+            return {k: int(v) for k, v in (p for p in pairs if len(p) == 2)}
         except (OSError, ValueError):
             return {}
 
     def limit_hit(self) -> str:
         if "memory" in self.dirs:
             d = self.dirs["memory"]
-            ev = self._kv(d / "memory.events") if (d / "memory.events").exists() else self._kv(d / "memory.oom_control")
+            events = d / "memory.events"  # v2; v1 says it in memory.oom_control
+            ev = self._kv(events) if events.exists() else self._kv(d / "memory.oom_control")
             if ev.get("oom_kill", 0) > 0:
                 return f"The job hit its memory limit ({_gb(self.memory)})."
-        if "pids" in self.dirs:
-            if self._kv(self.dirs["pids"] / "pids.events").get("max", 0) > 0:
-                return f"The job hit its process limit ({self.pids} processes)."
+        if "pids" in self.dirs and self._kv(self.dirs["pids"] / "pids.events").get("max", 0) > 0:
+            return f"The job hit its process limit ({self.pids} processes)."
         return ""
 
     def remove(self) -> None:
@@ -270,6 +275,15 @@ def _pid_ns(pid: int) -> str | None:
         return os.readlink(f"/proc/{pid}/ns/pid")
     except OSError:
         return None
+
+
+def _ended(pid: int) -> bool:
+    """A zombie (or gone): its state, after the command name in parentheses, is Z or X."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2:][:1] in ("Z", "X")
 
 
 def _free_port() -> int:
@@ -311,7 +325,9 @@ class Sandbox:
         return code
 
     def pids(self) -> list[int]:
-        """Host pids of every process still in the sandbox's PID namespace (or the session, unsandboxed)."""
+        """Host pids of every process still in the sandbox's PID namespace (or the session,
+        unsandboxed). Zombies are not counted: they have ended, and the sandbox's init, orphaned
+        when bwrap exits, waits for whoever reaps it (the host's init may take a second)."""
         out = []
         for name in os.listdir("/proc"):
             if not name.isdigit():
@@ -328,35 +344,27 @@ class Sandbox:
                     out.append(pid)
             except OSError:
                 pass
-        return out
+        return [pid for pid in out if not _ended(pid)]
 
     def _signal_all(self, sig: int) -> None:
         for pid in self.pids():
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, sig)
-            except OSError:
-                pass
 
     def stop(self, grace: float) -> int:
         """SIGTERM to every process of the job, SIGKILL after `grace` seconds; returns when all are gone."""
         if self._proc.poll() is None:
             self._signal_all(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
         # Killing the namespace's init makes the kernel kill every other process in it.
         if self._sandboxed and self.child_pid and _pid_ns(self.child_pid) == self._ns:
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(self.child_pid, signal.SIGKILL)
-            except OSError:
-                pass
         self._signal_all(signal.SIGKILL)
         if self._proc.poll() is None:
-            try:
+            with contextlib.suppress(OSError):
                 self._proc.kill()
-            except OSError:
-                pass
         code = self._proc.wait()
         deadline = time.monotonic() + 10
         while self.pids() and time.monotonic() < deadline:
@@ -378,10 +386,8 @@ class Sandbox:
             self.limit_hit()
             self._cgroups.remove()
         while self._cleanups:
-            try:
+            with contextlib.suppress(Exception):
                 self._cleanups.pop()()
-            except Exception:
-                pass
 
 
 def _chown_tree(root: Path, uid: int) -> None:
@@ -473,14 +479,15 @@ def start(spec: SandboxSpec) -> Sandbox:
             cleanups.append(lambda: os.rmdir(stage))
         flag = {"ro": "--ro-bind", "rw": "--bind", "dev": "--dev-bind"}
         binds.sort(key=lambda b: b[1].count("/"))  # parents before children (e.g. /workspace/input)
-        args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", WORKSPACE]
+        args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", WORKSPACE]  # noqa: S108 (its own)
         for i, (src, dst, kind) in enumerate(binds):
             args += [flag[kind], f"{stage}/{i}" if stage else src, dst]
         args += ["--chdir", WORKSPACE]
 
         # Who the job is inside, and the names it resolves (nothing from the node's /etc).
         etc = {
-            "/etc/passwd": f"root:x:0:0:root:/root:/bin/sh\njob:x:{INSIDE_UID}:{INSIDE_UID}:Trainshed job:{WORKSPACE}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "/etc/passwd": (f"root:x:0:0:root:/root:/bin/sh\njob:x:{INSIDE_UID}:{INSIDE_UID}:Trainshed job:"
+                            f"{WORKSPACE}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"),
             "/etc/group": f"root:x:0:\njob:x:{INSIDE_UID}:\nnogroup:x:65534:\n",
             "/etc/hosts": "127.0.0.1 localhost trainshed-job\n::1 localhost\n",
         }
@@ -503,8 +510,8 @@ def start(spec: SandboxSpec) -> Sandbox:
                 except OSError as e:
                     note = f"cgroups not usable ({e})"
             if cgroups is None:
-                note = ((note + "; ") if note else "") + "process limit through RLIMIT_NPROC (a hit is not reported)" + (
-                    "; memory is not limited" if spec.memory_bytes else "")
+                note = (((note + "; ") if note else "") + "process limit through RLIMIT_NPROC (a hit is not "
+                        "reported)" + ("; memory is not limited" if spec.memory_bytes else ""))
         argv = list(spec.argv)
         if spec.max_processes and cgroups is None:
             # No cgroup: RLIMIT_NPROC, set inside by prlimit(1) before the job's command.  The kernel
@@ -513,7 +520,7 @@ def start(spec: SandboxSpec) -> Sandbox:
         status_r, status_w = os.pipe()
         block_r, block_w = os.pipe()
         fds_to_close += [status_w, block_r]
-        args += ["--remount-ro", "/"]  # the sandbox's own root: nothing to write there but /tmp and the workspace
+        args += ["--remount-ro", "/"]  # its own root: nothing to write there but /tmp and the workspace
         args += ["--json-status-fd", str(status_w), "--block-fd", str(block_r), "--"] + argv
         cmd = [bwrap] + args
         if root:
@@ -522,9 +529,9 @@ def start(spec: SandboxSpec) -> Sandbox:
                    "--inh-caps=-all", "--bounding-set=-all", "--"] + cmd
             cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _STAGE_SCRIPT, "sh",
                    stage, *[b[0] for b in binds], "--"] + cmd
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                pass_fds=fds_to_close, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, pass_fds=fds_to_close,
+                                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, start_new_session=True)
         for fd in fds_to_close:
             os.close(fd)
         fds_to_close = []
@@ -546,20 +553,16 @@ def start(spec: SandboxSpec) -> Sandbox:
         return sandbox
     except BaseException:
         for fd in fds_to_close:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         if "proc" in locals() and proc.poll() is None:
             proc.kill()
             proc.wait()
         if "cgroups" in locals() and cgroups:
             cgroups.remove()
         while cleanups:
-            try:
+            with contextlib.suppress(Exception):
                 cleanups.pop()()
-            except Exception:
-                pass
         raise
 
 
@@ -573,7 +576,7 @@ def _read_child_pid(status, proc, timeout: float = 20) -> int:
         chunk = status.read(4096)
         if not chunk:
             out = proc.stdout.read().decode(errors="replace").strip() if proc.wait(5) is not None else ""
-            raise SandboxError(f"bubblewrap failed: {out or 'exit code %s' % proc.returncode}")
+            raise SandboxError(f"bubblewrap failed: {out or f'exit code {proc.returncode}'}")
         buf += chunk
     return int(json.loads(buf.split(b"\n", 1)[0])["child-pid"])
 
@@ -583,7 +586,8 @@ def _slirp(child_pid: int, port: int | None, as_uid: int | None, cleanups: list)
     forwarded from 127.0.0.1:<free port> on the host.  Returns that host port."""
     slirp = shutil.which("slirp4netns")
     if not slirp:
-        raise SandboxError("slirp4netns is not installed (apt-get install slirp4netns), or use network='none'")
+        raise SandboxError("slirp4netns is not installed (apt-get install slirp4netns), "
+                           "or use network='none'")
     rundir = tempfile.mkdtemp(prefix="trainshed-net-")
     cleanups.append(lambda: shutil.rmtree(rundir, ignore_errors=True))
     if as_uid is not None:
@@ -622,7 +626,8 @@ def _slirp(child_pid: int, port: int | None, as_uid: int | None, cleanups: list)
     cleanups.append(stop_slirp)
     with os.fdopen(ready_r, "rb") as ready:
         if not select.select([ready], [], [], 20)[0] or not ready.read(1):
-            raise SandboxError("slirp4netns did not start: " + (proc.stderr.read1(4096).decode(errors="replace") if proc.poll() is not None else "timeout"))
+            why = proc.stderr.read1(4096).decode(errors="replace") if proc.poll() is not None else "timeout"
+            raise SandboxError("slirp4netns did not start: " + why)
     if port is None:
         return None
     for _ in range(5):  # the free port can be taken between our probe and slirp4netns' bind
