@@ -38,6 +38,7 @@ lint: install-test
 bench: install-test
 	$(PY) bench/pages.py
 	$(PY) bench/accrual.py
+	$(PY) bench/jobs.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var/
