@@ -49,7 +49,7 @@ def test_only_the_node_a_job_is_placed_on_claims_it_and_another_nodes_token_is_r
 
     api = Client()
     assert api.post(f"{NODE_API}/claim", **_as_node(other_token)).status_code == 204
-    assert here_agent.run_claimed() == JobStatus.FINISHED
+    assert here_agent.run_claimed() == JobStatus.FINISHED, selectors.job_log_tail(job=job)
     for path in (f"/jobs/{job.pk}/log", f"/jobs/{job.pk}/heartbeat", f"/jobs/{job.pk}/end"):
         answer = api.post(NODE_API + path, {"seq": 9, "text": "forged", "status": "finished"},
                           content_type="application/json", **_as_node(other_token))
