@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.models import BillingAccount, ProjectBudget
+from core.forms import error_text
 from projects import access
 from projects.models import Project
 
@@ -133,7 +134,7 @@ def charge_to(request: HttpRequest) -> HttpResponse:
             raise ValidationError({"charge_to": "Choose a billing account from the list."})
         services.charges_redirect(account=account, to_account=target)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Charges now go to {services.account_for(request.user)}.")
     return redirect("billing:overview")
@@ -146,7 +147,7 @@ def allow_user(request: HttpRequest) -> HttpResponse:
     try:
         services.billing_allow_user(account=account, email=request.POST.get("email", ""), actor=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, "They may now send their charges to your account.")
     return redirect("billing:overview")
@@ -175,7 +176,7 @@ def project_budget(request: HttpRequest, project_id) -> HttpResponse:
     try:
         services.budget_set(project=project, monthly_cap=cap, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, "Monthly cap: " + " ".join(exc.messages))
+        messages.error(request, "Monthly cap: " + error_text(exc))
     else:
         messages.success(request, f"Spending cap for {project.name} saved.")
     return redirect("billing:overview")

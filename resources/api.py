@@ -25,8 +25,9 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from config.api_support import ERRORS, Pagination, Text, active_project
+from core.api import ERRORS, Pagination, Text
 from projects import access
+from projects.api_auth import active_project
 from resources import selectors, services, storage
 from resources.models import StoredResource, StoredStatus
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from core.forms import error_text
 from projects.models import Project
 from resources import services, storage
 from resources.models import Dataset, MLModel
@@ -81,7 +82,7 @@ def load(stdout) -> None:
                     services.model_create_from_entries(project=project, name=name, entries=entries,
                                                        created_by=owner)
             except ValidationError as exc:  # e.g. the owner's node is not up yet
-                why = " ".join(exc.messages)
+                why = error_text(exc)
                 stdout.write(f"  {kind[:-1]} {name} in {project.name}: not created ({why})")
                 continue
         stdout.write(f"  {kind[:-1]} {name} in {project.name} ({email})")
@@ -124,14 +125,10 @@ def _run_now(job, actor) -> None:
 def load_jobs(stdout) -> None:
     import importlib.util
 
-    # Starting a job needs the owner's credits: the billing demo (idempotent, keyed grants) runs
-    # after this module, so grant its welcome credits now.
-    from billing import demo as billing_demo
     from compute.selectors import available_gpu_types
     from resources.jobs import services as job_services
     from resources.models import Job
 
-    billing_demo.load(stdout)
     for owner_email, project_name, creator_email, name, type_, command, env, datasets, output in DEMO_JOBS:
         owner = User.objects.filter(email=owner_email).first()
         creator = User.objects.filter(email=creator_email).first()

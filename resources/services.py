@@ -25,11 +25,12 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.dispatch import Signal
 
-from billing import services as billing_services
+from core.forms import error_text
 from projects import access
 from projects.models import Project
 from resources import storage
 from resources.models import KINDS, MLModel, StoredResource, StoredStatus
+from resources.signals import spending_check
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def _new(kind: str, *, project: Project, name: str, created_by, **extra) -> Stor
 def resource_create_from_upload(*, kind: str, project: Project, name: str, files, created_by):
     """Several files as they are, or one .zip/.tar(.gz) archive that is unpacked."""
     access.require(created_by, project, kind, "manage")
-    billing_services.ensure_can_spend(project=project)
+    spending_check(project=project)
     files = list(files or [])
     if not files:
         raise ValidationError({"files": "The upload is empty: choose at least one file."})
@@ -130,7 +131,7 @@ def resource_create_from_upload(*, kind: str, project: Project, name: str, files
 def resource_create_from_url(*, kind: str, project: Project, name: str, url: str, created_by):
     """Create the row (status "new") and let the worker download it in the background."""
     access.require(created_by, project, kind, "manage")
-    billing_services.ensure_can_spend(project=project)
+    spending_check(project=project)
     try:
         URLValidator(schemes=["http", "https"])(url or "")
     except ValidationError as exc:
@@ -209,7 +210,7 @@ def _download(url: str, into) -> str:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
+        return error_text(exc)
     return str(exc) or exc.__class__.__name__
 
 

@@ -22,7 +22,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import services as billing_services
 from compute import selectors as compute_selectors
 from compute import services as compute_services
 from compute.forms import gpu_request_clean
@@ -45,6 +44,7 @@ from resources.models import (
     StoredStatus,
     run_gpu_seconds,
 )
+from resources.signals import spending_check, spending_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ def job_start(*, job: Job, actor) -> Job:
             raise ValidationError(f"The job is already {job.get_status_display().lower()}.")
         raise ValidationError("A finished, failed or stopped training or inference job cannot be "
                               "started again: create a new job.")
-    billing_services.ensure_can_spend(project=job.project)
+    spending_check(project=job.project)
     job.stop_requested_at = None
     job.exit_code = None
     job.address = ""
@@ -320,7 +320,7 @@ def jobs_place_waiting() -> int:
                 pk=pk, status=JobStatus.WAITING).first()
             if job is None:
                 continue
-            refusal = billing_services.spend_refusal(project=job.project)
+            refusal = spending_refusal(project=job.project)
             if refusal:
                 _set_status(job, JobStatus.STOPPED, message=refusal, status_reason=refusal,
                             ended_at=timezone.now())
