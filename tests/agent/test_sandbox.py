@@ -2,14 +2,15 @@
 would see (exit codes, output, files on the host)."""
 import os
 import shutil
+import tempfile
 import socket
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
 from trainshed.agent import sandbox as sb
 
 OK, WHY = sb.check()
