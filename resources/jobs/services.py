@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from compute import selectors as compute_selectors
 from compute import services as compute_services
-from compute.forms import gpu_request_clean
 from compute.models import BYTES_PER_GB, ComputeNode
 from projects import access
 from projects.keys import RESERVED_NAMES, RESERVED_PREFIXES
@@ -162,7 +161,8 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
         errors["name"] = [f"A name has at most {NAME_MAX} characters."]
     if type not in JobType.values:
         errors["type"] = ["Choose notebook, training, inference or endpoint."]
-    gpu = guard(lambda: gpu_request_clean(project=project, gpu_type=gpu_type, gpu_count=gpu_count))
+    gpu = guard(lambda: compute_services.gpu_request_clean(project=project, gpu_type=gpu_type,
+                                                           gpu_count=gpu_count))
     command = (command or "").replace("\r\n", "\n").strip()
     if type in JobType.values and type != JobType.NOTEBOOK and not command:
         errors["command"] = ["Enter the command to run."]
