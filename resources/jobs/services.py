@@ -26,8 +26,9 @@ from compute import selectors as compute_selectors
 from compute import services as compute_services
 from compute.models import BYTES_PER_GB, ComputeNode
 from projects import access
-from projects.keys import RESERVED_NAMES, RESERVED_PREFIXES
+from projects.keys import NAME_RE, RESERVED_NAMES, RESERVED_PREFIXES
 from projects.models import Project
+from resources import services as resource_services
 from resources.models import (
     JOB_ACTIVE,
     JOB_ON_NODE,
@@ -101,8 +102,6 @@ def _clean_env(env) -> dict[str, str]:
         raise ValidationError({"env": "Give the environment as NAME=value pairs."})
     if len(env) > ENV_MAX:
         raise ValidationError({"env": f"At most {ENV_MAX} environment variables."})
-    from projects.keys import NAME_RE
-
     out = {}
     for name, value in env.items():
         name = str(name).strip()
@@ -503,8 +502,6 @@ def run_save_output_model(*, job: Job, entries) -> MLModel:
     """A finished training/inference job with output type "model": the files its agent uploaded
     from output/ become a model of its project, created by the job's creator (no access check:
     the project creates it)."""
-    from resources import services as resource_services
-
     return resource_services.model_create_from_entries(
         project=job.project, name=f"{job.name} output", entries=entries, created_by=job.created_by,
         source_job=job,
