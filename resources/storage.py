@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
+from django.http import StreamingHttpResponse
+from django.utils.text import slugify
 
 CHUNK = 256 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
@@ -313,3 +315,14 @@ def stream_zip(prefix: str, paths: list[str], store: Storage = default_storage) 
                 yield chunk
     if chunk := sink.drain():
         yield chunk
+
+
+def zip_download(resource, paths: list[str]) -> StreamingHttpResponse:
+    """The files at `paths` of a dataset or model as one zip attachment, streamed as it is written
+    (the web page and the API answer the same download)."""
+    response = StreamingHttpResponse(
+        stream_zip(resource.storage_prefix, paths, resource.file_storage), content_type="application/zip",
+    )
+    filename = f"{slugify(resource.name) or resource.kind[:-1]}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
