@@ -23,6 +23,7 @@ def resource_classes(kind: str):
 
 
 def resource_name_clean(name: str) -> str:
+    """A dataset's, model's or job's name: trimmed, not empty, at most NAME_MAX characters."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Enter a name."})

@@ -44,11 +44,11 @@ from resources.models import (
     StoredStatus,
     run_gpu_seconds,
 )
+from resources.records import resource_name_clean
 from resources.signals import spending_check, spending_refusal
 
 logger = logging.getLogger(__name__)
 
-NAME_MAX = 200
 COMMAND_MAX = 20_000
 ENV_MAX = 100
 OUT_OF_CREDITS = "out of credits"
@@ -134,15 +134,6 @@ def parse_env_text(text: str) -> dict[str, str]:
     return env
 
 
-def _name_clean(name) -> str:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "Enter a name."})
-    if len(name) > NAME_MAX:
-        raise ValidationError({"name": f"A name has at most {NAME_MAX} characters."})
-    return name
-
-
 def _type_check(type) -> None:
     if type not in JobType.values:
         raise ValidationError({"type": "Choose notebook, training, inference or endpoint."})
@@ -222,7 +213,7 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
                 errors.setdefault(field, []).extend(messages)
             return None
 
-    name = guard(lambda: _name_clean(name))
+    name = guard(lambda: resource_name_clean(name))  # the same rule as datasets' and models'
     guard(lambda: _type_check(type))
     gpu = guard(lambda: compute_services.gpu_request_clean(project=project, gpu_type=gpu_type,
                                                            gpu_count=gpu_count))
