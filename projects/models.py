@@ -194,10 +194,10 @@ class Invitation(models.Model):
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    objects = InvitationQuerySet.as_manager()
-
     # Last: from here on the class body's `models` is this field, not the module.
     models = models.CharField(max_length=4, choices=Access.choices, default=Access.READ)
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -27,7 +27,7 @@ from ninja.pagination import paginate
 from core.api import ERRORS, Pagination, Text
 from projects import access
 from projects.api_auth import active_project
-from resources import selectors, services, storage
+from resources import api_jobs, selectors, services, storage
 from resources.models import StoredResource, StoredStatus
 
 router = Router()
@@ -220,12 +220,6 @@ for _kind in ("datasets", "models"):
     _routes(_kind)
 
 
-def _mount_jobs() -> None:
-    """Jobs have their own module (resources/api_jobs.py): mounted here so the API root lists
-    only apps."""
-    from resources import api_jobs
-
-    router.add_router("", api_jobs.router)
-
-
-_mount_jobs()
+# Jobs have their own module, mounted here (after the datasets' and models' operations) so the
+# API root lists only apps.
+router.add_router("", api_jobs.router)

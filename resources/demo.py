@@ -3,6 +3,7 @@
 The demo projects come from `projects.demo`; a project that is missing is skipped quietly.
 """
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -11,10 +12,13 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from compute.selectors import available_gpu_types
+from compute.services import project_gpu_types_refresh
 from core.forms import error_text
 from projects.models import Project
 from resources import services, storage
-from resources.models import Dataset, MLModel
+from resources.jobs import services as job_services
+from resources.models import Dataset, Job, MLModel
 
 # (owner e-mail, project name or None for Personal, kind, name, {path: text})
 DEMO = [
@@ -117,18 +121,10 @@ DEMO_JOBS = [
 
 def _run_now(job, actor) -> None:
     """Started: the node's agent (`manage.py serve` starts it) runs it within seconds."""
-    from resources.jobs import services as job_services
-
     job_services.job_start(job=job, actor=actor)
 
 
 def load_jobs(stdout) -> None:
-    import importlib.util
-
-    from compute.selectors import available_gpu_types
-    from resources.jobs import services as job_services
-    from resources.models import Job
-
     for owner_email, project_name, creator_email, name, type_, command, env, datasets, output in DEMO_JOBS:
         owner = User.objects.filter(email=owner_email).first()
         creator = User.objects.filter(email=creator_email).first()
@@ -137,8 +133,6 @@ def load_jobs(stdout) -> None:
             continue
         types = available_gpu_types(project=project)
         if not types:  # created before the demo nodes existed: refresh, as its owner would
-            from compute.services import project_gpu_types_refresh
-
             project_gpu_types_refresh(project=project, actor=None)
             types = available_gpu_types(project=project)
         if not types:
