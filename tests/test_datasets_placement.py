@@ -10,7 +10,8 @@ from projects import services as project_services
 from resources.models import Dataset
 from tests.factories import ProjectFactory, UserFactory, make_node
 from tests.jobs_helpers import agent_for
-from tests.test_datasets import activate, upload
+
+from .test_datasets import activate, upload
 
 pytestmark = pytest.mark.django_db
 
