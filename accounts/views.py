@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.api_keys import api_key_create, api_key_revoke, api_keys_of
 from accounts.forms import ApiKeyCreateForm
-from config.forms import apply_service_errors
+from core.forms import apply_service_errors
 
 
 @login_required

@@ -22,8 +22,10 @@ from django.db import models
 from django.db.models import Max
 from django.utils import timezone
 
-from billing.models import LedgerEntry
-from billing.services import account_for, slice_amount
+from billing.models import LedgerEntry, ProjectBudget
+from billing.services import account_for, balance, project_month_spend, slice_amount
+from resources.jobs.services import OUT_OF_CREDITS, job_stop
+from resources.models import JOB_ACTIVE, Dataset, Job, JobRun, MLModel, StoredStatus
 
 HOURS_PER_MONTH = Decimal("730")
 BYTES_PER_GB = Decimal(10**9)
@@ -46,8 +48,6 @@ def _hour_floor(moment: datetime) -> datetime:
 
 
 def _stored_resources():
-    from resources.models import Dataset, MLModel, StoredStatus
-
     for model_cls in (Dataset, MLModel):
         yield from (
             model_cls.objects.filter(status=StoredStatus.READY, size_bytes__gt=0)
@@ -180,8 +180,6 @@ def _metered_until(run, now: datetime) -> datetime:
 def accrue_compute(*, now: datetime | None = None) -> PassResult:
     """Charge GPU time per minute of every job run (and the final partial minute of an ended one):
     GPU count × the GPU type's credits per GPU-hour, to the owner's account at accrual time."""
-    from resources.models import JobRun
-
     now = now or timezone.now()
     since = _window_start(kind=LedgerEntry.Kind.COMPUTE, now=now)
     runs = JobRun.objects.filter(started_at__lt=now).select_related("job__project__owner", "gpu_type")
@@ -244,11 +242,6 @@ def accrue_compute(*, now: datetime | None = None) -> PassResult:
 def enforce_limits(*, now: datetime | None = None) -> int:
     """Stop running jobs whose owner's account has no credits left, or whose project reached its
     monthly cap. Returns how many were stopped. They can be started again after a top-up."""
-    from billing.models import ProjectBudget
-    from billing.services import balance, project_month_spend
-    from resources.jobs.services import OUT_OF_CREDITS, job_stop
-    from resources.models import JOB_ACTIVE, Job
-
     stopped = 0
     active = list(
         Job.objects.filter(status__in=JOB_ACTIVE, stop_requested_at__isnull=True).select_related(

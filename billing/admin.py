@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from billing.models import BillingAccount, LedgerEntry, ProjectBudget
-from config.admin_utils import ReadOnlyModelAdmin
+from core.admin_utils import ReadOnlyModelAdmin
 
 
 @admin.register(BillingAccount)

@@ -10,7 +10,8 @@ from ninja import Field, Router, Schema
 
 from billing import selectors, services
 from billing.models import BillingAccount
-from config.api_support import ERRORS, refuse_restricted_key
+from core.api import ERRORS
+from projects.api_auth import refuse_restricted_key
 
 router = Router(tags=["billing"])
 

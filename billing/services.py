@@ -19,7 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.models import User, normalize_email
 from billing.models import BillingAccount, LedgerEntry, ProjectBudget
+from projects import access
+from projects.services import audit_record
 
 CENT = Decimal("0.01")
 NO_CREDITS_MESSAGE = "The project owner's account has no credits left: ask the project owner to add credits."
@@ -185,9 +188,6 @@ def adjustment_record(*, account: BillingAccount, amount, note: str, actor=None)
 
 @transaction.atomic
 def budget_set(*, project, monthly_cap: Decimal | None, actor) -> ProjectBudget:
-    from projects import access
-    from projects.services import audit_record
-
     if actor is not None:
         access.require(actor, project, "project", "administer")
     if monthly_cap is not None and monthly_cap <= 0:
@@ -210,8 +210,6 @@ def budget_set(*, project, monthly_cap: Decimal | None, actor) -> ProjectBudget:
 
 @transaction.atomic
 def billing_allow_user(*, account: BillingAccount, email: str, actor) -> None:
-    from accounts.models import User, normalize_email
-
     user = User.objects.filter(email=normalize_email(email)).first()
     if user is None:
         raise ValidationError({"email": "No account uses that e-mail address."})

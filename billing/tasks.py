@@ -6,13 +6,13 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from billing.accrual import accrue
+
 TASK_PATH = "billing.tasks.accrue_periodically"
 
 
 @task(queue_name="default")
 def accrue_periodically() -> dict:
-    from billing.accrual import accrue
-
     results = accrue()
     schedule_next()
     return {"compute": results["compute"].created, "storage": results["storage"].created,

@@ -4,7 +4,6 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,10 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.models import BillingAccount, ProjectBudget
+from core.forms import error_text
+from core.paging import page_of
 from projects import access
 from projects.models import Project
 
 CHART_W, CHART_H = 600, 140
+LEDGER_PAGE = 25  # the ledger grows fastest of all tables: paged without COUNT(*)
 
 
 def _own_account(request) -> BillingAccount:
@@ -62,7 +64,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "this_month_start": this_start,
         "last_month_start": last_start,
         "chart": _chart(selectors.daily_spend(account=account, now=now)),
-        "ledger_page": Paginator(selectors.ledger(account=account), 25).get_page(request.GET.get("page")),
+        "ledger_page": page_of(selectors.ledger(account=account), request.GET.get("page"), size=LEDGER_PAGE),
         "usable_accounts": BillingAccount.objects.filter(allowed_users=request.user).select_related("owner"),
         "allowed_users": account.allowed_users.order_by("email"),
         "budgets": budgets,
@@ -133,7 +135,7 @@ def charge_to(request: HttpRequest) -> HttpResponse:
             raise ValidationError({"charge_to": "Choose a billing account from the list."})
         services.charges_redirect(account=account, to_account=target)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Charges now go to {services.account_for(request.user)}.")
     return redirect("billing:overview")
@@ -146,7 +148,7 @@ def allow_user(request: HttpRequest) -> HttpResponse:
     try:
         services.billing_allow_user(account=account, email=request.POST.get("email", ""), actor=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, "They may now send their charges to your account.")
     return redirect("billing:overview")
@@ -175,7 +177,7 @@ def project_budget(request: HttpRequest, project_id) -> HttpResponse:
     try:
         services.budget_set(project=project, monthly_cap=cap, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, "Monthly cap: " + " ".join(exc.messages))
+        messages.error(request, "Monthly cap: " + error_text(exc))
     else:
         messages.success(request, f"Spending cap for {project.name} saved.")
     return redirect("billing:overview")

@@ -12,7 +12,8 @@ from ninja.security import HttpBearer
 
 from compute import selectors, services
 from compute.models import GpuType
-from config.api_support import ERRORS, Pagination, project_by_id
+from core.api import ERRORS, Pagination
+from projects.api_auth import project_by_id
 
 router = Router(tags=["compute"])
 

@@ -1,4 +1,4 @@
-"""Forms: a node, and the GPU choice every job form (and the API) reuses."""
+"""Forms: a node, and the GPU choice every job form reuses (the API: `services.gpu_request_clean`)."""
 
 from __future__ import annotations
 
@@ -6,38 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from compute.models import ComputeNode, GpuType
-from compute.selectors import available_gpu_types, max_gpus_for
-
-
-def gpu_request_clean(*, project, gpu_type, gpu_count) -> tuple[GpuType, int]:
-    """Check a GPU request against what `project` may use; field errors name `gpu_type` or
-    `gpu_count`. For the API (the form below does the same through its fields)."""
-    allowed = {t.slug: t for t in available_gpu_types(project=project)}
-    slug = gpu_type.slug if isinstance(gpu_type, GpuType) else str(gpu_type or "").strip().lower()
-    if slug not in allowed:
-        raise ValidationError({"gpu_type": _not_available(slug, allowed)})
-    try:
-        count = int(gpu_count)
-    except (TypeError, ValueError):
-        raise ValidationError({"gpu_count": "Enter a whole number of GPUs."}) from None
-    _check_count(project, allowed[slug], count)
-    return allowed[slug], count
-
-
-def _not_available(slug: str, allowed: dict) -> str:
-    names = ", ".join(allowed) or "none (ask the owner to refresh the project's GPU types)"
-    return f"“{slug}” is not a GPU type this project may use. Available: {names}."
-
-
-def _check_count(project, gpu_type: GpuType, count: int) -> None:
-    if count < 1:
-        raise ValidationError({"gpu_count": "Ask for at least one GPU."})
-    most = max_gpus_for(project=project, gpu_type=gpu_type)
-    if count > most:
-        raise ValidationError(
-            {"gpu_count": f"No {gpu_type.name} node this project may use has {count} GPUs; "
-                          f"the largest has {most}."}
-        )
+from compute.selectors import available_gpu_types
+from compute.services import gpu_count_check, gpu_type_not_available
 
 
 class GpuChoiceField(forms.ModelChoiceField):
@@ -63,7 +33,7 @@ class GpuChoiceField(forms.ModelChoiceField):
             return super().to_python(value)
         except ValidationError:
             raise ValidationError(
-                _not_available(str(value).strip().lower(), self._allowed), code="invalid_choice"
+                gpu_type_not_available(str(value).strip().lower(), self._allowed), code="invalid_choice"
             ) from None
 
     def label_from_instance(self, obj: GpuType) -> str:
@@ -87,7 +57,7 @@ class GpuRequestForm(forms.Form):
         gpu_type, count = cleaned.get("gpu_type"), cleaned.get("gpu_count")
         if gpu_type is not None and count is not None:
             try:
-                _check_count(self.project, gpu_type, count)
+                gpu_count_check(self.project, gpu_type, count)
             except ValidationError as exc:
                 self.add_error(None, exc)
         return cleaned

@@ -1,6 +1,7 @@
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from compute.services import project_gpu_types_refresh
 from projects.models import Project
 
 
@@ -9,6 +10,4 @@ def store_initial_gpu_types(sender, instance: Project, created: bool, raw: bool 
     """A new shared project starts with the GPU types available when it was created, so reading
     the list never has to write."""
     if created and not raw and not instance.is_personal:
-        from compute.services import project_gpu_types_refresh
-
         project_gpu_types_refresh(project=instance, actor=None)

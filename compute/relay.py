@@ -7,7 +7,7 @@ requests to its file relay, a Django Storage over them, and tickets for its note
     store.save("datasets/p/id/train.csv", uploaded_file)   # the bytes land on the node, not here
 
 The scheme is repeated here rather than imported: the server does not depend on the client
-package. tests/test_agent_storage.py proves both sides agree.
+package. tests/compute/test_agent_storage.py proves both sides agree.
 """
 
 from __future__ import annotations

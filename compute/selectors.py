@@ -67,10 +67,9 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
     if rows:
         return [GpuType.from_db("default", fields, [row[f"gpu_types__{name}"] for name in fields])
                 for row in rows if row["gpu_types__id"] is not None]
-    from compute.services import project_gpu_types_refresh
-
-    project_gpu_types_refresh(project=project, actor=None)
-    return list(project_compute(project=project).gpu_types.all())
+    # Never refreshed (made before new projects got a list on creation): what a refresh would
+    # store, computed now; storing it is `services.project_gpu_types_refresh`'s, not a read's.
+    return list(gpu_types_now(project=project))
 
 
 # The names of each shared project's stored GPU types, as its pages show them, kept per process:

@@ -17,7 +17,13 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from compute.models import BYTES_PER_GB, ComputeNode, GpuType, ProjectCompute, Reservation
-from compute.selectors import gpu_type_get, gpu_types_now, nodes_for_project
+from compute.selectors import (
+    available_gpu_types,
+    gpu_type_get,
+    gpu_types_now,
+    max_gpus_for,
+    nodes_for_project,
+)
 from compute.signals import capacity_freed
 from projects import access
 from projects.crypto import decrypt, encrypt
@@ -272,6 +278,40 @@ def gpu_type_changed(*, gpu_type: GpuType) -> int:
     whose stored list holds it are marked changed, so their pages read the list again on the next
     view (`selectors.available_gpu_type_names`). Returns how many."""
     return Project.objects.filter(compute__gpu_types=gpu_type).update(updated_at=timezone.now())
+
+
+# ---- a GPU request ----------------------------------------------------------------------------
+
+
+def gpu_request_clean(*, project, gpu_type, gpu_count) -> tuple[GpuType, int]:
+    """Check a GPU request against what `project` may use; field errors name `gpu_type` or
+    `gpu_count`. For the API (`forms.GpuRequestForm` does the same through its fields)."""
+    allowed = {t.slug: t for t in available_gpu_types(project=project)}
+    slug = gpu_type.slug if isinstance(gpu_type, GpuType) else str(gpu_type or "").strip().lower()
+    if slug not in allowed:
+        raise ValidationError({"gpu_type": gpu_type_not_available(slug, allowed)})
+    try:
+        count = int(gpu_count)
+    except (TypeError, ValueError):
+        raise ValidationError({"gpu_count": "Enter a whole number of GPUs."}) from None
+    gpu_count_check(project, allowed[slug], count)
+    return allowed[slug], count
+
+
+def gpu_type_not_available(slug: str, allowed: dict) -> str:
+    names = ", ".join(allowed) or "none (ask the owner to refresh the project's GPU types)"
+    return f"“{slug}” is not a GPU type this project may use. Available: {names}."
+
+
+def gpu_count_check(project, gpu_type: GpuType, count: int) -> None:
+    if count < 1:
+        raise ValidationError({"gpu_count": "Ask for at least one GPU."})
+    most = max_gpus_for(project=project, gpu_type=gpu_type)
+    if count > most:
+        raise ValidationError(
+            {"gpu_count": f"No {gpu_type.name} node this project may use has {count} GPUs; "
+                          f"the largest has {most}."}
+        )
 
 
 # ---- placement --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The REST API root: /api/v1/. Each app contributes a `router` in `<app>/api.py`; this module
 mounts every one it finds in API_APPS, so adding an app's endpoints touches only that app.
-Shared pieces (auth, project lookup, errors, pagination) live in `config.api_support`.
+Shared pieces live in `core.api` (errors, pagination) and `projects.api_auth` (keys, project lookup).
 """
 
 
@@ -13,7 +13,8 @@ from django.shortcuts import render
 from ninja import Header, NinjaAPI, Schema
 from ninja.openapi.docs import DocsBase
 
-from config.api_support import ERRORS, PROJECT_HEADER, ApiKeyAuth, active_project, install_error_handlers
+from core.api import ERRORS, install_error_handlers
+from projects.api_auth import PROJECT_HEADER, ApiKeyAuth, active_project
 
 #: Apps whose `api.py` holds a `router` (a ninja Router). Mounted at the API root, in this order.
 API_APPS = ["projects", "resources", "compute", "billing", "accounts"]

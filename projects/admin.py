@@ -1,7 +1,7 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from config.admin_utils import ReadOnlyModelAdmin
+from core.admin_utils import ReadOnlyModelAdmin
 from projects import services
 from projects.models import AuditEvent, Invitation, Membership, Project
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from config.admin_utils import ReadOnlyModelAdmin
+from core.admin_utils import ReadOnlyModelAdmin
 from projects.models import ProjectKey, ProjectSecret
 
 

@@ -13,8 +13,10 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
-from config.api_support import ERRORS, Pagination, Text, project_by_id, refuse_restricted_key
+from accounts.models import normalize_email
+from core.api import ERRORS, Pagination, Text
 from projects import access, keys, selectors, services
+from projects.api_auth import project_by_id, refuse_restricted_key
 from projects.models import Invitation, Membership, Project, ProjectKey, ProjectSecret
 
 router = Router(tags=["projects"])
@@ -86,8 +88,6 @@ def _member_out(row: Membership | Invitation) -> dict:
 
 
 def _address(email: str) -> str:
-    from accounts.models import normalize_email
-
     address = normalize_email(email)
     try:
         validate_email(address)

@@ -160,6 +160,13 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.target}".strip()
 
 
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> "InvitationQuerySet":
+        """Sent and not yet accepted, revoked or marked expired (one past its date may still be
+        here until `services.invitations_expire` runs)."""
+        return self.filter(status=Invitation.Status.PENDING)
+
+
 class Invitation(models.Model):
     """A pending membership for an e-mail address with no account yet.
 
@@ -189,6 +196,8 @@ class Invitation(models.Model):
     )
     # Last: from here on the class body's `models` is this field, not the module.
     models = models.CharField(max_length=4, choices=Access.choices, default=Access.READ)
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

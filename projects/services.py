@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
 
+from accounts.models import User, normalize_email
 from projects import access
-from projects.models import RESOURCE_TYPES, Access, AuditEvent, Invitation, Membership, Project
+from projects.models import (
+    RESOURCE_TYPES,
+    Access,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Project,
+    ProjectUserObjectPermission,
+)
+from projects.signals import project_deleting
 
 PERSONAL_NAME = "Personal"
 OWNER_PERMS = (
@@ -63,9 +81,6 @@ def _member_perms(membership: Membership) -> list[str]:
 
 def _project_permission_ids() -> dict[str, int]:
     """Codename → Permission id for Project's permissions (one query per call; a handful of rows)."""
-    from django.contrib.auth.models import Permission
-    from django.contrib.contenttypes.models import ContentType
-
     content_type = ContentType.objects.get_for_model(Project)  # cached by Django
     return dict(Permission.objects.filter(content_type=content_type).values_list("codename", "id"))
 
@@ -73,8 +88,6 @@ def _project_permission_ids() -> dict[str, int]:
 def _set_perms(*, project: Project, user, codenames: list[str] | tuple[str, ...]) -> None:
     """Make `user`'s object permissions on `project` exactly `codenames` (django-guardian's
     direct-FK table, written in bulk)."""
-    from projects.models import ProjectUserObjectPermission
-
     rows = ProjectUserObjectPermission.objects.filter(content_object=project, user=user)
     rows.exclude(permission__codename__in=codenames).delete()
     held = set(rows.values_list("permission__codename", flat=True))
@@ -116,6 +129,7 @@ def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Pro
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
     audit_record(project=project, actor=owner, action="project.created", after={"name": project.name})
     if copy_personal_keys:
+        # projects.keys imports this module (audit_record); importing it here breaks that cycle.
         from projects.keys import keys_copy_from_personal
 
         keys_copy_from_personal(project=project, actor=owner)
@@ -218,8 +232,6 @@ def project_settings_update(*, project: Project, actor, owned_compute_only: bool
 def project_delete(*, project: Project, actor) -> None:
     _refuse_personal(project, "removed")
     _authorize(actor, project)
-    from projects.signals import project_deleting
-
     for _receiver, refusal in project_deleting.send(sender=Project, project=project):
         if refusal:
             raise ValidationError(refusal)
@@ -243,10 +255,6 @@ def member_add_by_email(
 ) -> Membership | Invitation:
     """The owner's Add Member: an account with that address (any letter case) becomes a member;
     an unknown address gets a pending invitation by e-mail."""
-    from django.core.validators import validate_email
-
-    from accounts.models import User, normalize_email
-
     _refuse_personal(project, "shared")
     _authorize(actor, project)
     address = normalize_email(email)
@@ -264,7 +272,7 @@ def member_add_by_email(
             raise ValidationError({"email": f"{address} is already a member of this project."})
         return membership_set(project=project, user=user, actor=actor, **levels)
     invitations_expire(project=project)
-    if Invitation.objects.filter(project=project, email=address, status=Invitation.Status.PENDING).exists():
+    if Invitation.objects.pending().filter(project=project, email=address).exists():
         raise ValidationError({"email": f"{address} already has a pending invitation."})
     return invitation_send(project=project, email=address, actor=actor, **levels)
 
@@ -272,13 +280,6 @@ def member_add_by_email(
 def invitation_send(
     *, project: Project, email: str, jobs: str, datasets: str, models: str, actor
 ) -> Invitation:
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-    from django.utils import timezone
-
     invitation = Invitation(
         project=project, email=email, jobs=jobs, datasets=datasets, models=models,
         invited_by=actor if getattr(actor, "pk", None) else None,
@@ -302,8 +303,6 @@ def invitation_send(
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
-    from django.utils import timezone
-
     project = invitation.project
     _authorize(actor, project)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -318,10 +317,8 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
 
 def invitations_expire(*, project: Project | None = None) -> int:
     """Mark pending invitations past their date as expired (with an audit entry each)."""
-    from django.utils import timezone
-
     now = timezone.now()
-    stale = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now)
+    stale = Invitation.objects.pending().filter(expires_at__lte=now)
     if project is not None:
         stale = stale.filter(project=project)
     count = 0
@@ -338,13 +335,9 @@ def invitations_expire(*, project: Project | None = None) -> int:
 
 
 def invitations_pending(*, project: Project) -> list[Invitation]:
-    """The project's pending invitations, by e-mail. Any found past their date are marked expired
-    first and left out (one read when none are: pages and the API list them on every view)."""
-    from django.utils import timezone
-
-    from projects.selectors import pending_invitations_list
-
-    pending = pending_invitations_list(project=project)
+    """The project's pending invitations, by e-mail. A service, not a selector: any found past
+    their date are marked expired first and left out (one read when none are)."""
+    pending = list(Invitation.objects.pending().filter(project=project).order_by("email"))
     now = timezone.now()
     if any(invitation.expires_at <= now for invitation in pending):
         invitations_expire(project=project)
@@ -356,18 +349,14 @@ def invitations_pending(*, project: Project) -> list[Invitation]:
 def invitations_accept_for(*, user, email: str) -> list[Membership]:
     """`user` has just verified `email`: every pending, unexpired invitation for exactly that
     address becomes a membership with the access it carried."""
-    from accounts.models import normalize_email
-
     address = normalize_email(email)
     invitations_expire()
     accepted = []
     pending = (
         Invitation.objects.select_for_update()
-        .filter(email=address, status=Invitation.Status.PENDING)
+        .pending().filter(email=address)
         .select_related("project")
     )
-    from django.utils import timezone
-
     for invitation in pending:
         project = invitation.project
         invitation.status = Invitation.Status.ACCEPTED
@@ -388,8 +377,6 @@ def invitations_accept_for(*, user, email: str) -> list[Membership]:
 
 @transaction.atomic
 def transfer_offer(*, project: Project, to_user, actor) -> Project:
-    from django.utils import timezone
-
     _refuse_personal(project, "transferred")
     _authorize(actor, project)
     if not Membership.objects.filter(project=project, user=to_user).exists():

@@ -14,9 +14,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from config import layout
-from config.forms import apply_service_errors
 from config.html import html_join, html_row
-from config.paging import page_of
+from core.forms import apply_service_errors
+from core.paging import page_of
 from projects import access, presenters, selectors, services
 from projects.forms import (
     MemberAccessForm,

@@ -17,17 +17,17 @@ from datetime import datetime
 from typing import Literal
 
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, JsonResponse, StreamingHttpResponse
-from django.utils.text import slugify
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from ninja import File, Form, Router, Schema, Status
 from ninja.decorators import decorate_view
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from config.api_support import ERRORS, Pagination, Text, active_project
+from core.api import ERRORS, Pagination, Text
 from projects import access
-from resources import selectors, services, storage
+from projects.api_auth import active_project
+from resources import api_jobs, selectors, services, storage
 from resources.models import StoredResource, StoredStatus
 
 router = Router()
@@ -101,31 +101,35 @@ def _ready(resource: StoredResource) -> None:
         raise HttpError(409, f"The {SINGULAR[resource.kind]} is not ready (status: {resource.status}).")
 
 
-def _routes(kind: str) -> None:
-    """Register the operations of `kind` ("datasets" or "models") on the router."""
+def _lookup(request: HttpRequest, kind: str, pk: uuid.UUID, level: str = "read") -> StoredResource:
+    project = active_project(request, kind, "read")
+    return access.require_object(
+        request.user, project, kind, level,
+        lambda: selectors.resource_get(kind=kind, project=project, pk=pk),
+    )
+
+
+def _route(method: str, kind: str, path: str, name: str, summary: str, **options):
+    """Register an operation of `kind` on the router: `path` and `summary` may say {base} (e.g.
+    /datasets) and {one} (e.g. dataset); ids and URL names are `<kind>_<name>` and `<kind>-<name>`."""
     one = SINGULAR[kind]
-    base = f"/{kind}"
-    item = f"{base}/{{resource_id}}"
-    tags = [kind]
+    return getattr(router, method)(
+        path.format(base=f"/{kind}", item=f"/{kind}/{{resource_id}}"), tags=[kind],
+        operation_id=f"{kind}_{name.replace('-', '_')}", url_name=f"{kind}-{options.pop('url', name)}",
+        summary=summary.format(kind=kind, one=one), **options,
+    )
 
-    def lookup(request: HttpRequest, pk: uuid.UUID, level: str = "read") -> StoredResource:
-        project = active_project(request, kind, "read")
-        return access.require_object(
-            request.user, project, kind, level,
-            lambda: selectors.resource_get(kind=kind, project=project, pk=pk),
-        )
 
-    @router.get(base, response={200: list[ResourceOut], **ERRORS}, tags=tags,
-                operation_id=f"{kind}_list", url_name=f"{kind}-list",
-                summary=f"List the {kind} of the project")
+def _list_and_create(kind: str) -> None:
+    @_route("get", kind, "{base}", "list", "List the {kind} of the project",
+            response={200: list[ResourceOut], **ERRORS})
     @paginate(Pagination)
     def resource_list(request: HttpRequest, status: Status_ | None = None, sort: Sort = "-created"):
         project = active_project(request, kind, "read")
         return selectors.resources_list(kind=kind, project=project, status=status, sort=sort)
 
-    @router.post(base, response={201: ResourceOut, **ERRORS, **REFUSED_UPLOAD}, tags=tags,
-                 operation_id=f"{kind}_upload", url_name=f"{kind}-upload",
-                 summary=f"Upload a {one} (multipart)")
+    @_route("post", kind, "{base}", "upload", "Upload a {one} (multipart)",
+            response={201: ResourceOut, **ERRORS, **REFUSED_UPLOAD})
     @decorate_view(refuse_unreadable_upload)
     def resource_upload(request: HttpRequest, name: Form[Text], files: File[list[UploadedFile]]):
         """Several files as they are (each by its own name), or one .zip/.tar/.tar.gz archive that
@@ -136,9 +140,8 @@ def _routes(kind: str) -> None:
         )
         return Status(201, resource)
 
-    @router.post(f"{base}/from-url", response={201: ResourceOut, **ERRORS}, tags=tags,
-                 operation_id=f"{kind}_from_url", url_name=f"{kind}-from-url",
-                 summary=f"Create a {one} from an http(s) address")
+    @_route("post", kind, "{base}/from-url", "from-url", "Create a {one} from an http(s) address",
+            response={201: ResourceOut, **ERRORS})
     def resource_from_url(request: HttpRequest, payload: FromUrlIn):
         """The answer has status "new"; the server downloads it in the background (an archive
         is unpacked). Poll `GET` until "ready" or "failed" (with `failure_reason`)."""
@@ -154,55 +157,47 @@ def _routes(kind: str) -> None:
             raise
         return Status(201, resource)
 
-    @router.get(item, response={200: ResourceOut, **ERRORS}, tags=tags,
-                operation_id=f"{kind}_get", url_name=f"{kind}-detail", summary=f"Show a {one}")
-    def resource_get(request: HttpRequest, resource_id: uuid.UUID):
-        return lookup(request, resource_id)
 
-    @router.patch(item, response={200: ResourceOut, **ERRORS}, tags=tags,
-                  operation_id=f"{kind}_rename", url_name=f"{kind}-rename", summary=f"Rename a {one}")
+def _one(kind: str) -> None:
+    @_route("get", kind, "{item}", "get", "Show a {one}", url="detail", response={200: ResourceOut, **ERRORS})
+    def resource_get(request: HttpRequest, resource_id: uuid.UUID):
+        return _lookup(request, kind, resource_id)
+
+    @_route("patch", kind, "{item}", "rename", "Rename a {one}", response={200: ResourceOut, **ERRORS})
     def resource_rename(request: HttpRequest, resource_id: uuid.UUID, payload: RenameIn):
-        resource = lookup(request, resource_id, "manage")
+        resource = _lookup(request, kind, resource_id, "manage")
         return services.resource_rename(resource=resource, name=payload.name, actor=request.user)
 
-    @router.delete(item, response={204: None, **ERRORS}, tags=tags,
-                   operation_id=f"{kind}_delete", url_name=f"{kind}-delete",
-                   summary=f"Delete a {one} and its files")
+    @_route("delete", kind, "{item}", "delete", "Delete a {one} and its files",
+            response={204: None, **ERRORS})
     def resource_delete(request: HttpRequest, resource_id: uuid.UUID):
         """Refused (400, with the reason) while something uses it, e.g. a running job."""
-        resource = lookup(request, resource_id, "manage")
+        resource = _lookup(request, kind, resource_id, "manage")
         services.resource_delete(resource=resource, actor=request.user)
         return Status(204, None)
 
-    @router.get(f"{item}/files", response={200: list[FileOut], **ERRORS}, tags=tags,
-                operation_id=f"{kind}_files", url_name=f"{kind}-files",
-                summary=f"List the files of a {one}")
+
+def _files(kind: str) -> None:
+    @_route("get", kind, "{item}/files", "files", "List the files of a {one}",
+            response={200: list[FileOut], **ERRORS})
     @paginate(Pagination)
     def resource_files(request: HttpRequest, resource_id: uuid.UUID):
-        return selectors.resource_files(resource=lookup(request, resource_id))
+        return selectors.resource_files(resource=_lookup(request, kind, resource_id))
 
-    @router.get(f"{item}/download", response={**ERRORS, **NOT_READY}, tags=tags,
-                operation_id=f"{kind}_download", url_name=f"{kind}-download",
-                summary=f"Download a {one} as a zip",
-                openapi_extra=_binary("application/zip", "A zip of every file, streamed."))
+    @_route("get", kind, "{item}/download", "download", "Download a {one} as a zip",
+            response={**ERRORS, **NOT_READY},
+            openapi_extra=_binary("application/zip", "A zip of every file, streamed."))
     def resource_download(request: HttpRequest, resource_id: uuid.UUID):
-        resource = lookup(request, resource_id)
+        resource = _lookup(request, kind, resource_id)
         _ready(resource)
         paths = list(selectors.resource_files(resource=resource).values_list("path", flat=True))
-        response = StreamingHttpResponse(
-            storage.stream_zip(resource.storage_prefix, paths, resource.file_storage),
-            content_type="application/zip",
-        )
-        filename = f"{slugify(resource.name) or one}.zip"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return storage.zip_download(resource, paths)
 
-    @router.get(f"{item}/files/{{path:file_path}}", response={**ERRORS, **NOT_READY}, tags=tags,
-                operation_id=f"{kind}_file", url_name=f"{kind}-file",
-                summary=f"Download one file of a {one}",
-                openapi_extra=_binary("application/octet-stream", "The file's bytes."))
+    @_route("get", kind, "{item}/files/{{path:file_path}}", "file", "Download one file of a {one}",
+            response={**ERRORS, **NOT_READY},
+            openapi_extra=_binary("application/octet-stream", "The file's bytes."))
     def resource_file(request: HttpRequest, resource_id: uuid.UUID, file_path: str):
-        resource = lookup(request, resource_id)
+        resource = _lookup(request, kind, resource_id)
         _ready(resource)
         if "\x00" in file_path:
             raise Http404
@@ -214,16 +209,17 @@ def _routes(kind: str) -> None:
         )
 
 
+def _routes(kind: str) -> None:
+    """Register the operations of `kind` ("datasets" or "models") on the router, in this order."""
+    _list_and_create(kind)
+    _one(kind)
+    _files(kind)
+
+
 for _kind in ("datasets", "models"):
     _routes(_kind)
 
 
-def _mount_jobs() -> None:
-    """Jobs have their own module (resources/api_jobs.py): mounted here so the API root lists
-    only apps."""
-    from resources import api_jobs
-
-    router.add_router("", api_jobs.router)
-
-
-_mount_jobs()
+# Jobs have their own module, mounted here (after the datasets' and models' operations) so the
+# API root lists only apps.
+router.add_router("", api_jobs.router)

@@ -18,7 +18,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from config.api_support import ERRORS, Pagination, Text, active_project
+from core.api import ERRORS, Pagination, Text
+from projects.api_auth import active_project
 from resources.jobs import selectors, services
 from resources.models import JOB_ACTIVE, Job, JobEvent
 

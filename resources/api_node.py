@@ -21,7 +21,7 @@ from ninja.files import UploadedFile
 from compute import services as compute_services
 from compute.api import NodeTokenAuth
 from compute.models import ComputeNode
-from config.api_support import ERRORS
+from core.api import ERRORS
 from projects import access
 from projects.keys import job_environment_and_files, redactor
 from resources import storage

@@ -3,6 +3,7 @@
 The demo projects come from `projects.demo`; a project that is missing is skipped quietly.
 """
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -11,9 +12,13 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from compute.selectors import available_gpu_types
+from compute.services import project_gpu_types_refresh
+from core.forms import error_text
 from projects.models import Project
 from resources import services, storage
-from resources.models import Dataset, MLModel
+from resources.jobs import services as job_services
+from resources.models import Dataset, Job, MLModel
 
 # (owner e-mail, project name or None for Personal, kind, name, {path: text})
 DEMO = [
@@ -81,7 +86,7 @@ def load(stdout) -> None:
                     services.model_create_from_entries(project=project, name=name, entries=entries,
                                                        created_by=owner)
             except ValidationError as exc:  # e.g. the owner's node is not up yet
-                why = " ".join(exc.messages)
+                why = error_text(exc)
                 stdout.write(f"  {kind[:-1]} {name} in {project.name}: not created ({why})")
                 continue
         stdout.write(f"  {kind[:-1]} {name} in {project.name} ({email})")
@@ -116,22 +121,10 @@ DEMO_JOBS = [
 
 def _run_now(job, actor) -> None:
     """Started: the node's agent (`manage.py serve` starts it) runs it within seconds."""
-    from resources.jobs import services as job_services
-
     job_services.job_start(job=job, actor=actor)
 
 
 def load_jobs(stdout) -> None:
-    import importlib.util
-
-    # Starting a job needs the owner's credits: the billing demo (idempotent, keyed grants) runs
-    # after this module, so grant its welcome credits now.
-    from billing import demo as billing_demo
-    from compute.selectors import available_gpu_types
-    from resources.jobs import services as job_services
-    from resources.models import Job
-
-    billing_demo.load(stdout)
     for owner_email, project_name, creator_email, name, type_, command, env, datasets, output in DEMO_JOBS:
         owner = User.objects.filter(email=owner_email).first()
         creator = User.objects.filter(email=creator_email).first()
@@ -140,8 +133,6 @@ def load_jobs(stdout) -> None:
             continue
         types = available_gpu_types(project=project)
         if not types:  # created before the demo nodes existed: refresh, as its owner would
-            from compute.services import project_gpu_types_refresh
-
             project_gpu_types_refresh(project=project, actor=None)
             types = available_gpu_types(project=project)
         if not types:

@@ -2,7 +2,7 @@ from django import forms
 from django.core.validators import URLValidator
 
 from projects.forms import ActiveProjectFormMixin
-from resources.services import NAME_MAX
+from resources.records import NAME_MAX
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from projects.models import Project
 
@@ -86,6 +87,7 @@ class StoredResource(models.Model):
     @property
     def file_storage(self):
         """The Django storage that holds this resource's files."""
+        # resources.storage reaches compute's services: models stay importable on their own.
         from resources.storage import storage_for
 
         return storage_for(self.storage_node)
@@ -323,8 +325,6 @@ class Job(models.Model):
 
     def gpu_seconds(self, *, now=None) -> float:
         """GPU-seconds used over all runs."""
-        from django.utils import timezone
-
         return job_gpu_seconds(ended_gpu_seconds=self.ended_gpu_seconds, status=self.status,
                                started_at=self.started_at, gpu_count=self.gpu_count,
                                now=now or timezone.now())

@@ -6,8 +6,8 @@ from functools import cache
 
 from django.shortcuts import get_object_or_404
 
-from config.paging import Page, page_of
 from config.statements import Statement
+from core.paging import Page, page_of
 from projects.models import Project
 from resources.models import KINDS, StoredStatus
 

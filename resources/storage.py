@@ -20,6 +20,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
+from django.http import StreamingHttpResponse
+from django.utils.text import slugify
+
+from compute.relay import AgentStorage
+from compute.services import node_relay_secret, storage_node_for
 
 CHUNK = 256 * 1024
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
@@ -29,8 +34,6 @@ def location_for(project):
     """Where new datasets and models of `project` are stored: None for the platform's storage, or
     the owner's node when the project is owned-compute-only (ValidationError when the owner has
     no online node with storage)."""
-    from compute.services import storage_node_for
-
     return storage_node_for(project=project)
 
 
@@ -39,9 +42,6 @@ def storage_for(node=None) -> Storage:
     node's agent keeps them, through its file relay; none are kept on this server's disk."""
     if node is None:
         return default_storage
-    from compute.relay import AgentStorage
-    from compute.services import node_relay_secret
-
     return AgentStorage(node.agent_url, node_relay_secret(node=node), name=node.name)
 
 
@@ -313,3 +313,14 @@ def stream_zip(prefix: str, paths: list[str], store: Storage = default_storage) 
                 yield chunk
     if chunk := sink.drain():
         yield chunk
+
+
+def zip_download(resource, paths: list[str]) -> StreamingHttpResponse:
+    """The files at `paths` of a dataset or model as one zip attachment, streamed as it is written
+    (the web page and the API answer the same download)."""
+    response = StreamingHttpResponse(
+        stream_zip(resource.storage_prefix, paths, resource.file_storage), content_type="application/zip",
+    )
+    filename = f"{slugify(resource.name) or resource.kind[:-1]}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from config.forms import apply_service_errors
+from core.forms import apply_service_errors
 from projects import access
 from resources import presenters, selectors, services, storage
 from resources.forms import RenameForm, UploadForm, UrlForm

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from compute.models import GpuType
-from config.paging import page_of
 from config.statements import Statement
+from core.paging import page_of
 from resources import selectors as resource_selectors
 from resources.jobs import selectors as job_selectors
 from resources.models import Dataset, Job

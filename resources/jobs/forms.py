@@ -2,6 +2,7 @@ from django import forms
 
 from compute.forms import GpuChoiceField
 from projects.forms import ActiveProjectFormMixin
+from resources.jobs.services import parse_env_text
 from resources.models import Dataset, JobOutput, JobType, MLModel, StoredStatus
 
 
@@ -55,6 +56,4 @@ class JobForm(ActiveProjectFormMixin, forms.Form):
         self.order_fields(self.field_order)
 
     def clean_env(self):
-        from resources.jobs.services import parse_env_text
-
         return parse_env_text(self.cleaned_data.get("env") or "")

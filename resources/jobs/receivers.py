@@ -4,14 +4,13 @@ from django.dispatch import receiver
 
 from compute.signals import capacity_freed
 from projects.signals import project_deleting
+from resources.jobs.services import jobs_place_waiting
 from resources.models import JOB_ON_NODE, Dataset, Job, MLModel
 from resources.services import resource_delete_veto
 
 
 @receiver(capacity_freed, dispatch_uid="jobs.place_waiting")
 def place_waiting_jobs(sender, **kwargs):
-    from resources.jobs.services import jobs_place_waiting
-
     jobs_place_waiting()
 
 

@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from config.paging import Page, page_of
 from config.statements import Statement
+from core.paging import Page, page_of
 from projects.keys import redactor
 from projects.models import Project
 from resources.models import Job, JobStatus, JobType, job_gpu_seconds

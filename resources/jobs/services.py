@@ -22,14 +22,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing import services as billing_services
 from compute import selectors as compute_selectors
 from compute import services as compute_services
-from compute.forms import gpu_request_clean
 from compute.models import BYTES_PER_GB, ComputeNode
 from projects import access
-from projects.keys import RESERVED_NAMES, RESERVED_PREFIXES
+from projects.keys import NAME_RE, RESERVED_NAMES, RESERVED_PREFIXES
 from projects.models import Project
+from resources import services as resource_services
 from resources.models import (
     JOB_ACTIVE,
     JOB_ON_NODE,
@@ -45,10 +44,11 @@ from resources.models import (
     StoredStatus,
     run_gpu_seconds,
 )
+from resources.records import resource_name_clean
+from resources.signals import spending_check, spending_refusal
 
 logger = logging.getLogger(__name__)
 
-NAME_MAX = 200
 COMMAND_MAX = 20_000
 ENV_MAX = 100
 OUT_OF_CREDITS = "out of credits"
@@ -102,8 +102,6 @@ def _clean_env(env) -> dict[str, str]:
         raise ValidationError({"env": "Give the environment as NAME=value pairs."})
     if len(env) > ENV_MAX:
         raise ValidationError({"env": f"At most {ENV_MAX} environment variables."})
-    from projects.keys import NAME_RE
-
     out = {}
     for name, value in env.items():
         name = str(name).strip()
@@ -136,13 +134,73 @@ def parse_env_text(text: str) -> dict[str, str]:
     return env
 
 
+def _type_check(type) -> None:
+    if type not in JobType.values:
+        raise ValidationError({"type": "Choose notebook, training, inference or endpoint."})
+
+
+def _command_clean(command, type) -> str:
+    command = (command or "").replace("\r\n", "\n").strip()
+    if type in JobType.values and type != JobType.NOTEBOOK and not command:
+        raise ValidationError({"command": "Enter the command to run."})
+    if len(command) > COMMAND_MAX:
+        raise ValidationError({"command": f"The command is longer than {COMMAND_MAX} characters."})
+    if "\x00" in command:
+        raise ValidationError({"command": "The command contains a NUL character."})
+    return command
+
+
+def _disk_clean(disk_gb) -> int:
+    try:
+        disk_gb = int(disk_gb)
+    except (TypeError, ValueError):
+        raise ValidationError({"disk_gb": "Enter a whole number of GB."}) from None
+    if not 1 <= disk_gb <= settings.TRAINSHED_JOB_MAX_DISK_GB:
+        raise ValidationError({"disk_gb": f"Choose between 1 and {settings.TRAINSHED_JOB_MAX_DISK_GB} GB."})
+    return disk_gb
+
+
+def _disk_fit_check(project, disk_gb: int, gpu, datasets, model) -> None:
+    """The inputs are copied onto the job's disk; and a disk no node has would wait for ever."""
+    inputs = sum(d.size_bytes for d in datasets or ()) + (model.size_bytes if model else 0)
+    if inputs > disk_gb * BYTES_PER_GB:
+        raise ValidationError({"disk_gb": f"The inputs take {inputs / BYTES_PER_GB:.1f} GB of the job's "
+                                          f"disk: choose at least {math.ceil(inputs / BYTES_PER_GB)} GB."})
+    if gpu is not None:
+        most = compute_selectors.max_disk_gb_for(project=project, gpu_type=gpu[0], gpu_count=gpu[1])
+        if most is not None and disk_gb > most:
+            raise ValidationError({"disk_gb": f"No {gpu[0].name} node this project may use has {disk_gb} GB "
+                                              f"of storage; the largest has {most} GB."})
+
+
+def _output_check(output_type, type) -> None:
+    if output_type not in JobOutput.values:
+        raise ValidationError({"output_type": "Choose none or model."})
+    if output_type == JobOutput.MODEL and type in (JobType.NOTEBOOK, JobType.ENDPOINT):
+        raise ValidationError(
+            {"output_type": "Only training and inference jobs save their output as a model."})
+
+
+def _port_clean(port, type) -> int | None:
+    if type != JobType.ENDPOINT:
+        return None
+    try:
+        port = int(port) if port not in (None, "") else None
+    except (TypeError, ValueError):
+        port = None
+    if port is None or not 1024 <= port <= 65535:
+        raise ValidationError({"port": "Give the port the endpoint serves on (1024–65535)."})
+    return port
+
+
 @transaction.atomic
 def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_count, command: str = "",
                env: dict | None = None, disk_gb: int = 20, input_datasets=(), input_model=None,
                output_type: str = JobOutput.NONE, port: int | None = None) -> Job:
-    """A new job (status "new") in `project`. Field errors name the field; nothing is written
-    unless everything is valid. `gpu_type` is a GpuType or its slug; datasets and the model are
-    rows or ids of `project` (anything else is a field error)."""
+    """A new job (status "new") in `project`. Field errors name the field, every field's at once,
+    in the order of the fields (the API reports the first); nothing is written unless everything
+    is valid. `gpu_type` is a GpuType or its slug; datasets and the model are rows or ids of
+    `project` (anything else is a field error)."""
     if actor is not None:
         access.require(actor, project, "jobs", "manage")
     errors: dict[str, list[str]] = {}
@@ -155,53 +213,19 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
                 errors.setdefault(field, []).extend(messages)
             return None
 
-    name = (name or "").strip()
-    if not name:
-        errors["name"] = ["Enter a name."]
-    elif len(name) > NAME_MAX:
-        errors["name"] = [f"A name has at most {NAME_MAX} characters."]
-    if type not in JobType.values:
-        errors["type"] = ["Choose notebook, training, inference or endpoint."]
-    gpu = guard(lambda: gpu_request_clean(project=project, gpu_type=gpu_type, gpu_count=gpu_count))
-    command = (command or "").replace("\r\n", "\n").strip()
-    if type in JobType.values and type != JobType.NOTEBOOK and not command:
-        errors["command"] = ["Enter the command to run."]
-    elif len(command) > COMMAND_MAX:
-        errors["command"] = [f"The command is longer than {COMMAND_MAX} characters."]
-    elif "\x00" in command:
-        errors["command"] = ["The command contains a NUL character."]
+    name = guard(lambda: resource_name_clean(name))  # the same rule as datasets' and models'
+    guard(lambda: _type_check(type))
+    gpu = guard(lambda: compute_services.gpu_request_clean(project=project, gpu_type=gpu_type,
+                                                           gpu_count=gpu_count))
+    command = guard(lambda: _command_clean(command, type))
     env = guard(lambda: _clean_env(env))
-    try:
-        disk_gb = int(disk_gb)
-    except (TypeError, ValueError):
-        errors["disk_gb"] = ["Enter a whole number of GB."]
-    else:
-        if not 1 <= disk_gb <= settings.TRAINSHED_JOB_MAX_DISK_GB:
-            errors["disk_gb"] = [f"Choose between 1 and {settings.TRAINSHED_JOB_MAX_DISK_GB} GB."]
+    disk_gb = guard(lambda: _disk_clean(disk_gb))
     datasets = guard(lambda: _datasets_of(project, input_datasets))
     model = guard(lambda: _model_of(project, input_model))
-    inputs = sum(d.size_bytes for d in datasets or ()) + (model.size_bytes if model else 0)
-    if "disk_gb" not in errors and inputs > disk_gb * BYTES_PER_GB:  # the inputs are copied onto it
-        errors["disk_gb"] = [f"The inputs take {inputs / BYTES_PER_GB:.1f} GB of the job's disk: choose at "
-                             f"least {math.ceil(inputs / BYTES_PER_GB)} GB."]
-    if "disk_gb" not in errors and gpu is not None:  # else it would wait for ever
-        most = compute_selectors.max_disk_gb_for(project=project, gpu_type=gpu[0], gpu_count=gpu[1])
-        if most is not None and disk_gb > most:
-            errors["disk_gb"] = [f"No {gpu[0].name} node this project may use has {disk_gb} GB of storage; "
-                                 f"the largest has {most} GB."]
-    if output_type not in JobOutput.values:
-        errors["output_type"] = ["Choose none or model."]
-    elif output_type == JobOutput.MODEL and type in (JobType.NOTEBOOK, JobType.ENDPOINT):
-        errors["output_type"] = ["Only training and inference jobs save their output as a model."]
-    if type == JobType.ENDPOINT:
-        try:
-            port = int(port) if port not in (None, "") else None
-        except (TypeError, ValueError):
-            port = None
-        if port is None or not 1024 <= port <= 65535:
-            errors["port"] = ["Give the port the endpoint serves on (1024–65535)."]
-    else:
-        port = None
+    if disk_gb is not None:
+        guard(lambda: _disk_fit_check(project, disk_gb, gpu, datasets, model))
+    guard(lambda: _output_check(output_type, type))
+    port = guard(lambda: _port_clean(port, type))
     if errors:
         raise ValidationError(errors)
     job = Job(
@@ -297,7 +321,7 @@ def job_start(*, job: Job, actor) -> Job:
             raise ValidationError(f"The job is already {job.get_status_display().lower()}.")
         raise ValidationError("A finished, failed or stopped training or inference job cannot be "
                               "started again: create a new job.")
-    billing_services.ensure_can_spend(project=job.project)
+    spending_check(project=job.project)
     job.stop_requested_at = None
     job.exit_code = None
     job.address = ""
@@ -320,7 +344,7 @@ def jobs_place_waiting() -> int:
                 pk=pk, status=JobStatus.WAITING).first()
             if job is None:
                 continue
-            refusal = billing_services.spend_refusal(project=job.project)
+            refusal = spending_refusal(project=job.project)
             if refusal:
                 _set_status(job, JobStatus.STOPPED, message=refusal, status_reason=refusal,
                             ended_at=timezone.now())
@@ -514,8 +538,6 @@ def run_save_output_model(*, job: Job, entries) -> MLModel:
     """A finished training/inference job with output type "model": the files its agent uploaded
     from output/ become a model of its project, created by the job's creator (no access check:
     the project creates it)."""
-    from resources import services as resource_services
-
     return resource_services.model_create_from_entries(
         project=job.project, name=f"{job.name} output", entries=entries, created_by=job.created_by,
         source_job=job,

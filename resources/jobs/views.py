@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from compute.relay import notebook_ticket
 from compute.services import node_relay_secret
-from config.forms import apply_service_errors
+from core.forms import apply_service_errors
 from projects import access
 from resources import presenters
 from resources.jobs import selectors, services

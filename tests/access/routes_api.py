@@ -1,11 +1,11 @@
 """Access rows for the API Keys pages and for the REST API.
 
 Two tables:
-- `ROUTES` (read by the web matrix, tests/test_access_matrix.py): the API Keys pages, and every
+- `ROUTES` (read by the web matrix, tests/projects/test_access_matrix.py): the API Keys pages, and every
   URL name in the ninja namespace generated from the URL resolver. The web matrix signs in with a
   session, and a session must never work on the API (it is not CSRF-protected: keys only), so every
   API operation answers 401 there; a method the path does not have answers 405.
-- `API_ROUTES` (read by the API matrix, tests/test_api_matrix.py): one row per API operation,
+- `API_ROUTES` (read by the API matrix, tests/api/test_api_matrix.py): one row per API operation,
   keyed "METHOD /path" as in the OpenAPI schema, with the outcome for every API role. The API
   matrix fails when an operation in the schema has no row, so a new router brings its rows here
   (or in its own `tests/access/api_<app>.py`, merged below).

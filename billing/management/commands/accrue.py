@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from billing.accrual import accrue
+from billing.tasks import ensure_scheduled
 
 
 class Command(BaseCommand):
@@ -18,7 +19,5 @@ class Command(BaseCommand):
         if results["jobs_stopped"]:
             self.stdout.write(f"stopped {results['jobs_stopped']} running jobs (no credits or cap reached)")
         if schedule:
-            from billing.tasks import ensure_scheduled
-
             started = ensure_scheduled()
             self.stdout.write("periodic accrual queued" if started else "periodic accrual already queued")

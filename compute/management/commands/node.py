@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User
 from compute import local, services
 from compute.models import ComputeNode
+from core.forms import error_text
 
 
 def _owner(email: str | None):
@@ -23,7 +24,7 @@ def _owner(email: str | None):
 def _errors(exc: ValidationError) -> str:
     if hasattr(exc, "error_dict"):
         return "; ".join(f"--{k.replace('_', '-')}: {' '.join(v)}" for k, v in exc.message_dict.items())
-    return " ".join(exc.messages)
+    return error_text(exc)
 
 
 class Command(BaseCommand):

@@ -4,8 +4,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 # Each app that has demo data offers `<app>.demo.load(stdout)`; they run in this order, and each
-# is idempotent, so `manage.py demo` can run on every `make run`.
-DEMO_MODULES = ["accounts.demo", "projects.demo", "compute.demo", "resources.demo", "billing.demo"]
+# is idempotent, so `manage.py demo` can run on every `make run`. Billing's welcome credits come
+# before resources, whose demo jobs need them to start.
+DEMO_MODULES = ["accounts.demo", "projects.demo", "compute.demo", "billing.demo", "resources.demo"]
 
 
 class Command(BaseCommand):

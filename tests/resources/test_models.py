@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.middleware import SESSION_KEY
-from resources import services, storage
+from resources import records, services, storage, tasks
 from resources.models import MLModel, ModelFile
 from tests.factories import ProjectFactory
 
@@ -107,9 +107,9 @@ def test_a_ready_models_files_are_immutable(project, owner, tmp_path):
         created_by=owner)
     before = list(ModelFile.objects.filter(model=model).values_list("path", "size_bytes"))
     # The background download only ever fills a new model: a ready one is left alone.
-    assert services.resource_fetch(kind="models", resource_id=str(model.pk)) == "skipped"
+    assert tasks.resource_fetch(kind="models", resource_id=str(model.pk)) == "skipped"
     with pytest.raises(ValidationError, match="cannot change"):
-        services._store_and_record(model, [])
+        records.resource_store(model, [])
     assert list(ModelFile.objects.filter(model=model).values_list("path", "size_bytes")) == before
     # …and nothing in the admin can add, delete or edit its files
     from django.contrib import admin

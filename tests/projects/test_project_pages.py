@@ -237,7 +237,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     """Session, user; the page's project and the header's active one in one statement; the
     members' page (which says whether an invitation is pending), the pending invitations only if
     one is. The project's GPU types were read by its first view and are kept while the project
-    doesn't change (tests/test_compute_gpu_types.py)."""
+    doesn't change (tests/compute/test_compute_gpu_types.py)."""
     from projects import services
 
     for i in range(members):

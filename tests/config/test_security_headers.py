@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def test_no_inline_script_handlers_in_templates():
     import re
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "templates"
+    root = Path(settings.BASE_DIR) / "templates"
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.html")

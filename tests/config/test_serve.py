@@ -10,7 +10,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from django.conf import settings
+
+ROOT = settings.BASE_DIR  # the repository, wherever this module sits under tests/
 
 
 def _free_port() -> int:

@@ -155,7 +155,7 @@ def test_section_renders_nothing_for_a_member_and_everything_for_the_owner(owner
 def world(db):
     """The access matrix's world, with keys and secrets (the canaries) in the shared project and in
     the members' and the outsider's Personal projects."""
-    from tests.test_access_matrix import build_world
+    from .test_access_matrix import build_world
 
     world = build_world()
     project, owner = world.project, world.people["owner"]

@@ -3,11 +3,11 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from cryptography.fernet import Fernet
+from django.conf import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = settings.BASE_DIR  # the repository, wherever this module sits under tests/
 
 
 def _production_env(**extra):

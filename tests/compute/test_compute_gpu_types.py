@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compute import selectors, services
-from compute.forms import GpuRequestForm, gpu_request_clean
+from compute.forms import GpuRequestForm
+from compute.services import gpu_request_clean
 from projects.models import AuditEvent
 from tests.factories import UserFactory, make_node
 

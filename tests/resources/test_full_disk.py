@@ -7,7 +7,8 @@ from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from resources.models import Dataset
-from tests.test_datasets import activate, stored_files, upload
+
+from .test_datasets import activate, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 

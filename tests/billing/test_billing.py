@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -200,3 +201,32 @@ def test_billing_page_query_count_is_flat(client, project, owner, django_assert_
     with CaptureQueriesContext(connection) as large:
         client.get(reverse("billing:overview"))
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+
+def _credits(account, project, count, *, start=0):
+    LedgerEntry.objects.bulk_create(
+        [LedgerEntry(account=account, project=project, project_name=project.name, kind="credit",
+                     quantity=Decimal("1"), unit="credit", unit_price=Decimal("1"), amount=Decimal("0.01"),
+                     idempotency_key=f"flat{i}") for i in range(start, start + count)],
+        batch_size=2000,
+    )
+
+
+def test_ledger_is_paged_in_the_same_queries_at_10_and_10000_rows_without_counting(client, project, owner):
+    account = BillingAccount.objects.get(owner=owner)
+    _credits(account, project, 10)
+    client.force_login(owner)
+    client.get(reverse("billing:overview"))  # the session and permissions, loaded once
+    with CaptureQueriesContext(connection) as small:
+        client.get(reverse("billing:overview"))
+    _credits(account, project, 9_990, start=10)
+    with CaptureQueriesContext(connection) as large:
+        html = client.get(reverse("billing:overview")).content.decode()
+    with CaptureQueriesContext(connection) as later:
+        later_html = client.get(reverse("billing:overview") + "?page=200").content.decode()
+    assert len(small.captured_queries) == len(large.captured_queries) == len(later.captured_queries)
+    assert not any("COUNT(" in q["sql"].upper() and "billing_ledgerentry" in q["sql"]
+                   for q in large.captured_queries)
+    assert "Older" in html and "Newer" not in html
+    assert "Page 200" in later_html and "Older" in later_html and "Newer" in later_html

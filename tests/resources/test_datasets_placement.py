@@ -9,9 +9,9 @@ from billing import services as billing_services
 from projects import services as project_services
 from resources.models import Dataset
 from tests.factories import ProjectFactory, UserFactory, make_node
-from tests.test_datasets import activate, upload
-
 from tests.jobs_helpers import agent_for
+
+from .test_datasets import activate, upload
 
 pytestmark = pytest.mark.django_db
 

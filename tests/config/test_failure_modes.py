@@ -3,14 +3,14 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from tests.factories import UserFactory
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = settings.BASE_DIR  # the repository, wherever this module sits under tests/
 
 UNREACHABLE_SCRIPT = """
 import django, os
