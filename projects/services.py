@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from projects import access
+from projects import access, selectors
 from projects.models import RESOURCE_TYPES, Access, AuditEvent, Invitation, Membership, Project
 
 PERSONAL_NAME = "Personal"
@@ -342,9 +342,7 @@ def invitations_pending(*, project: Project) -> list[Invitation]:
     first and left out (one read when none are: pages and the API list them on every view)."""
     from django.utils import timezone
 
-    from projects.selectors import pending_invitations_list
-
-    pending = pending_invitations_list(project=project)
+    pending = list(selectors.pending_invitations(project=project))
     now = timezone.now()
     if any(invitation.expires_at <= now for invitation in pending):
         invitations_expire(project=project)

@@ -1,8 +1,12 @@
 from django import template
 
-from projects import presenters
-
 register = template.Library()
 
-# One access level as a badge (a tag, not an include: dashboards render hundreds).
-register.simple_tag(presenters.access_badge, name="access_badge")
+_BADGES = {"all": ("ok", "All"), "read": ("grey", "Read-Only"), "none": ("bad", "None")}
+
+
+@register.inclusion_tag("projects/_access_badge.html")
+def access_badge(level: str) -> dict:
+    """One access level ("all", "read", "none") as a badge."""
+    css, label = _BADGES.get(level, _BADGES["none"])
+    return {"css": css, "label": label}
