@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from projects import access, selectors
-from projects.models import RESOURCE_TYPES, Access, AuditEvent, Invitation, Membership, Project
+from projects.audit import audit_record
+from projects.keys.services import keys_copy_from_personal
+from projects.models import RESOURCE_TYPES, Access, Invitation, Membership, Project
 
 PERSONAL_NAME = "Personal"
 OWNER_PERMS = (
@@ -27,27 +27,6 @@ def _authorize(actor, project: Project) -> None:
 def _refuse_personal(project: Project, what: str) -> None:
     if project.is_personal:
         raise ValidationError(f"The Personal project cannot be {what}.", code="personal")
-
-
-def audit_record(
-    *,
-    project: Project,
-    actor,
-    action: str,
-    target: str = "",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one audit entry. Callers pass only what may be shown to the owner: never a secret."""
-    return AuditEvent.objects.create(
-        project=project,
-        project_name=project.name,
-        actor=actor if getattr(actor, "pk", None) else None,
-        action=action,
-        target=target,
-        before=before or {},
-        after=after or {},
-    )
 
 
 def _member_perms(membership: Membership) -> list[str]:
@@ -116,8 +95,6 @@ def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Pro
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
     audit_record(project=project, actor=owner, action="project.created", after={"name": project.name})
     if copy_personal_keys:
-        from projects.keys import keys_copy_from_personal
-
         keys_copy_from_personal(project=project, actor=owner)
     return project
 

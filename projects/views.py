@@ -23,7 +23,7 @@ from projects.forms import (
     ProjectRenameForm,
     TransferOfferForm,
 )
-from projects.middleware import SESSION_KEY, page_project
+from projects.middleware import SESSION_KEY
 from projects.models import RESOURCE_TYPES, Access, Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
@@ -185,7 +185,8 @@ def _member_table(request, project, status=200, **overrides) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def project_detail(request: HttpRequest, project_id) -> HttpResponse:
-    project = page_project(request, project_id)
+    active = request.project  # the header's, read anyway: when it is this page's, one query serves both
+    project = active if active and active.pk == project_id else access.project_for(request.user, project_id)
     template = "projects/project_detail.html"
     if request.htmx and "members_page" in request.GET:
         template += "#member-table"  # the member table's pager

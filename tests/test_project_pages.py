@@ -234,7 +234,8 @@ def test_member_rows_escape_what_people_typed(client, owner, project):
 def test_project_page_reads_the_same_queries_with_few_or_many_members(
     client, owner, project, members, invited, django_assert_num_queries
 ):
-    """Session, user; the page's project and the header's active one in one statement; the
+    """Session, user; the header's active project (Personal here), the page's project, each with
+    the person's permissions on it; the
     members' page (which says whether an invitation is pending), the pending invitations only if
     one is; the project's stored GPU types (and, the list being empty, whether it was ever
     refreshed)."""
@@ -248,7 +249,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     client.force_login(owner)
     url = reverse("projects:detail", args=[project.pk])
     client.get(url)
-    with django_assert_num_queries(7 if invited else 6):
+    with django_assert_num_queries(8 if invited else 7):
         page = client.get(url).content.decode()
     assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
     assert "m009@example.com" in page
