@@ -4,7 +4,6 @@ from decimal import Decimal, InvalidOperation
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,8 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing import selectors, services
 from billing.models import BillingAccount, ProjectBudget
+from config.paging import page_of
 from projects import access
 from projects.models import Project
+
+LEDGER_PAGE_SIZE = 25
 
 CHART_W, CHART_H = 600, 140
 
@@ -62,7 +64,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "this_month_start": this_start,
         "last_month_start": last_start,
         "chart": _chart(selectors.daily_spend(account=account, now=now)),
-        "ledger_page": Paginator(selectors.ledger(account=account), 25).get_page(request.GET.get("page")),
+        "ledger_page": page_of(selectors.ledger(account=account), request.GET.get("page"),
+                               size=LEDGER_PAGE_SIZE),
         "usable_accounts": BillingAccount.objects.filter(allowed_users=request.user).select_related("owner"),
         "allowed_users": account.allowed_users.order_by("email"),
         "budgets": budgets,
