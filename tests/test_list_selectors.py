@@ -1,5 +1,5 @@
 """What the list pages' selectors give: each list in its order, only the project's rows, paged
-without counting (the behaviour `config.statements` used to be tested for)."""
+without counting."""
 
 import datetime as dt
 
