@@ -325,3 +325,20 @@ def test_the_owners_forms_bring_input_back_with_their_errors(client, owner, proj
     assert 'name="email" value="not-an-email" placeholder="name@example.com" maxlength="254" required aria-invalid="true"' in page
     assert '<option value="read" selected>Read-Only</option>' in page.split('name="jobs"')[1].split("</select>")[0]
     assert '<option value="all" selected>All</option>' in page.split('name="models"')[1].split("</select>")[0]
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_dashboard_reads_the_same_queries_with_few_or_many_projects(client, user, count,
+                                                                      django_assert_num_queries):
+    """Session, user, the active project; the owned page, the shared page: whatever the count."""
+    for i in range(count):
+        ProjectFactory(owner=user, name=f"mine {i:02d}")
+        add_member(ProjectFactory(name=f"theirs {i:02d}"), user)
+    client.force_login(user)
+    url = reverse("projects:list")
+    client.get(url)
+    with django_assert_num_queries(5):
+        page = client.get(url).content.decode()
+    assert "mine 00" in page and "theirs 00" in page
+    # a page of each list (mine holds the Personal project too, active: no button)
+    assert page.count("Make active") == min(count + 1, 25) - 1 + min(count, 25)
