@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
@@ -49,31 +49,28 @@ def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
-def _held(user_id, codename: str) -> Exists:
-    return Exists(ProjectUserObjectPermission.objects.filter(
-        user_id=user_id, content_object=OuterRef("pk"), permission__codename=codename))
-
-
 def viewable_project(user, pk=None) -> Project | None:
     """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None.
-    One query: its owner, whether the person can view another project (the header then shows
-    the switcher) and their permissions on it, so the `can()`/`require()` calls that follow in
-    this request ask nothing more. Raises ValidationError if `pk` is no project id."""
+    One query, from guardian's table: the person's permission rows on the project, each with the
+    project and its owner, and whether they can view another project (the header then shows the
+    switcher); so the `can()`/`require()` calls that follow in this request ask nothing more.
+    Raises ValidationError if `pk` is no project id."""
     if not _signed_in(user):
         return None
+    rows = ProjectUserObjectPermission.objects.filter(user_id=user.pk)
     if pk is None:
-        found = Project.objects.filter(owner=user, is_personal=True)
+        rows = rows.filter(content_object__owner_id=user.pk, content_object__is_personal=True)
     else:
-        found = Project.objects.filter(pk=Project._meta.pk.to_python(pk))
-    others = ProjectUserObjectPermission.objects.filter(
-        user_id=user.pk, permission__codename="view_project").exclude(content_object=OuterRef("pk"))
-    project = (found.select_related("owner")
-               .annotate(has_other_projects=Exists(others),
-                         **{f"held_{codename}": _held(user.pk, codename) for codename in RULE_CODENAMES})
-               .first())
-    if project is None:
+        rows = rows.filter(content_object_id=Project._meta.pk.to_python(pk))
+    others = (ProjectUserObjectPermission.objects.filter(user_id=user.pk, permission__codename="view_project")
+              .exclude(content_object_id=OuterRef("content_object_id")))
+    rows = list(rows.select_related("content_object__owner")
+                .annotate(codename=F("permission__codename"), has_other_projects=Exists(others)))
+    if not rows:
         return None
-    held = frozenset(codename for codename in RULE_CODENAMES if getattr(project, f"held_{codename}"))
+    project = rows[0].content_object
+    project.has_other_projects = rows[0].has_other_projects
+    held = frozenset(row.codename for row in rows)
     user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
     return project if "view_project" in held else None
 

@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from config.forms import apply_service_errors
 from config.paging import page_of
 from projects import access, selectors, services
+from projects.badges import access_badge
 from projects.forms import (
     MemberAccessForm,
     MemberAddForm,
@@ -105,6 +106,8 @@ def project_list(request: HttpRequest) -> HttpResponse:
                    size=DASHBOARD_PAGE_SIZE)
     shared = page_of(selectors.projects_shared(user=request.user), request.GET.get("shared_page"),
                      size=DASHBOARD_PAGE_SIZE)
+    for row in shared:
+        row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
     return render(request, "projects/project_list.html", {"mine": mine, "shared": shared})
 
 
@@ -148,6 +151,7 @@ def _detail_context(request, project, **overrides) -> dict:
     page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
     for row in page:
         row["levels"] = [(rt, row[rt]) for rt in RESOURCE_TYPES]
+        row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
     context["members_page"] = page
     if is_owner:
         # Each member row says whether an invitation is pending: most projects have none, and

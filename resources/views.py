@@ -19,6 +19,7 @@ from config.forms import apply_service_errors
 from config.paging import page_of
 from projects import access
 from resources import selectors, services, storage
+from resources.badges import resource_badge
 from resources.forms import RenameForm, UploadForm, UrlForm
 from resources.models import StoredStatus
 
@@ -59,6 +60,8 @@ def resource_list(request: HttpRequest, kind: str) -> HttpResponse:
         sort = selectors.DEFAULT_SORT
     resources = selectors.resources_for_list(kind=kind, project=project, status=status or None, sort=sort)
     page = page_of(resources, request.GET.get("page"), size=PAGE_SIZE)
+    for resource in page:
+        resource.badge = resource_badge(resource.status)
     context = _ctx(
         kind, project=project, page=page, status=status, sort=sort,
         statuses=StoredStatus.choices,

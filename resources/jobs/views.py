@@ -18,6 +18,7 @@ from compute.services import node_relay_secret
 from config.forms import apply_service_errors
 from config.paging import page_of
 from projects import access
+from resources.badges import job_badge
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
 from resources.models import JobStatus, JobType
@@ -46,6 +47,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
         status = ""
     page = page_of(selectors.jobs_for_list(project=project, status=status or None), request.GET.get("page"),
                    size=PAGE_SIZE)
+    for job in page:
+        job.badge = job_badge(job.status)
     context = {
         "project": project, "page": page, "status": status, "statuses": JobStatus.choices,
         "can_manage": access.can(request.user, project, "jobs", "manage"),
