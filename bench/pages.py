@@ -303,7 +303,10 @@ def main() -> None:
         print(f"switching flow: {rows[-1][3]:.2f} ms = {rows[-1][3] / rows[-1][4]:.2f}× three bare requests")
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=60)  # a loaded machine may take a while to end the workers
+        except subprocess.TimeoutExpired:
+            proc.kill()
     write_results(rows)
 
 
