@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from django.db.models import Max, Prefetch, Q, QuerySet
 
 from compute.models import ComputeNode, GpuType, ProjectCompute, Reservation
-from config.statements import Statement
 from projects.models import Project
 
 
@@ -44,13 +41,6 @@ def project_compute(*, project: Project) -> ProjectCompute | None:
     )
 
 
-_STORED_TYPES = Statement(lambda project: (
-    ProjectCompute.objects.filter(project=project)
-    .order_by("gpu_types__credits_per_gpu_hour", "gpu_types__name")
-    .values(*(f"gpu_types__{field.attname}" for field in GpuType._meta.concrete_fields))
-))
-
-
 def available_gpu_types(*, project: Project) -> list[GpuType]:
     """The GPU types job forms and the API offer for `project`.
 
@@ -60,43 +50,15 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
     """
     if project.is_personal:
         return list(gpu_types_now(project=project))
-    # One query: a row per stored type, one row of NULLs for a refresh that found none, no row
-    # for a project never refreshed.
-    fields = [f.attname for f in GpuType._meta.concrete_fields]
-    rows = list(_STORED_TYPES.bind(project=project.pk))
-    if rows:
-        return [GpuType.from_db("default", fields, [row[f"gpu_types__{name}"] for name in fields])
-                for row in rows if row["gpu_types__id"] is not None]
+    # The stored list in one query; only an empty one asks whether the project was ever refreshed.
+    stored = (ProjectCompute.gpu_types.through.objects.filter(projectcompute__project=project)
+              .select_related("gputype").order_by("gputype__credits_per_gpu_hour", "gputype__name"))
+    types = [row.gputype for row in stored]
+    if types or ProjectCompute.objects.filter(project=project).exists():
+        return types
     # Never refreshed (made before new projects got a list on creation): what a refresh would
     # store, computed now; storing it is `services.project_gpu_types_refresh`'s, not a read's.
     return list(gpu_types_now(project=project))
-
-
-# The names of each shared project's stored GPU types, as its pages show them, kept per process:
-# read on every view of a project page, changed by a refresh. An entry holds for the project's
-# `updated_at` as it was read: whatever changes what the badges show marks the project changed
-# (a refresh, the admin's edit of the list, a GPU type renamed, repriced or removed in the
-# admin: `services.gpu_type_changed`). And for at most `_NAMES_SECONDS`, for a change made
-# outside those (a shell, SQL).
-_NAMES_SECONDS = 60.0
-_NAMES_KEPT = 10_000
-_names: dict = {}
-
-
-def available_gpu_type_names(*, project: Project) -> list[str]:
-    """The names of `available_gpu_types(project=project)`, in its order; for a shared project,
-    read again only when the project has changed or a minute has passed (see `_names`)."""
-    if project.is_personal:  # always current: the online nodes of now
-        return [gpu_type.name for gpu_type in available_gpu_types(project=project)]
-    now = time.monotonic()
-    kept = _names.get(project.pk)
-    if kept is not None and kept[0] == project.updated_at and now < kept[1]:
-        return kept[2]
-    names = [gpu_type.name for gpu_type in available_gpu_types(project=project)]
-    if len(_names) >= _NAMES_KEPT:
-        _names.clear()  # a bound; atomic, where taking out one entry could race another thread
-    _names[project.pk] = (project.updated_at, now + _NAMES_SECONDS, names)
-    return names
 
 
 def max_gpus_for(*, project: Project, gpu_type) -> int:

@@ -276,7 +276,7 @@ def project_gpu_types_refresh(*, project: Project, actor) -> ProjectCompute:
 def gpu_type_changed(*, gpu_type: GpuType) -> int:
     """A GPU type was renamed, repriced (the lists' order) or is about to be removed: the projects
     whose stored list holds it are marked changed, so their pages read the list again on the next
-    view (`selectors.available_gpu_type_names`). Returns how many."""
+    view if the list is ever cached by the project's `updated_at`. Returns how many."""
     return Project.objects.filter(compute__gpu_types=gpu_type).update(updated_at=timezone.now())
 
 

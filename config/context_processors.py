@@ -1,10 +1,27 @@
-"""The layout's pieces for every template: its fixed links (`links.…`), its `<head>` tags and
-header (`config.layout`)."""
+"""The header's sections, each marked current when the page belongs to it (values, no markup)."""
 
 from __future__ import annotations
 
-from config import layout as _layout
+# (label, URL name, the URL namespace or URL-name prefix of the pages it is current on)
+SECTIONS = (
+    ("Projects", "projects:list", "projects:"),
+    ("Jobs", "resources:job-list", "job-"),
+    ("Datasets", "resources:dataset-list", "dataset-"),
+    ("Models", "resources:model-list", "model-"),
+    ("Compute", "compute:node-list", "compute:"),
+    ("Billing", "billing:overview", "billing:"),
+)
+
+
+def _is_current(marks: str, match) -> bool:
+    if match is None:
+        return False
+    if marks.endswith(":"):
+        return match.namespace == marks[:-1]
+    return (match.url_name or "").startswith(marks)
 
 
 def layout(request) -> dict:
-    return _layout.context(request)
+    match = getattr(request, "resolver_match", None)
+    return {"nav_sections": [{"label": label, "url_name": name, "current": _is_current(marks, match)}
+                             for label, name, marks in SECTIONS]}

@@ -2,17 +2,9 @@ import logging
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.template.loader import render_to_string
 
 log = logging.getLogger("trainshed")
-
-UNAVAILABLE_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Temporarily unavailable · Trainshed</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:5rem auto;padding:0 1rem;color:#1f2937">
-<h1>Trainshed is temporarily unavailable</h1>
-<p>The database can't be reached right now. Your work is safe; please try again in a minute.</p>
-</body></html>"""
 
 
 class DatabaseUnavailableMiddleware:
@@ -38,7 +30,7 @@ class DatabaseUnavailableMiddleware:
                 status=503,
             )
         else:
-            response = HttpResponse(UNAVAILABLE_PAGE, status=503)
+            response = HttpResponse(render_to_string("503.html"), status=503)
         response["Retry-After"] = "30"
         return response
 

@@ -84,7 +84,6 @@ TEMPLATES = [
     }
 ]
 
-FORM_RENDERER = "config.forms.FormRenderer"  # Django's, with the plain inputs written in Python
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
@@ -176,7 +175,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "config.staticfiles.ManifestStaticFilesStorage"  # WhiteNoise's, each URL looked up once
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 # Storage is charged per GB-month (730 hours), accrued hourly; 1 GB = 10^9 bytes.

@@ -16,12 +16,11 @@ from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
+from django.db.models import Exists, F, OuterRef
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
-from config.statements import Columns
-from projects.models import RESOURCE_TYPES, Project
+from projects.models import RESOURCE_TYPES, Project, ProjectUserObjectPermission
 
 T = TypeVar("T")
 What = Literal["project", "jobs", "datasets", "models", "secrets"]
@@ -32,7 +31,7 @@ _CACHE_ATTR = "_trainshed_project_perms"
 
 def perms(user, project: Project) -> frozenset[str]:
     """The codenames `user` holds on `project` (object permissions only, never global ones)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _signed_in(user):
         return frozenset()
     cache: dict = user.__dict__.setdefault(_CACHE_ATTR, {})
     if project.pk not in cache:
@@ -41,133 +40,39 @@ def perms(user, project: Project) -> frozenset[str]:
     return cache[project.pk]
 
 
-# The codenames the rule knows, each a bit of one number that the project's own row carries:
-# one row, no join, whatever the number of permissions held.
-_RULE_CODENAMES = ("view_project", "view_jobs", "manage_jobs", "view_datasets", "manage_datasets",
-                   "view_models", "manage_models", "administer_project")
-
-
-def _held(bits: int) -> frozenset[str]:
-    return frozenset(codename for bit, codename in enumerate(_RULE_CODENAMES) if bits & (1 << bit))
+# The codenames the rule knows.
+RULE_CODENAMES = ("view_project", "view_jobs", "manage_jobs", "view_datasets", "manage_datasets",
+                  "view_models", "manage_models", "administer_project")
 
 
 def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
-def _permission_ids() -> dict[str, int]:
-    """The rule's permissions' ids by codename (0 for one `migrate` has not created yet)."""
-    from django.contrib.auth.models import Permission
-
-    found = Permission.objects.filter(
-        content_type__app_label=Project._meta.app_label, content_type__model=Project._meta.model_name,
-        codename__in=_RULE_CODENAMES).values_list("codename", "id")
-    return dict.fromkeys(_RULE_CODENAMES, 0) | dict(found)
-
-
-# A project as every page reads it: its columns, its owner's, whether the person can view a
-# project besides it (the header then shows the switcher) and their permission bits, by id or as
-# their Personal project. One literal statement, written once per process: through the ORM,
-# building it took as long as the database took to answer. Its values are bound by the driver.
-# It matches the permissions by their ids, written into it: through a join of auth_permission
-# by codename, planning the statement took PostgreSQL longer than running it.
-_STATEMENT: list[tuple[str, tuple, type, tuple, Columns]] = []
-
-
-def _statement() -> tuple[str, tuple, type, tuple, Columns]:
-    """The statement up to its WHERE; the project's fields, the owner's model and fields, and the
-    columns of both, in the statement's order. Kept once every permission exists, until the next
-    migration or flush (which may create them anew, with new ids). An id no longer in use
-    matches no row: a stale statement could only refuse access, never widen it."""
-    if _STATEMENT:
-        return _STATEMENT[0]
-    ids = _permission_ids()
-    bits = " ".join(f"WHEN {int(ids[name])} THEN {1 << bit}" for bit, name in enumerate(_RULE_CODENAMES))
-    held = (  # the permission bits
-        f"(SELECT COALESCE(SUM(DISTINCT CASE o.permission_id {bits} ELSE 0 END), 0)"  # noqa: S608
-        " FROM projects_projectuserobjectpermission o"
-        " WHERE o.user_id = %s AND o.content_object_id = projects_project.id)"
-    )
-    other = (  # the switcher's flag
-        "EXISTS(SELECT 1 FROM projects_projectuserobjectpermission o"  # noqa: S608
-        f" WHERE o.user_id = %s AND o.permission_id = {int(ids['view_project'])}"
-        " AND o.content_object_id <> projects_project.id)"
-    )
-    project_fields = tuple(Project._meta.concrete_fields)
-    owner = Project._meta.get_field("owner").related_model
-    owner_fields = tuple(owner._meta.concrete_fields)
-    columns = ", ".join([f'projects_project."{f.column}"' for f in project_fields]
-                        + [f'project_owner."{f.column}"' for f in owner_fields])
-    join = f'"{owner._meta.db_table}" project_owner ON project_owner."{owner._meta.pk.column}"'
-    sql = (
-        f"SELECT {columns}, {other}, {held} FROM projects_project"  # noqa: S608
-        f" INNER JOIN {join} = projects_project.owner_id WHERE "
-    )
-    built = sql, project_fields, owner, owner_fields, Columns(
-        [f.get_col(Project._meta.db_table) for f in project_fields]
-        + [f.get_col(owner._meta.db_table) for f in owner_fields])
-    if all(ids.values()):
-        _STATEMENT.append(built)
-    return built
-
-
-def _forget_statement() -> None:
-    _STATEMENT.clear()
-
-
-def read_permission_ids(sender, using="default", **kwargs) -> None:
-    """After `migrate` (or a flush) has created this app's permissions, perhaps anew with new
-    ids: the statement is written again, at once (so a request's first query is its own). A
-    post_migrate receiver of this app, connected after auth's, which creates the permissions."""
-    _forget_statement()
-    if using == Project.objects.db:
-        _statement()
-
-
 def viewable_project(user, pk=None) -> Project | None:
-    """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None;
-    its owner loaded, `has_other_projects` set, and `user`'s permissions on it read in the same
-    statement, so the `can()`/`require()` calls that follow in this request ask the database
-    nothing more. Raises ValidationError if `pk` is no project id."""
-    return viewable_projects(user, pk)[0]
-
-
-_PERSONAL = "(projects_project.owner_id = %s AND projects_project.is_personal)"
-
-
-def viewable_projects(user, pk, other=False) -> tuple[Project | None, Project | None]:
-    """`viewable_project(user, pk)` and, in the same statement, `viewable_project(user, other)`
-    (`other` None: the Personal project; left out: not read, the second is None). For a page
-    about one project that also shows the active one in its header."""
+    """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None.
+    One query, from guardian's table: the person's permission rows on the project, each with the
+    project and its owner, and whether they can view another project (the header then shows the
+    switcher); so the `can()`/`require()` calls that follow in this request ask nothing more.
+    Raises ValidationError if `pk` is no project id."""
     if not _signed_in(user):
-        return None, None
-    sql, project_fields, owner, owner_fields, columns = _statement()
-    connection = connections[Project.objects.db]
-    field = Project._meta.pk
-    wanted, conditions, params = [], [], [user.pk, user.pk]
-    for key in (pk, other) if other is not False else (pk,):
-        if key is None:
-            conditions.append(_PERSONAL)
-            params.append(user.pk)
-        else:
-            key = field.to_python(key)
-            conditions.append("projects_project.id = %s")
-            params.append(field.get_db_prep_value(key, connection))
-        wanted.append(key)
-    with connection.cursor() as cursor:
-        cursor.execute(sql + " OR ".join(conditions), params)
-        rows = cursor.fetchall()
-    split, found = len(project_fields), {}
-    for row, values in zip(rows, columns.convert([row[:-2] for row in rows], connection), strict=True):
-        project = Project.from_db(connection.alias, [f.attname for f in project_fields], values[:split])
-        project.owner = owner.from_db(connection.alias, [f.attname for f in owner_fields], values[split:])
-        project.has_other_projects, held = bool(row[-2]), _held(row[-1])
-        user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
-        if "view_project" in held:
-            found[project.pk] = project
-            if project.is_personal and project.owner_id == user.pk:
-                found[None] = project
-    return tuple(found.get(key) for key in wanted) + (None,) * (2 - len(wanted))
+        return None
+    rows = ProjectUserObjectPermission.objects.filter(user_id=user.pk)
+    if pk is None:
+        rows = rows.filter(content_object__owner_id=user.pk, content_object__is_personal=True)
+    else:
+        rows = rows.filter(content_object_id=Project._meta.pk.to_python(pk))
+    others = (ProjectUserObjectPermission.objects.filter(user_id=user.pk, permission__codename="view_project")
+              .exclude(content_object_id=OuterRef("content_object_id")))
+    rows = list(rows.select_related("content_object__owner")
+                .annotate(codename=F("permission__codename"), has_other_projects=Exists(others)))
+    if not rows:
+        return None
+    project = rows[0].content_object
+    project.has_other_projects = rows[0].has_other_projects
+    held = frozenset(row.codename for row in rows)
+    user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
+    return project if "view_project" in held else None
 
 
 def forget(user) -> None:

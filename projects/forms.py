@@ -82,7 +82,8 @@ class MemberAccessForm(forms.Form):
 
 class MemberAddForm(MemberAccessForm):
     # Defaults are the common configuration: Jobs All, Datasets and Models Read-Only.
-    email = forms.CharField(max_length=254, label="Email")
+    email = forms.CharField(max_length=254, label="Email",
+                            widget=forms.EmailInput(attrs={"placeholder": "name@example.com"}))
 
     field_order = ["email", "jobs", "datasets", "models"]
 

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.utils.functional import SimpleLazyObject
 
 from projects import access
@@ -32,8 +31,7 @@ class ActiveProjectMiddleware:
         return self._resolve(request, user)
 
     def _resolve(self, request, user):
-        """One query on the common path: the project with its owner, the person's permissions on
-        it and whether they have another project (the switcher)."""
+        """One query on the common path (`access.viewable_project`)."""
         chosen = request.session.get(SESSION_KEY)
         if chosen:
             try:
@@ -46,25 +44,3 @@ class ActiveProjectMiddleware:
             gone = chosen and Project.objects.filter(pk=chosen).values_list("name", flat=True).first()
             messages.warning(request, f"You no longer have access to {gone or 'that project'}.")
         return access.viewable_project(user)
-
-
-def page_project(request, project_id, what: access.What = "project", level: access.Level = "read") -> Project:
-    """`access.project_for(request.user, project_id, what, level)` for a page about one project
-    with the layout's header: the active project the header shows is read in the same statement
-    (one statement, not two, when the page is about another project). A stale or malformed
-    choice in the session is left to the middleware, which drops it with a message."""
-    user, chosen = request.user, request.session.get(SESSION_KEY)
-    try:
-        Project._meta.pk.to_python(chosen)
-    except ValidationError:
-        return access.project_for(user, project_id, what, level)
-    try:
-        project, active = access.viewable_projects(user, project_id, chosen)
-    except (ValidationError, ValueError, TypeError) as exc:
-        raise Http404 from exc
-    if project is None:
-        raise Http404
-    access.require(user, project, what, level)
-    if active is not None:
-        request.project = active
-    return project

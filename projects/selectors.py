@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
-from config.statements import Statement, field_names
-from projects.models import Invitation, Membership, Project
+from projects.models import AuditEvent, Invitation, Membership, Project
 
 
 def projects_for_user(*, user):
@@ -14,91 +13,55 @@ def projects_for_user(*, user):
 SWITCHER_LIMIT = 10
 
 
-def _choices(user, query):
-    qs = Project.objects.viewable_by(user)
-    if query is not None:
-        qs = qs.filter(name__icontains=query)
-    return (qs.annotate(owner_email=F("owner__email")).order_by("-is_personal", "name", "pk")
-            .values("pk", "name", "owner_id", "owner_email"))
-
-
-_CHOICES = Statement(lambda user: _choices(user, None))
-
-
 def switcher_choices(*, user, query: str = "", limit: int = SWITCHER_LIMIT) -> tuple[list, bool]:
     """What the header's switcher offers: up to `limit` of the projects `user` can view (Personal
-    first, then by name; those whose name contains `query`), as light rows (pk, name, owner_id,
-    owner_email), and whether there are more. One query with a LIMIT, whatever the count; the
-    one without a search (every opening of the switcher) built once per process."""
+    first, then by name; those whose name contains `query`) as light rows, and whether there are
+    more. One query with a LIMIT, whatever the count."""
     if not user.is_authenticated or not user.is_active:
         return [], False
-    rows = (_CHOICES.bind(user=user.pk) if not query else _choices(user.pk, query))[0:limit + 1]
-    return list(rows[:limit]), len(rows) > limit
+    qs = Project.objects.viewable_by(user)
+    if query:
+        qs = qs.filter(name__icontains=query)
+    rows = list(qs.order_by("-is_personal", "name", "pk")
+                .values("pk", "name", "owner_id", owner_email=F("owner__email"))[:limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
-_MINE = Statement(lambda user: (
-    Project.objects.filter(owner=user)
-    .annotate(member_count=Count("memberships"))
-    .order_by("-is_personal", "name", "pk")
-    .values("pk", "name", "is_personal", "created_at", "member_count")
-))
-_SHARED = Statement(lambda user: (
-    Membership.objects.filter(user=user)
-    .order_by("project__name", "pk")
-    .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
-            owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id"))
-))
+def projects_owned(*, user) -> QuerySet:
+    """The projects `user` owns, Personal first, each with its member count (rows to page)."""
+    return (Project.objects.filter(owner=user).annotate(member_count=Count("memberships"))
+            .order_by("-is_personal", "name", "pk")
+            .values("pk", "name", "is_personal", "created_at", "member_count"))
 
 
-def dashboard(*, user) -> dict:
-    """The Projects Dashboard's two lists, as plain rows to page: the projects `user` owns
-    (Personal first, each with its member count) and those shared with them (owner, whether they
-    are offered ownership, and their access per type). One query each whatever the count, built
-    once per process (`config.statements`)."""
-    return {"mine": _MINE.bind(user=user.pk), "shared": _SHARED.bind(user=user.pk)}
+def projects_shared(*, user) -> QuerySet:
+    """The projects shared with `user`: owner, whether they are offered ownership, their access."""
+    return (Membership.objects.filter(user=user).order_by("project__name", "pk")
+            .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
+                    owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id")))
 
 
-_MEMBER_ROWS = Statement(lambda project: (
-    Membership.objects.filter(project=project)
-    .order_by("user__email")
-    .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email"),
-            invitations_pending=Exists(pending_invitations(project=project)))
-))
-
-
-def member_rows(*, project: Project):
-    """The project's members as plain rows for its member table (pk, user_id, email and the
-    access per type), by e-mail: one query built once per process; slice it for a page. Each
-    row also says whether the project has a pending invitation (`invitations_pending`, the same
-    on every row): a page of members then needs no query for invitations when there are none."""
-    return _MEMBER_ROWS.bind(project=project.pk)
+def member_rows(*, project: Project) -> QuerySet:
+    """The project's members for its member table, by e-mail (rows to page). Each row also says
+    whether the project has a pending invitation, so a page of members reads no invitations
+    when there are none (most projects)."""
+    pending = Invitation.objects.filter(project=OuterRef("project"), status=Invitation.Status.PENDING)
+    return (Membership.objects.filter(project=project).order_by("user__email")
+            .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email"),
+                    invitations_pending=Exists(pending)))
 
 
 def members_of(*, project: Project):
-    return (
-        Membership.objects.filter(project=project)
-        .select_related("user")
-        .order_by("user__email")
-    )
+    return Membership.objects.filter(project=project).select_related("user").order_by("user__email")
 
 
-__all__ = ["dashboard", "member_rows", "members_of", "projects_for_user",
-           "switcher_choices"]
-
-
-def pending_invitations(*, project: Project):
+def pending_invitations(*, project: Project) -> QuerySet:
     return Invitation.objects.filter(project=project, status=Invitation.Status.PENDING).order_by("email")
 
 
-_PENDING = Statement(lambda project: pending_invitations(project=project).values(*field_names(Invitation)))
-
-
-def pending_invitations_list(*, project: Project) -> list[Invitation]:
-    """`pending_invitations` read: one query built once per process (every project page asks)."""
-    return _PENDING.bind(project=project.pk).instances(Invitation)
-
-
-def audit_events(*, project: Project):
-    from projects.models import AuditEvent
-
+def audit_events(*, project: Project) -> QuerySet:
     return AuditEvent.objects.filter(project=project).select_related("actor")
+
+
+__all__ = ["audit_events", "member_rows", "members_of", "pending_invitations", "projects_for_user",
+           "projects_owned", "projects_shared", "switcher_choices"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -17,10 +16,11 @@ from django.utils import timezone
 
 from accounts.models import User, normalize_email
 from projects import access
+from projects.audit import audit_record
+from projects.keys.services import keys_copy_from_personal
 from projects.models import (
     RESOURCE_TYPES,
     Access,
-    AuditEvent,
     Invitation,
     Membership,
     Project,
@@ -45,27 +45,6 @@ def _authorize(actor, project: Project) -> None:
 def _refuse_personal(project: Project, what: str) -> None:
     if project.is_personal:
         raise ValidationError(f"The Personal project cannot be {what}.", code="personal")
-
-
-def audit_record(
-    *,
-    project: Project,
-    actor,
-    action: str,
-    target: str = "",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one audit entry. Callers pass only what may be shown to the owner: never a secret."""
-    return AuditEvent.objects.create(
-        project=project,
-        project_name=project.name,
-        actor=actor if getattr(actor, "pk", None) else None,
-        action=action,
-        target=target,
-        before=before or {},
-        after=after or {},
-    )
 
 
 def _member_perms(membership: Membership) -> list[str]:
@@ -129,9 +108,6 @@ def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Pro
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
     audit_record(project=project, actor=owner, action="project.created", after={"name": project.name})
     if copy_personal_keys:
-        # projects.keys imports this module (audit_record); importing it here breaks that cycle.
-        from projects.keys import keys_copy_from_personal
-
         keys_copy_from_personal(project=project, actor=owner)
     return project
 

@@ -1,4 +1,3 @@
-import functools
 from urllib.parse import urlsplit
 
 from django.contrib import messages
@@ -13,11 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from config import layout
-from config.html import html_join, html_row
 from core.forms import apply_service_errors
 from core.paging import page_of
-from projects import access, presenters, selectors, services
+from projects import access, selectors, services
+from projects.badges import access_badge
 from projects.forms import (
     MemberAccessForm,
     MemberAddForm,
@@ -26,8 +24,8 @@ from projects.forms import (
     ProjectRenameForm,
     TransferOfferForm,
 )
-from projects.middleware import SESSION_KEY, page_project
-from projects.models import Invitation, Membership
+from projects.middleware import SESSION_KEY
+from projects.models import RESOURCE_TYPES, Access, Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
 MEMBERS_PAGE_SIZE = 25
@@ -104,15 +102,13 @@ def switcher_choices(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
-    data = selectors.dashboard(user=request.user)
-    mine = page_of(data["mine"], request.GET.get("mine_page"), size=DASHBOARD_PAGE_SIZE)
-    shared = page_of(data["shared"], request.GET.get("shared_page"), size=DASHBOARD_PAGE_SIZE)
-    rows = functools.partial(presenters.dashboard_rows, viewer=request.user,
-                             active_pk=request.project.pk if request.project else None)
-    return render(request, "projects/project_list.html", {
-        "mine": mine, "mine_rows": rows(mine, shared=False),
-        "shared": shared, "shared_rows": rows(shared, shared=True),
-    })
+    mine = page_of(selectors.projects_owned(user=request.user), request.GET.get("mine_page"),
+                   size=DASHBOARD_PAGE_SIZE)
+    shared = page_of(selectors.projects_shared(user=request.user), request.GET.get("shared_page"),
+                     size=DASHBOARD_PAGE_SIZE)
+    for row in shared:
+        row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
+    return render(request, "projects/project_list.html", {"mine": mine, "shared": shared})
 
 
 @login_required
@@ -144,9 +140,8 @@ def _detail_context(request, project, **overrides) -> dict:
         "project": project,
         "is_owner": is_owner,
         "my_access": access.access_summary(user, project),
-        "member_rows": [],
+        "members_page": [],
         "flash": "",
-        "urls": presenters.project_links(project),
     }
     if project.is_personal:
         return context | overrides
@@ -154,29 +149,25 @@ def _detail_context(request, project, **overrides) -> dict:
     # across htmx re-renders through `members_page`.
     number = request.GET.get("members_page") or request.POST.get("members_page")
     page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
-    csrf_input = layout.csrf_input(request)
-    rows = presenters.member_rows(page, project=project, viewer=user, is_owner=is_owner,
-                                  csrf_input=csrf_input, page_number=page.number)
-    context.update(members_page=page, member_rows=rows, member_table=html_join(row["html"] for row in rows),
-                   member_pager=presenters.member_pager(page, url=context["urls"]["detail"]),
-                   member_options=html_join(html_row('<option value="{email}">', email=row["email"])
-                                            for row in rows))
+    for row in page:
+        row["levels"] = [(rt, row[rt]) for rt in RESOURCE_TYPES]
+        row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
+    context["members_page"] = page
     if is_owner:
-        # The member rows say whether an invitation is pending (their statement asks): most
-        # projects have none, and then their page reads no invitations.
+        # Each member row says whether an invitation is pending: most projects have none, and
+        # then their page reads no invitations.
         pending = not page.items or page.items[0]["invitations_pending"]
         context["invitations"] = services.invitations_pending(project=project) if pending else []
+        context["access_levels"] = Access.choices
     else:
         context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
-    # The owner's forms (rename, transfer, add member) are built only to bring input back with its
-    # errors (`overrides`); empty, the page writes them with their defaults.
     context |= overrides
-    if is_owner:  # the owner's forms and the invitations' rows, written once in Python
-        context.update(presenters.owner_forms(
-            project, rename=overrides.get("rename_form"), transfer=overrides.get("transfer_form"),
-            add=overrides.get("add_form")))
-        context["invitation_rows"] = presenters.invitation_rows(context["invitations"], project=project,
-                                                                csrf_input=csrf_input)
+    if is_owner:  # the owner's forms, bound when they come back with errors
+        context.setdefault("rename_form",
+                           ProjectRenameForm(initial={"name": project.name}, auto_id="id_rename_%s"))
+        context.setdefault("transfer_form", None)
+        add_form = context.setdefault("add_form", MemberAddForm())
+        context["add_access_fields"] = [add_form[rt] for rt in RESOURCE_TYPES]
     return context
 
 
@@ -198,7 +189,8 @@ def _member_table(request, project, status=200, **overrides) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def project_detail(request: HttpRequest, project_id) -> HttpResponse:
-    project = page_project(request, project_id)
+    active = request.project  # the header's, read anyway: when it is this page's, one query serves both
+    project = active if active and active.pk == project_id else access.project_for(request.user, project_id)
     template = "projects/project_detail.html"
     if request.htmx and "members_page" in request.GET:
         template += "#member-table"  # the member table's pager
@@ -211,15 +203,14 @@ def project_detail(request: HttpRequest, project_id) -> HttpResponse:
 def project_audit(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "project", "administer")
     template = "projects/project_detail.html#audit-log" if request.htmx else "projects/project_audit.html"
-    return render(request, template, {"project": project, "audit_page": _audit_page(request, project),
-                                      "urls": presenters.project_links(project)})
+    return render(request, template, {"project": project, "audit_page": _audit_page(request, project)})
 
 
 @login_required
 @require_POST
 def project_rename(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "project", "administer")
-    form = ProjectRenameForm(request.POST)
+    form = ProjectRenameForm(request.POST, auto_id="id_rename_%s")
     if form.is_valid():
         try:
             services.project_rename(project=project, name=form.cleaned_data["name"], actor=request.user)

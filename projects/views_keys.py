@@ -7,8 +7,6 @@ method is checked, so a member cannot tell these URLs from missing ones.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,13 +14,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import SafeString
 from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.vary import vary_on_headers
 
-from config.links import linker
-from projects import access, keys, presenters
+from projects import access, keys
 from projects.forms_keys import KeyForm, SecretForm
 from projects.models import Project
 
@@ -49,14 +45,6 @@ def _filtered_reports(view):
     return wrapper
 
 
-@lru_cache(maxsize=512)
-def _empty_key_fields(kind: str, is_set: bool, public: tuple) -> SafeString:
-    """The fields of an empty key form (`public`: the stored key's public values, its initial
-    values), written once per process for each: nine forms of 19 fields were a third of the
-    section's time. The secret field never holds a value."""
-    return presenters.labelled_fields(KeyForm(spec=keys.spec_for(kind), is_set=is_set, initial=dict(public)))
-
-
 def section_context(
     *, request: HttpRequest, project: Project, key_form: KeyForm | None = None,
     secret_form: SecretForm | None = None, notice: str = "", next_url: str = "",
@@ -64,26 +52,17 @@ def section_context(
     """What `_keys_section.html` shows: one row per key type (with its form), the secrets and
     the form to add one. Call only after `access.require(..., "secrets")`."""
     rows = []
-    set_url, remove_url = linker("projects:key-set", 2), linker("projects:key-remove", 2)
     for row in keys.keys_for_display(project=project):
-        kind = row.spec.kind
-        form = key_form if key_form is not None and key_form.spec.kind == kind else None
-        if form is None:  # an empty form: its fields depend only on the key type and what is stored
-            public = tuple(sorted((row.key.public or {}).items())) if row.key else ()
-            fields = _empty_key_fields(kind, row.key is not None, public)
-        else:
-            fields = presenters.labelled_fields(form)
-        rows.append({"row": row, "form": form, "open": form is not None and form.is_bound, "fields": fields,
-                     "set_url": set_url(project.pk, kind), "remove_url": remove_url(project.pk, kind)})
-    secret_remove_url = linker("projects:secret-remove", 2)  # links filled per row, not {% url %}
-    secrets = keys.secrets_for_display(project=project)
-    for secret in secrets:
-        secret.remove_url = secret_remove_url(project.pk, secret.name)
+        form = key_form if key_form is not None and key_form.spec.kind == row.spec.kind else None
+        is_open = form is not None and form.is_bound
+        if form is None:  # an empty form, its initial values the stored key's public ones
+            form = KeyForm(spec=row.spec, is_set=row.key is not None,
+                           initial=dict(row.key.public or {}) if row.key else {})
+        rows.append({"row": row, "form": form, "open": is_open})
     return {
         "project": project,
         "key_rows": rows,
-        "secrets": secrets,
-        "secret_set_url": linker("projects:secret-set")(project.pk),
+        "secrets": keys.secrets_for_display(project=project),
         "secret_form": secret_form or SecretForm(),
         "secret_form_open": secret_form is not None and secret_form.is_bound,
         "notice": notice,

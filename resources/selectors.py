@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from django.shortcuts import get_object_or_404
 
-from config.statements import Statement
-from core.paging import Page, page_of
 from projects.models import Project
 from resources.models import KINDS, StoredStatus
 
@@ -35,23 +31,14 @@ def _resources(kind: str, project, status: str | None, sort: str):
     return qs.order_by(SORTS.get(sort, SORTS[DEFAULT_SORT]), "pk")
 
 
-@cache
-def _list_statement(kind: str, sort: str) -> Statement:
-    return Statement(lambda project, status: _resources(kind, project, status, sort).values(*LIST_FIELDS))
-
-
-LIST_FIELDS = ("pk", "name", "status", "size_bytes", "file_count", "created_at", "created_by__email",
+# What a datasets or models list shows of each.
+LIST_FIELDS = ("name", "status", "size_bytes", "file_count", "created_at", "created_by__email",
                "storage_node__name")
 
 
-def resources_page(*, kind: str, project: Project, status: str | None = None, sort: str = DEFAULT_SORT,
-                   number=1, size: int) -> Page:
-    """One page of a datasets or models list as plain rows (the fields it shows): one query
-    whatever the number, built once per process (`config.statements`), and no model objects
-    built for a table of text."""
-    statement = _list_statement(kind, sort if sort in SORTS else DEFAULT_SORT)
-    status = status if status in StoredStatus.values else None
-    return page_of(statement.bind(project=project.pk, status=status), number, size=size)
+def resources_for_list(*, kind: str, project: Project, status: str | None = None, sort: str = DEFAULT_SORT):
+    """`resources_list` with only the columns the list shows: one query for a page at any size."""
+    return resources_list(kind=kind, project=project, status=status, sort=sort).only(*LIST_FIELDS)
 
 
 def resource_get(*, kind: str, project: Project, pk):

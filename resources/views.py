@@ -16,8 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from core.forms import apply_service_errors
+from core.paging import page_of
 from projects import access
-from resources import presenters, selectors, services, storage
+from resources import selectors, services, storage
+from resources.badges import resource_badge
 from resources.forms import RenameForm, UploadForm, UrlForm
 from resources.models import StoredStatus
 
@@ -56,14 +58,15 @@ def resource_list(request: HttpRequest, kind: str) -> HttpResponse:
     sort = request.GET.get("sort") or selectors.DEFAULT_SORT
     if sort not in selectors.SORTS:
         sort = selectors.DEFAULT_SORT
-    page = selectors.resources_page(kind=kind, project=project, status=status or None, sort=sort,
-                                    number=request.GET.get("page"), size=PAGE_SIZE)
-    rows = presenters.resource_rows(page, detail_url=f"resources:{LABELS[kind]['url']}-detail")
+    resources = selectors.resources_for_list(kind=kind, project=project, status=status or None, sort=sort)
+    page = page_of(resources, request.GET.get("page"), size=PAGE_SIZE)
+    for resource in page:
+        resource.badge = resource_badge(resource.status)
     context = _ctx(
-        kind, project=project, page=page, rows=rows, status=status, sort=sort,
+        kind, project=project, page=page, status=status, sort=sort,
         statuses=StoredStatus.choices,
         can_manage=access.can(request.user, project, kind, "manage"),
-        polling=any(row["in_progress"] for row in rows),
+        polling=any(resource.in_progress for resource in page),
     )
     template = "resources/resource_list.html"
     if request.htmx:

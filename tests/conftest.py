@@ -23,16 +23,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """The test database, and the access statement written with its permissions' ids, as after
-    `migrate` (with --reuse-db no migration runs): query counts then show a request's own."""
-    from projects import access
-
-    with django_db_blocker.unblock():
-        access._statement()
-
-
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"

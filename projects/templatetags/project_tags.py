@@ -1,8 +1,11 @@
 from django import template
 
-from projects import presenters
+from projects.badges import access_badge as badge
 
 register = template.Library()
 
-# One access level as a badge (a tag, not an include: dashboards render hundreds).
-register.simple_tag(presenters.access_badge, name="access_badge")
+
+@register.inclusion_tag("projects/_access_badge.html")
+def access_badge(level: str) -> dict:
+    """One access level ("all", "read", "none") as a badge."""
+    return badge(level)

@@ -7,24 +7,13 @@ from collections.abc import Callable, Iterator
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 
-from config.statements import Statement
-from core.paging import Page, page_of
 from projects.keys import redactor
 from projects.models import Project
-from resources.models import Job, JobStatus, JobType, job_gpu_seconds
+from resources.models import Job, JobStatus, JobType
 
 TAIL_LINES = 200
 TAIL_CHUNKS = 40
-
-
-def _jobs(*, project: Project, status: str | None):
-    """`project` (a Project or its id)'s jobs, newest first; of one status unless `status` is None."""
-    qs = Job.objects.in_project(project)
-    if status is not None:
-        qs = qs.filter(status=status)
-    return qs.order_by("-created_at", "pk")
 
 
 def _status(status: str | None) -> str | None:
@@ -32,26 +21,22 @@ def _status(status: str | None) -> str | None:
 
 
 def jobs_list(*, project: Project, status: str | None = None):
-    """The project's jobs, newest first, with their GPU type, node and creator loaded."""
-    return _jobs(project=project, status=_status(status)).select_related("gpu_type", "node", "created_by")
+    """The project's jobs, newest first (of one status, if a known one is given), with their GPU
+    type, node and creator loaded."""
+    qs = Job.objects.in_project(project)
+    if _status(status) is not None:
+        qs = qs.filter(status=status)
+    return qs.select_related("gpu_type", "node", "created_by").order_by("-created_at", "pk")
 
 
-LIST_FIELDS = ("pk", "name", "type", "status", "gpu_count", "created_at", "started_at", "ended_gpu_seconds",
+# What the jobs list shows of each job (and what its GPU-hours are computed from).
+LIST_FIELDS = ("name", "type", "status", "gpu_count", "created_at", "started_at", "ended_gpu_seconds",
                "gpu_type__name", "node__name", "created_by__email")
-_LIST = Statement(lambda project, status: _jobs(project=project, status=status).values(*LIST_FIELDS))
 
 
-def jobs_page(*, project: Project, status: str | None = None, number=1, size: int) -> Page:
-    """One page of the jobs list as plain rows (the fields it shows, plus `gpu_seconds`): one
-    query whatever the number of jobs (a job keeps its ended runs' GPU time), built once per
-    process (`config.statements`), and no model objects built for a table of text."""
-    page = page_of(_LIST.bind(project=project.pk, status=_status(status)), number, size=size)
-    now = timezone.now()
-    for row in page:
-        row["gpu_seconds"] = job_gpu_seconds(
-            ended_gpu_seconds=row["ended_gpu_seconds"], status=row["status"], started_at=row["started_at"],
-            gpu_count=row["gpu_count"], now=now)
-    return page
+def jobs_for_list(*, project: Project, status: str | None = None):
+    """`jobs_list` with only the columns the list shows: one query for a page at any size."""
+    return jobs_list(project=project, status=status).only(*LIST_FIELDS)
 
 
 def job_get(*, project: Project, pk) -> Job:

@@ -16,8 +16,9 @@ from django.views.decorators.vary import vary_on_headers
 from compute.relay import notebook_ticket
 from compute.services import node_relay_secret
 from core.forms import apply_service_errors
+from core.paging import page_of
 from projects import access
-from resources import presenters
+from resources.badges import job_badge
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
 from resources.models import JobStatus, JobType
@@ -44,13 +45,14 @@ def job_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or ""
     if status not in JobStatus.values:
         status = ""
-    page = selectors.jobs_page(project=project, status=status or None, number=request.GET.get("page"),
-                               size=PAGE_SIZE)
-    rows = presenters.job_rows(page)
+    page = page_of(selectors.jobs_for_list(project=project, status=status or None), request.GET.get("page"),
+                   size=PAGE_SIZE)
+    for job in page:
+        job.badge = job_badge(job.status)
     context = {
-        "project": project, "page": page, "rows": rows, "status": status, "statuses": JobStatus.choices,
+        "project": project, "page": page, "status": status, "statuses": JobStatus.choices,
         "can_manage": access.can(request.user, project, "jobs", "manage"),
-        "polling": any(row["active"] for row in rows),
+        "polling": any(job.is_active for job in page),
     }
     template = "resources/job_list.html"
     if request.htmx:

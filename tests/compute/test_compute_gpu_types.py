@@ -245,9 +245,9 @@ def test_stored_types_are_read_in_one_query_cheapest_first(project, nodes, djang
     assert a100.pk and a100.memory_gb and a100.name == "NVIDIA A100"
 
 
-def test_a_refresh_that_found_no_type_is_one_query_and_no_new_refresh(project, django_assert_num_queries):
+def test_a_refresh_that_found_no_type_is_two_queries_and_no_new_refresh(project, django_assert_num_queries):
     services.project_gpu_types_refresh(project=project, actor=None)  # no node at all
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the empty list, then: was it ever refreshed?
         assert selectors.available_gpu_types(project=project) == []
 
 
@@ -268,15 +268,13 @@ def _badges(client, project) -> tuple[list[str], list[str]]:
     return re.findall(r'<span class="badge grey">([^<]*)</span>', box), [q["sql"] for q in ctx.captured_queries]
 
 
-def test_project_page_shows_the_stored_types_and_reads_them_once(client, project, owner, member_all, nodes):
+def test_project_page_shows_the_stored_types_in_one_query(client, project, owner, member_all, nodes):
     services.project_gpu_types_refresh(project=project, actor=owner)
     wanted = ["NVIDIA T4", "NVIDIA RTX A6000", "NVIDIA A100"]  # by price, as job forms offer them
     assert [t.name for t in selectors.available_gpu_types(project=project)] == wanted
     client.force_login(member_all)
     first, sql = _badges(client, project)
-    assert first == wanted and any("compute_projectcompute" in q for q in sql)
-    again, sql = _badges(client, project)
-    assert again == wanted and not any("compute_projectcompute" in q for q in sql)
+    assert first == wanted and sum("compute_projectcompute" in q for q in sql) == 1
 
 
 def test_a_refresh_shows_on_the_very_next_view(client, project, owner):
@@ -330,19 +328,14 @@ def test_a_type_renamed_repriced_or_removed_in_the_admin_shows_on_the_next_view(
     assert _badges(client, project)[0] == ["NVIDIA RTX A6000", "NVIDIA Tesla T4"]
 
 
-def test_a_type_changed_outside_the_admin_shows_within_a_minute(client, project, owner, nodes, monkeypatch):
-    import time
-
+def test_a_type_changed_outside_the_admin_shows_on_the_next_view(client, project, owner, nodes):
     from compute.models import GpuType
 
     services.project_gpu_types_refresh(project=project, actor=owner)
     client.force_login(owner)
     assert "NVIDIA T4" in _badges(client, project)[0]
     GpuType.objects.filter(slug="t4").update(name="NVIDIA Tesla T4")  # a shell, say
-    assert "NVIDIA T4" in _badges(client, project)[0]  # kept…
-    later = time.monotonic() + selectors._NAMES_SECONDS + 1
-    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
-    assert "NVIDIA Tesla T4" in _badges(client, project)[0]  # …for at most a minute
+    assert "NVIDIA Tesla T4" in _badges(client, project)[0]
 
 
 def test_the_personal_projects_types_on_the_compute_page_are_always_current(client, owner):

@@ -100,8 +100,8 @@ def test_no_cross_project_reads_or_writes(role, levels, kind, action, same_proje
     levels=st.fixed_dictionaries({t: st.sampled_from(LEVELS) for t in ("jobs", "datasets", "models")}),
 )
 def test_the_one_query_reads_the_permissions_guardian_holds(role, levels):
-    """`viewable_project` reads a person's permissions in the project's own row (one number, a
-    bit per codename): the same set guardian's checker reads from its table, row by row."""
+    """`viewable_project` reads a person's permissions with the project, in one query: the same
+    set guardian's checker reads."""
     from guardian.core import ObjectPermissionChecker
 
     from projects import services as project_services
@@ -118,7 +118,7 @@ def test_the_one_query_reads_the_permissions_guardian_holds(role, levels):
         found = access.viewable_project(fresh, pk=project.pk)
         guardian_says = set(ObjectPermissionChecker(person).get_user_perms(project))
         assert (found is not None) == ("view_project" in guardian_says) == (role in ("owner", "member"))
-        assert access.perms(fresh, project) == guardian_says & set(access._RULE_CODENAMES)
+        assert access.perms(fresh, project) == guardian_says & set(access.RULE_CODENAMES)
         if found is not None:
             assert (found.pk, found.name, found.created_at) == (project.pk, project.name, project.created_at)
             assert found.owner == owner and found.owner.email == owner.email
@@ -127,57 +127,22 @@ def test_the_one_query_reads_the_permissions_guardian_holds(role, levels):
 
 
 @pytest.mark.django_db
-def test_each_permission_of_the_rule_is_one_bit_of_the_query():
-    from django.contrib.auth.models import Permission
-
+def test_the_rule_knows_every_permission_of_a_project():
     from projects.models import Project
 
-    assert set(access._RULE_CODENAMES) == {"view_project"} | {c for c, _ in Project._meta.permissions}
-    sql = access._statement()[0]
-    for bit, codename in enumerate(access._RULE_CODENAMES):
-        permission = Permission.objects.get(content_type__app_label="projects", codename=codename)
-        assert f"WHEN {permission.pk} THEN {1 << bit}" in sql
+    assert set(access.RULE_CODENAMES) == {"view_project"} | {c for c, _ in Project._meta.permissions}
 
 
 @pytest.mark.django_db
-def test_the_statement_is_written_again_after_a_migration():
-    """A flush or a migration may create the permissions anew, with new ids (post_migrate): the
-    statement is written again then, not at a request's first query."""
-    from django.core.management import call_command
+def test_the_active_project_and_its_permissions_are_one_query():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    stale = ("stale", *access._statement()[1:])
-    access._STATEMENT[:] = [stale]
-    call_command("migrate", verbosity=0)
-    assert access._STATEMENT and access._STATEMENT[0] is not stale
     person = UserFactory()
     with CaptureQueriesContext(connection) as queries:
-        assert access.viewable_project(person).is_personal
+        personal = access.viewable_project(person)
+        assert access.is_owner(person, personal) and access.can(person, personal, "jobs", "manage")
     assert len(queries) == 1
-
-
-@pytest.mark.django_db
-def test_a_permission_not_created_yet_is_held_by_nobody_and_nothing_is_kept():
-    from django.contrib.auth.models import Permission
-
-    owner = UserFactory()
-    project = ProjectFactory(owner=owner)
-    access._forget_statement()
-    try:
-        with transaction.atomic():
-            Permission.objects.filter(content_type__app_label="projects", codename="manage_models").delete()
-            me = type(owner).objects.get(pk=owner.pk)
-            found = access.viewable_project(me, project.pk)
-            assert found == project
-            assert access.perms(me, found) == set(access._RULE_CODENAMES) - {"manage_models"}
-            assert not access._STATEMENT  # not kept: the next request reads the ids again
-            transaction.set_rollback(True)
-    finally:
-        access._forget_statement()
-    me = type(owner).objects.get(pk=owner.pk)
-    assert access.viewable_project(me, project.pk) == project and access._STATEMENT
-    assert access.perms(me, project) == set(access._RULE_CODENAMES)
 
 
 @pytest.mark.django_db

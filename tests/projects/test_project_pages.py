@@ -234,10 +234,11 @@ def test_member_rows_escape_what_people_typed(client, owner, project):
 def test_project_page_reads_the_same_queries_with_few_or_many_members(
     client, owner, project, members, invited, django_assert_num_queries
 ):
-    """Session, user; the page's project and the header's active one in one statement; the
+    """Session, user; the header's active project (Personal here), the page's project, each with
+    the person's permissions on it; the
     members' page (which says whether an invitation is pending), the pending invitations only if
-    one is. The project's GPU types were read by its first view and are kept while the project
-    doesn't change (tests/compute/test_compute_gpu_types.py)."""
+    one is; the project's stored GPU types (and, the list being empty, whether it was ever
+    refreshed)."""
     from projects import services
 
     for i in range(members):
@@ -248,7 +249,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     client.force_login(owner)
     url = reverse("projects:detail", args=[project.pk])
     client.get(url)
-    with django_assert_num_queries(5 if invited else 4):
+    with django_assert_num_queries(8 if invited else 7):
         page = client.get(url).content.decode()
     assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
     assert "m009@example.com" in page
@@ -308,7 +309,7 @@ def test_the_owners_forms_bring_input_back_with_their_errors(client, owner, proj
     client.force_login(owner)
     add_member(project, UserFactory(email="member@example.com"))
     page = client.post(reverse("projects:rename", args=[project.pk]), {"name": ""}).content.decode()
-    assert 'id="id_rename" name="name" value="Vision Research" maxlength="100" aria-invalid="true"' in page
+    assert 'name="name" maxlength="100" required aria-invalid="true"' in page
     assert '<small class="field-error">This field is required.</small>' in page
     assert 'aria-label="New owner\'s e-mail" value="" required>' in page  # transfer: its default
 
@@ -316,11 +317,28 @@ def test_the_owners_forms_bring_input_back_with_their_errors(client, owner, proj
                        {"member": outsider.email}).content.decode()
     assert f'<p class="field-error">{outsider.email} is not a member of this project.' in page
     assert f'value="{outsider.email}" required aria-invalid="true"' in page
-    assert 'name="name" value="Vision Research" maxlength="100" >' in page  # rename: its default
+    assert 'name="name" value="Vision Research" maxlength="100" required id="id_rename_name"' in page  # its default
 
     page = client.post(reverse("projects:member-add", args=[project.pk]),
                        {"email": "not-an-email", "jobs": "read", "datasets": "none", "models": "all"},
                        headers={"HX-Request": "true"}).content.decode()
-    assert 'name="email" placeholder="name@example.com" value="not-an-email" aria-invalid="true"' in page
+    assert 'name="email" value="not-an-email" placeholder="name@example.com" maxlength="254" required aria-invalid="true"' in page
     assert '<option value="read" selected>Read-Only</option>' in page.split('name="jobs"')[1].split("</select>")[0]
     assert '<option value="all" selected>All</option>' in page.split('name="models"')[1].split("</select>")[0]
+
+
+@pytest.mark.parametrize("count", [2, 40])
+def test_dashboard_reads_the_same_queries_with_few_or_many_projects(client, user, count,
+                                                                      django_assert_num_queries):
+    """Session, user, the active project; the owned page, the shared page: whatever the count."""
+    for i in range(count):
+        ProjectFactory(owner=user, name=f"mine {i:02d}")
+        add_member(ProjectFactory(name=f"theirs {i:02d}"), user)
+    client.force_login(user)
+    url = reverse("projects:list")
+    client.get(url)
+    with django_assert_num_queries(5):
+        page = client.get(url).content.decode()
+    assert "mine 00" in page and "theirs 00" in page
+    # a page of each list (mine holds the Personal project too, active: no button)
+    assert page.count("Make active") == min(count + 1, 25) - 1 + min(count, 25)

@@ -1,11 +1,10 @@
-"""The layout's header and <head> tags, built in Python (config.layout): what a person sees on
-every page, escaped as the template language would."""
+"""The header every page shows (templates/_nav.html, _switcher.html): what a person sees,
+escaped, and its forms post."""
 
 from django.templatetags.static import static
 from django.test import override_settings
 from django.urls import reverse
 
-from config import layout
 from tests.factories import ProjectFactory, UserFactory, add_member
 
 
@@ -73,12 +72,10 @@ def test_head_tags_follow_the_static_files_settings(client, user):
     assert f'<link rel="stylesheet" href="{static("css/app.css")}">' in page
     assert f'<script src="{static("js/app.js")}" defer></script>' in page
     with override_settings(STATIC_URL="/assets/"):
-        assert 'href="/assets/css/app.css"' in layout.head_tags()
         assert 'href="/assets/css/app.css"' in client.get(reverse("projects:list")).content.decode()
-    assert f'href="{static("css/app.css")}"' in layout.head_tags()
 
 
-def test_a_page_masks_its_csrf_token_once_and_every_form_of_it_posts(db):
+def test_every_form_of_a_page_posts_with_its_csrf_token(db):
     """The header, the member rows, the owner's forms and htmx's header carry one token; a
     browser's POST with it is accepted."""
     import re
@@ -94,31 +91,8 @@ def test_a_page_masks_its_csrf_token_once_and_every_form_of_it_posts(db):
     page = browser.get(reverse("projects:detail", kwargs={"project_id": project.pk})).content.decode()
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert len(tokens) >= 6  # sign-out, rename, transfer, add member, the member's update and remove
-    assert set(tokens) == set(re.findall(r'"x-csrftoken": "([^"]+)"', page)) == {tokens[0]}
+    assert re.findall(r'"x-csrftoken": "([^"]+)"', page)
     response = browser.post(reverse("projects:member-update", args=[project.pk, member.memberships.get().pk]),
                             {"jobs": "all", "datasets": "read", "models": "none", "csrfmiddlewaretoken": tokens[0]})
     assert response.status_code == 302
     assert member.memberships.get().jobs == "all"
-
-
-def test_a_rotated_secret_is_masked_again(rf):
-    """Signing in rotates the CSRF secret: a token masked before no longer stands for it."""
-    from django.middleware.csrf import _unmask_cipher_token, rotate_token
-
-    request = rf.get("/")
-    first = layout.csrf_token(request)
-    assert layout.csrf_token(request) == first
-    assert _unmask_cipher_token(first) == request.META["CSRF_COOKIE"]
-    rotate_token(request)
-    second = layout.csrf_token(request)
-    assert second != first and _unmask_cipher_token(second) == request.META["CSRF_COOKIE"]
-
-
-def test_csrf_input_prints_what_the_csrf_token_tag_prints(rf):
-    from django.template import engines
-
-    request = rf.get("/")
-    tag, variable = engines["django"].from_string("{% csrf_token %}|{{ csrf_input }}").render(
-        request=request).split("|")
-    assert tag == variable == (
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{layout.csrf_token(request)}">')

@@ -1,0 +1,63 @@
+"""Every key secret and secret value of a project replaced by *** in a text (job logs)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+from django.views.decorators.debug import sensitive_variables
+
+from projects import crypto
+from projects.keys.specs import KeyType
+from projects.models import Project, ProjectKey, ProjectSecret
+
+REDACTED = "***"
+_MIN_FRAGMENT = 8
+
+
+@sensitive_variables()
+def _redactable_values(project: Project) -> set[str]:
+    values: set[str] = set()
+    rows = [*ProjectKey.objects.filter(project=project), *ProjectSecret.objects.filter(project=project)]
+    for row in rows:
+        plaintext = crypto.decrypt(row.ciphertext)
+        values.add(plaintext)
+        # A multi-line value (a GCP key file, a PEM) is also printed piecemeal: each long line,
+        # and for a key file each long string inside it (the private key, its id) as written out
+        # and JSON-escaped.
+        for line in plaintext.splitlines():
+            if len(line.strip()) >= _MIN_FRAGMENT:
+                values.add(line.strip())
+        if getattr(row, "kind", None) == KeyType.GCP:
+            try:
+                data = json.loads(plaintext)
+            except ValueError:
+                data = {}
+            for field in ("private_key", "private_key_id"):
+                piece = str(data.get(field) or "")
+                if len(piece) >= _MIN_FRAGMENT:
+                    values.add(piece)
+                    values.add(json.dumps(piece)[1:-1])
+                    values.update(ln.strip() for ln in piece.splitlines()
+                                  if len(ln.strip()) >= _MIN_FRAGMENT)
+    values.discard("")
+    return values
+
+
+@sensitive_variables()
+def redactor(*, project: Project) -> Callable[[str], str]:
+    """A function that replaces every key secret and secret value of `project` in a text with ***.
+
+    Built once per job (values as they are now); apply it to every log chunk served by the UI or
+    the API. Longest values first, so a value containing another is hidden whole.
+    """
+    values = sorted(_redactable_values(project), key=len, reverse=True)
+    if not values:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(v) for v in values))
+
+    def redact(text: str) -> str:
+        return pattern.sub(REDACTED, text)
+
+    return redact
