@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from compute import selectors, services
 from compute.forms import NodeForm
 from compute.models import ComputeNode
+from core.forms import error_text
 from projects import access
 from projects.services import project_settings_update
 
@@ -23,10 +24,6 @@ def _own_node(request: HttpRequest, node_id) -> ComputeNode:
         return selectors.node_of_owner(owner=request.user, node_id=node_id)
     except ComputeNode.DoesNotExist as exc:
         raise Http404 from exc
-
-
-def _messages_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
 
 
 # ---- the Compute page -------------------------------------------------------------------------
@@ -117,7 +114,7 @@ def node_remove(request: HttpRequest, node_id) -> HttpResponse:
         try:
             services.node_remove(node=node, actor=request.user)
         except ValidationError as exc:
-            messages.error(request, _messages_text(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, f"Node “{node.name}” removed.")
         return redirect("compute:node-list")
@@ -190,7 +187,7 @@ def project_settings_update_view(request: HttpRequest, project_id) -> HttpRespon
     try:
         project = project_settings_update(project=project, actor=request.user, owned_compute_only=wanted)
     except ValidationError as exc:
-        return _after_settings_action(request, project, _messages_text(exc), error=True)
+        return _after_settings_action(request, project, error_text(exc), error=True)
     text = (
         "Settings updated: jobs, datasets and models use only your own compute."
         if project.owned_compute_only

@@ -196,7 +196,7 @@ def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str):
     if membership is not None:
         services.membership_remove(project=project, user=membership.user, actor=request.user)
         return Status(204, None)
-    invitation = selectors.pending_invitations(project=project).filter(email=address).first()
+    invitation = Invitation.objects.pending().filter(project=project, email=address).first()
     if invitation is not None:
         services.invitation_revoke(invitation=invitation, actor=request.user)
         return Status(204, None)

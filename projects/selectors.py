@@ -45,7 +45,7 @@ def member_rows(*, project: Project) -> QuerySet:
     """The project's members for its member table, by e-mail (rows to page). Each row also says
     whether the project has a pending invitation, so a page of members reads no invitations
     when there are none (most projects)."""
-    pending = Invitation.objects.filter(project=OuterRef("project"), status=Invitation.Status.PENDING)
+    pending = Invitation.objects.pending().filter(project=OuterRef("project"))
     return (Membership.objects.filter(project=project).order_by("user__email")
             .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email"),
                     invitations_pending=Exists(pending)))
@@ -55,13 +55,9 @@ def members_of(*, project: Project):
     return Membership.objects.filter(project=project).select_related("user").order_by("user__email")
 
 
-def pending_invitations(*, project: Project) -> QuerySet:
-    return Invitation.objects.filter(project=project, status=Invitation.Status.PENDING).order_by("email")
-
-
 def audit_events(*, project: Project) -> QuerySet:
     return AuditEvent.objects.filter(project=project).select_related("actor")
 
 
-__all__ = ["audit_events", "member_rows", "members_of", "pending_invitations", "projects_for_user",
+__all__ = ["audit_events", "member_rows", "members_of", "projects_for_user",
            "projects_owned", "projects_shared", "switcher_choices"]

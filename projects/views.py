@@ -7,12 +7,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from core.forms import apply_service_errors
+from core.forms import apply_service_errors, error_text
+from core.http import next_url
 from core.paging import page_of
 from projects import access, selectors, services
 from projects.badges import access_badge
@@ -33,12 +33,8 @@ DASHBOARD_PAGE_SIZE = 25
 
 
 def _safe_next(request: HttpRequest, project, fallback: str = "home") -> str:
-    target = request.POST.get("next") or request.headers.get("referer") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return _outside_object(target, request.user, project) or reverse(fallback)
-    return reverse(fallback)
+    target = next_url(request, referer=True)
+    return (target and _outside_object(target, request.user, project)) or reverse(fallback)
 
 
 def _outside_object(target: str, user, project) -> str | None:
@@ -333,7 +329,7 @@ def project_leave(request: HttpRequest, project_id) -> HttpResponse:
     try:
         services.project_leave(project=project, user=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
         return redirect("projects:detail", project_id=project.pk)
     messages.success(request, f"You left {project.name}.")
     if request.htmx:
@@ -369,7 +365,7 @@ def transfer_cancel(request: HttpRequest, project_id) -> HttpResponse:
     try:
         services.transfer_cancel(project=project, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, "Withdrew the ownership offer.")
     return redirect("projects:detail", project_id=project.pk)
@@ -384,7 +380,7 @@ def transfer_respond(request: HttpRequest, project_id) -> HttpResponse:
         with transaction.atomic():
             services.transfer_respond(project=project, user=request.user, accept=accept)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(
             request, f"You now own {project.name}." if accept else "You declined the ownership offer."

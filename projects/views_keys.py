@@ -13,11 +13,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.vary import vary_on_headers
 
+from core.http import next_url as safe_next
 from projects import access, keys
 from projects.forms_keys import KeyForm, SecretForm
 from projects.models import Project
@@ -72,12 +72,7 @@ def section_context(
 
 
 def _next(request: HttpRequest, project: Project) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("projects:keys", kwargs={"project_id": project.pk})
+    return safe_next(request) or reverse("projects:keys", kwargs={"project_id": project.pk})
 
 
 def _respond(request: HttpRequest, project: Project, *, ok: bool, notice: str = "",

@@ -8,14 +8,13 @@ import posixpath
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from core.forms import apply_service_errors
+from core.forms import apply_service_errors, error_text
 from core.paging import page_of
 from projects import access
 from resources import selectors, services, storage
@@ -184,13 +183,7 @@ def resource_download(request: HttpRequest, kind: str, pk) -> HttpResponse:
     if resource.status != StoredStatus.READY:
         raise Http404
     paths = list(selectors.resource_files(resource=resource).values_list("path", flat=True))
-    response = StreamingHttpResponse(
-        storage.stream_zip(resource.storage_prefix, paths, resource.file_storage),
-        content_type="application/zip"
-    )
-    filename = f"{slugify(resource.name) or LABELS[kind]['singular']}.zip"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return storage.zip_download(resource, paths)
 
 
 @login_required
@@ -243,7 +236,7 @@ def resource_delete(request: HttpRequest, kind: str, pk) -> HttpResponse:
         try:
             services.resource_delete(resource=resource, actor=request.user)
         except ValidationError as exc:
-            error = " ".join(exc.messages)
+            error = error_text(exc)
         else:
             messages.success(request, f"Deleted {resource.name}.")
             return redirect(reverse(f"resources:{LABELS[kind]['url']}-list"))

@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from compute.relay import notebook_ticket
 from compute.services import node_relay_secret
-from core.forms import apply_service_errors
+from core.forms import apply_service_errors, error_text
 from core.paging import page_of
 from projects import access
 from resources.badges import job_badge
@@ -30,10 +30,6 @@ def _active(request: HttpRequest):
     if not request.project:
         raise Http404
     return request.project
-
-
-def _error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
 
 
 @login_required
@@ -148,7 +144,7 @@ def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
     try:
         fn(job=job, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, done.format(name=job.name))
     return redirect("resources:job-detail", pk=job.pk)
