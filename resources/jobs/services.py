@@ -178,8 +178,9 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
     else:
         if not 1 <= disk_gb <= settings.TRAINSHED_JOB_MAX_DISK_GB:
             errors["disk_gb"] = [f"Choose between 1 and {settings.TRAINSHED_JOB_MAX_DISK_GB} GB."]
-    datasets = guard(lambda: _datasets_of(project, input_datasets))
-    model = guard(lambda: _model_of(project, input_model))
+    may_datasets, may_models = inputs_visible(actor=actor, project=project)
+    datasets = guard(lambda: _datasets_of(project, input_datasets, visible=may_datasets))
+    model = guard(lambda: _model_of(project, input_model, visible=may_models))
     inputs = sum(d.size_bytes for d in datasets or ()) + (model.size_bytes if model else 0)
     if "disk_gb" not in errors and inputs > disk_gb * BYTES_PER_GB:  # the inputs are copied onto it
         errors["disk_gb"] = [f"The inputs take {inputs / BYTES_PER_GB:.1f} GB of the job's disk: choose at "
@@ -193,6 +194,9 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
         errors["output_type"] = ["Choose none or model."]
     elif output_type == JobOutput.MODEL and type in (JobType.NOTEBOOK, JobType.ENDPOINT):
         errors["output_type"] = ["Only training and inference jobs save their output as a model."]
+    elif output_type == JobOutput.MODEL and not may_models:
+        errors["output_type"] = ["Saving the output as a model needs at least read access to this "
+                                 "project's models."]
     if type == JobType.ENDPOINT:
         try:
             port = int(port) if port not in (None, "") else None
@@ -217,12 +221,22 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
     return job
 
 
-def _datasets_of(project: Project, values) -> list[Dataset]:
+def inputs_visible(*, actor, project: Project) -> tuple[bool, bool]:
+    """(may `actor` use datasets as inputs, models as input or output) in `project`: each needs
+    read access to its type; `actor=None` is the system, which may."""
+    if actor is None:
+        return True, True
+    return access.can(actor, project, "datasets", "read"), access.can(actor, project, "models", "read")
+
+
+def _datasets_of(project: Project, values, *, visible: bool = True) -> list[Dataset]:
     ids = [getattr(v, "pk", v) for v in (values or [])]
     if not ids:
         return []
     try:
-        found = {str(d.pk): d for d in Dataset.objects.in_project(project).filter(pk__in=ids)}
+        # Without read access the project's datasets answer like another project's: no names leak.
+        scope = Dataset.objects.in_project(project) if visible else Dataset.objects.none()
+        found = {str(d.pk): d for d in scope.filter(pk__in=ids)}
     except (ValidationError, ValueError):
         found = {}
     missing = [str(i) for i in ids if str(i) not in found]
@@ -234,12 +248,12 @@ def _datasets_of(project: Project, values) -> list[Dataset]:
     return list(found.values())
 
 
-def _model_of(project: Project, value) -> MLModel | None:
+def _model_of(project: Project, value, *, visible: bool = True) -> MLModel | None:
     if value in (None, ""):
         return None
     pk = getattr(value, "pk", value)
     try:
-        model = MLModel.objects.in_project(project).filter(pk=pk).first()
+        model = MLModel.objects.in_project(project).filter(pk=pk).first() if visible else None
     except (ValidationError, ValueError):
         model = None
     if model is None:
@@ -298,6 +312,7 @@ def job_start(*, job: Job, actor) -> Job:
         raise ValidationError("A finished, failed or stopped training or inference job cannot be "
                               "started again: create a new job.")
     billing_services.ensure_can_spend(project=job.project)
+    _require_inputs_readable(job, actor)
     job.stop_requested_at = None
     job.exit_code = None
     job.address = ""
@@ -307,6 +322,18 @@ def job_start(*, job: Job, actor) -> Job:
                     status_reason="")
     _place(job, actor=actor)
     return job
+
+
+def _require_inputs_readable(job: Job, actor) -> None:
+    """Access may have narrowed since the job was created: its inputs (and a model output) need
+    read access to their type when it starts, as when it was created."""
+    may_datasets, may_models = inputs_visible(actor=actor, project=job.project)
+    if not may_datasets and job.input_datasets.exists():
+        raise ValidationError({"input_datasets": "You no longer have read access to this project's "
+                                                 "datasets, which this job uses as inputs."})
+    if not may_models and (job.input_model_id or job.output_type == JobOutput.MODEL):
+        raise ValidationError({"input_model": "You no longer have read access to this project's models, "
+                                              "which this job uses."})
 
 
 def jobs_place_waiting() -> int:
