@@ -183,6 +183,11 @@ STORAGES = {
 TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH = env_str("TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH", "0.10")
 TRAINSHED_ACCRUAL_INTERVAL_SECONDS = env_int("TRAINSHED_ACCRUAL_INTERVAL_SECONDS", 60)
 TRAINSHED_MAX_UPLOAD_BYTES = env_int("TRAINSHED_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# "Dataset/model from URL": hosts the server may download from even though they resolve to
+# loopback/private addresses (e.g. an internal mirror); every other internal address is refused.
+TRAINSHED_FETCH_ALLOWED_HOSTS = env_list("TRAINSHED_FETCH_ALLOWED_HOSTS", [])
+# A download's total wall-clock limit, however slowly the server sends.
+TRAINSHED_FETCH_DEADLINE_SECONDS = env_int("TRAINSHED_FETCH_DEADLINE_SECONDS", 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 
