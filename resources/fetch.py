@@ -122,7 +122,8 @@ def _open(url: str, deadline: float):
         connection = cls(parts.hostname, port, address=address, timeout=timeout)
         target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
         try:
-            connection.request("GET", target, headers={"User-Agent": "Trainshed", "Accept-Encoding": "identity"})
+            connection.request("GET", target,
+                               headers={"User-Agent": "Trainshed", "Accept-Encoding": "identity"})
             response = connection.getresponse()
         except ssl.SSLError as exc:
             connection.close()
