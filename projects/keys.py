@@ -25,7 +25,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from config.statements import Statement, field_names
 from projects import access, crypto
-from projects.models import KeyType, Project, ProjectKey, ProjectSecret
+from projects.models import KeyType, Project, ProjectKey, ProjectSecret, RetiredSecret
 from projects.services import audit_record
 
 MAX_SECRET_LENGTH = 64 * 1024
@@ -240,6 +240,8 @@ def key_set(*, project: Project, kind: str, public: dict[str, str], secret: str 
 
     key = existing or ProjectKey(project=project, kind=kind)
     key.public = {k: v for k, v in cleaned_public.items() if v}
+    if plaintext is not None and existing is not None:
+        _retire_key(existing)
     if plaintext is not None:
         key.ciphertext = crypto.encrypt(plaintext)
         if kind == KeyType.GCP:
@@ -260,6 +262,8 @@ def key_remove(*, project: Project, kind: str, actor) -> bool:
     """Remove the project's key of `kind`; False if there was none."""
     _authorize(actor, project)
     spec = spec_for(kind)
+    for old in ProjectKey.objects.filter(project=project, kind=kind):
+        _retire_key(old)
     deleted, _ = ProjectKey.objects.filter(project=project, kind=kind).delete()
     if deleted:
         audit_record(project=project, actor=actor, action="key.removed", target=f"{spec.label} key")
@@ -284,6 +288,8 @@ def secret_set(*, project: Project, name: str, value: str | None, actor) -> Proj
         raise ValidationError(errors)
     existing = ProjectSecret.objects.select_for_update().filter(project=project, name=name).first()
     secret = existing or ProjectSecret(project=project, name=name)
+    if existing is not None:
+        _retire_secret(existing)
     secret.ciphertext = crypto.encrypt(value)
     secret.last4 = _last4(value)
     secret.full_clean()
@@ -298,10 +304,26 @@ def secret_set(*, project: Project, name: str, value: str | None, actor) -> Proj
 @transaction.atomic
 def secret_remove(*, project: Project, name: str, actor) -> bool:
     _authorize(actor, project)
+    for old in ProjectSecret.objects.filter(project=project, name=name):
+        _retire_secret(old)
     deleted, _ = ProjectSecret.objects.filter(project=project, name=name).delete()
     if deleted:
         audit_record(project=project, actor=actor, action="secret.removed", target=name)
     return bool(deleted)
+
+
+# ---- retired values (still redacted from logs written later) --------------------------------------
+
+
+def _retire_key(key: ProjectKey) -> None:
+    """Keep the value `key` holds now, encrypted as it is, before it is replaced or removed."""
+    RetiredSecret.objects.create(project_id=key.project_id, label=f"{key.get_kind_display()} key",
+                                 kind=key.kind, ciphertext=key.ciphertext)
+
+
+def _retire_secret(secret: ProjectSecret) -> None:
+    RetiredSecret.objects.create(project_id=secret.project_id, label=f"secret {secret.name}",
+                                 ciphertext=secret.ciphertext)
 
 
 @sensitive_variables()
@@ -318,6 +340,13 @@ def keys_copy_from_personal(*, project: Project, actor, include_secrets: bool = 
         raise ValidationError("The Personal project cannot copy keys from itself.")
     personal = Project.objects.personal_of(project.owner)
     copied: dict[str, list[str]] = {"keys": [], "secrets": []}
+    for old in ProjectKey.objects.filter(project=project, kind__in=ProjectKey.objects.filter(
+            project=personal).values("kind")):
+        _retire_key(old)
+    if include_secrets:
+        for old in ProjectSecret.objects.filter(project=project, name__in=ProjectSecret.objects.filter(
+                project=personal).values("name")):
+            _retire_secret(old)
     for key in ProjectKey.objects.filter(project=personal):
         ProjectKey.objects.update_or_create(
             project=project, kind=key.kind,
@@ -348,7 +377,7 @@ def keys_rotate_all() -> tuple[int, int]:
     says which row.
     """
     counts = []
-    for model in (ProjectKey, ProjectSecret):
+    for model in (ProjectKey, ProjectSecret, RetiredSecret):
         n = 0
         for row in model.objects.select_for_update().only("pk", "ciphertext").order_by("pk"):
             try:
@@ -361,7 +390,7 @@ def keys_rotate_all() -> tuple[int, int]:
             model.objects.filter(pk=row.pk).update(ciphertext=token)
             n += 1
         counts.append(n)
-    return counts[0], counts[1]
+    return counts[0], counts[1]  # retired values are re-encrypted too, not counted
 
 
 # ---- selectors (owner-facing display: never a secret, only whether it is set and its last 4) ----
@@ -449,12 +478,16 @@ def job_environment(*, project: Project, workspace: Path) -> dict[str, str]:
 
 REDACTED = "***"
 _MIN_FRAGMENT = 8
+# Shorter values are not hidden inside other text: a 1-letter secret would turn every "e" of every
+# log into ***. The key and secret forms say so.
+MIN_REDACTED_LENGTH = 6
 
 
 @sensitive_variables()
 def _redactable_values(project: Project) -> set[str]:
     values: set[str] = set()
-    rows = [*ProjectKey.objects.filter(project=project), *ProjectSecret.objects.filter(project=project)]
+    rows = [*ProjectKey.objects.filter(project=project), *ProjectSecret.objects.filter(project=project),
+            *RetiredSecret.objects.filter(project=project)]
     for row in rows:
         plaintext = crypto.decrypt(row.ciphertext)
         values.add(plaintext)
@@ -476,8 +509,7 @@ def _redactable_values(project: Project) -> set[str]:
                     values.add(json.dumps(piece)[1:-1])
                     values.update(ln.strip() for ln in piece.splitlines()
                                   if len(ln.strip()) >= _MIN_FRAGMENT)
-    values.discard("")
-    return values
+    return {v for v in values if len(v) >= MIN_REDACTED_LENGTH}
 
 
 @sensitive_variables()
