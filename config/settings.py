@@ -195,10 +195,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 TASKS = {
     "default": {
         "BACKEND": env_str("TRAINSHED_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        # Downloads and accrual. Jobs are not tasks: each node's agent claims its own.
-        "QUEUES": [],
+        # Downloads and accrual/enforcement on queues of their own, each with its own worker
+        # (`manage.py serve` starts both), so a slow download never delays charging or stopping.
+        # "default" stays valid for tasks queued by an older version (moved on start-up).
+        # Jobs are not tasks: each node's agent claims its own.
+        "QUEUES": ["downloads", "accrual", "default"],
     }
 }
+TRAINSHED_DOWNLOADS_QUEUE = "downloads"
+TRAINSHED_ACCRUAL_QUEUE = "accrual"
 
 # --- Secrets (third-party keys) ---------------------------------------------------------------
 _fernet_keys = env_list("TRAINSHED_FERNET_KEYS", [])

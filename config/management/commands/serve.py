@@ -42,7 +42,9 @@ def processes(addr: str) -> list[tuple[str, list[str], dict | None]]:
     manage = [sys.executable, "manage.py"]
     return [
         ("web", [*manage, "runserver", addr], None),
-        ("worker", [*manage, "db_worker", "--queue-name", "default", "--interval", "0.5"], None),
+        # One worker per queue: a download that drips for an hour never delays accrual.
+        ("worker-accrual", [*manage, "db_worker", "--queue-name", "accrual", "--interval", "0.5"], None),
+        ("worker-downloads", [*manage, "db_worker", "--queue-name", "downloads", "--interval", "0.5"], None),
         ("jobs-monitor", [*manage, "jobs", "monitor"], None),
         *local_agents(addr),
     ]
