@@ -253,6 +253,7 @@ LOGGING = {
 
 # --- Trainshed --------------------------------------------------------------------------------
 TRAINSHED_INVITATION_DAYS = env_int("TRAINSHED_INVITATION_DAYS", 7)
+TRAINSHED_TRANSFER_OFFER_DAYS = env_int("TRAINSHED_TRANSFER_OFFER_DAYS", 7)
 TRAINSHED_DEMO_PASSWORD = "trainshed-demo"
 TRAINSHED_NODE_HEARTBEAT_SECONDS = env_int("TRAINSHED_NODE_HEARTBEAT_SECONDS", 90)
 

@@ -160,6 +160,8 @@ def membership_set(
     membership.full_clean()
     membership.save()
     _set_perms(project=project, user=user, codenames=_member_perms(membership))
+    if before is not None and before != levels:
+        _withdraw_offer(project=project, user=user, actor=actor)
     if before is None:
         audit_record(project=project, actor=actor, action="member.added",
                      target=user.email, after=levels)
@@ -176,6 +178,7 @@ def _membership_delete(*, project: Project, user) -> dict[str, str]:
     before = membership.access()
     membership.delete()
     _set_perms(project=project, user=user, codenames=[])
+    _withdraw_offer(project=project, user=user, actor=None)
     return before
 
 
@@ -386,6 +389,29 @@ def invitations_accept_for(*, user, email: str) -> list[Membership]:
 # ---- ownership transfer ------------------------------------------------------------------------
 
 
+def _withdraw_offer(*, project: Project, user, actor) -> None:
+    """An offer was made to a membership as it stood: when it ends or changes, so does the offer
+    (else a removed, re-added read-only member could still accept it)."""
+    withdrawn = Project.objects.filter(pk=project.pk, transfer_to=user).update(
+        transfer_to=None, transfer_offered_at=None)
+    if withdrawn:
+        project.transfer_to = None
+        project.transfer_offered_at = None
+        audit_record(project=project, actor=actor, action="ownership.withdrawn", target=user.email)
+
+
+def transfer_offer_expired(project: Project, *, now=None) -> bool:
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    if project.transfer_offered_at is None:
+        return False
+    days = settings.TRAINSHED_TRANSFER_OFFER_DAYS
+    return project.transfer_offered_at < (now or timezone.now()) - timedelta(days=days)
+
+
 @transaction.atomic
 def transfer_offer(*, project: Project, to_user, actor) -> Project:
     from django.utils import timezone
@@ -420,6 +446,9 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
     project = Project.objects.select_for_update().select_related("owner").get(pk=project.pk)
     if project.transfer_to_id != user.pk:
         raise ValidationError("There is no ownership offer for you on this project.")
+    if transfer_offer_expired(project) or not Membership.objects.filter(project=project, user=user).exists():
+        # Nothing changes: an expired offer can never be accepted, the owner may offer it anew.
+        raise ValidationError("This ownership offer has expired: ask the owner to offer it again.")
     project.transfer_to = None
     project.transfer_offered_at = None
     if not accept:
