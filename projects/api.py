@@ -188,13 +188,15 @@ def member_put(request: HttpRequest, project_id: uuid.UUID, email: str, payload:
 
 
 @router.delete("/projects/{project_id}/members/{email}", response={204: None, **ERRORS})
-def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str):
-    """Remove a member, or revoke the pending invitation of that address."""
+def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str, keep_jobs: bool = False):
+    """Remove a member, or revoke the pending invitation of that address. The member's waiting
+    and placed jobs are cancelled; their running jobs are stopped too unless `keep_jobs=true`."""
     project = project_by_id(request, project_id, "project", "administer")
     address = _address(email)
     membership = _membership(project, address)
     if membership is not None:
-        services.membership_remove(project=project, user=membership.user, actor=request.user)
+        services.membership_remove(project=project, user=membership.user, actor=request.user,
+                                   stop_running_jobs=not keep_jobs)
         return Status(204, None)
     invitation = selectors.pending_invitations(project=project).filter(email=address).first()
     if invitation is not None:

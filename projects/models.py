@@ -55,6 +55,9 @@ class Project(models.Model):
         related_name="offered_projects",
     )
     transfer_offered_at = models.DateTimeField(null=True, blank=True)
+    # Set when someone left (or was removed) with jobs still running: the owner's page then lists
+    # them with a stop button. Read with the project's own row, so other pages pay no query.
+    former_member_jobs_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -182,11 +182,20 @@ def _membership_delete(*, project: Project, user) -> dict[str, str]:
     return before
 
 
+def _member_removed(*, project: Project, user, actor, stop_running: bool) -> None:
+    from projects.signals import member_removed
+
+    member_removed.send(sender=Project, project=project, user=user, actor=actor, stop_running=stop_running)
+
+
 @transaction.atomic
-def membership_remove(*, project: Project, user, actor) -> None:
+def membership_remove(*, project: Project, user, actor, stop_running_jobs: bool = False) -> None:
+    """Remove a member: their waiting and placed jobs are cancelled; their running jobs are
+    stopped too with `stop_running_jobs`, else left for the owner to stop (listed on the page)."""
     _refuse_personal(project, "shared")
     _authorize(actor, project)
     before = _membership_delete(project=project, user=user)
+    _member_removed(project=project, user=user, actor=actor, stop_running=stop_running_jobs)
     audit_record(project=project, actor=actor, action="member.removed",
                  target=user.email, before=before)
 
@@ -199,6 +208,7 @@ def project_leave(*, project: Project, user) -> None:
             "The owner cannot leave the project: transfer ownership or delete it instead."
         )
     before = _membership_delete(project=project, user=user)
+    _member_removed(project=project, user=user, actor=user, stop_running=False)
     audit_record(project=project, actor=user, action="member.left",
                  target=user.email, before=before)
 
