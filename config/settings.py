@@ -17,12 +17,23 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-trainshed-development-only-" + "x" * 20
+    # Development: one key per install, generated once into var/ (like the Fernet key), so no
+    # two copies share a signing key anyone could read in the source.
+    _secret_file = VAR_DIR / "secret.key"
+    if not _secret_file.exists():
+        import secrets
+
+        _secret_file.touch(mode=0o600)
+        _secret_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = _secret_file.read_text().strip()
+# While DEBUG is on, `runserver`/`serve` listen only on loopback unless this is set (config/bind.py).
+TRAINSHED_DEBUG_ALLOW_REMOTE = env_bool("TRAINSHED_DEBUG_ALLOW_REMOTE", False)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "config.devserver",  # before whitenoise: its runserver refuses public addresses while DEBUG
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

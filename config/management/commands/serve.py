@@ -57,7 +57,14 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default=os.environ.get("TRAINSHED_ADDR", "127.0.0.1:8000"))
 
     def handle(self, *args, addr, **options):
+        from django.core.management.base import CommandError
+
         from billing.tasks import ensure_scheduled
+        from config.bind import debug_bind_refusal
+
+        refusal = debug_bind_refusal(addr)
+        if refusal:
+            raise CommandError(refusal)
 
         ensure_scheduled()  # the worker's periodic accrual (charges compute and storage)
         children: list[tuple[str, subprocess.Popen]] = []
