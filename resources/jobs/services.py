@@ -409,12 +409,16 @@ def job_remove(*, job: Job, actor) -> None:
 # ---- the reaper ----------------------------------------------------------------------------------
 
 
-def jobs_reap(*, now=None) -> int:
+def jobs_reap(*, now=None, healthy_since=None) -> int:
     """Fail the jobs whose agent stopped sending heartbeats (it died, or its node is cut off),
     end their run and free their GPUs; the agent stops such a job when it hears of it. Returns
-    how many were reaped."""
+    how many were reaped. `healthy_since`: since when the database has been answering (the
+    monitor's watch); nothing is reaped until a whole stale window has passed since then, since
+    heartbeats missed while it was unreachable prove nothing (resources/jobs/monitor.py)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.TRAINSHED_JOB_STALE_SECONDS)
+    if healthy_since is not None and healthy_since > cutoff:
+        return 0
     reaped = 0
     stale = Job.objects.filter(status__in=JOB_ON_NODE, last_heartbeat__lt=cutoff)
     for pk in stale.values_list("pk", flat=True):
