@@ -97,20 +97,35 @@ def personal_project_create(*, owner) -> Project:
     return project
 
 
-def _clean_name(name: str) -> str:
-    name = (name or "").strip()
+def _clean_name(name: str, *, owner=None, exclude=None) -> str:
+    """The name to store; refused when empty, too long, with control characters, reserved, or
+    (given `owner`) like one of the owner's other projects' names (see projects/names.py)."""
+    from projects.names import clean_display, has_control_characters, skeleton
+
+    if has_control_characters(name or ""):
+        raise ValidationError({"name": "A project name cannot contain control characters such as line "
+                                       "breaks or tabs."})
+    name = clean_display(name)
     if not name:
         raise ValidationError({"name": "Enter a name for the project."})
     if len(name) > 100:
         raise ValidationError({"name": "A project name has at most 100 characters."})
-    if name.lower() == PERSONAL_NAME.lower():
+    if skeleton(name) == skeleton(PERSONAL_NAME):
         raise ValidationError({"name": "“Personal” is reserved for your own Personal project."})
+    if owner is not None:
+        others = Project.objects.filter(owner=owner, is_personal=False)
+        if exclude is not None:
+            others = others.exclude(pk=exclude.pk)
+        wanted = skeleton(name)
+        taken = next((n for n in others.values_list("name", flat=True) if skeleton(n) == wanted), None)
+        if taken is not None:
+            raise ValidationError({"name": f"You already have a project named “{taken}”."})
     return name
 
 
 @transaction.atomic
 def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Project:
-    project = Project(name=_clean_name(name), owner=owner)
+    project = Project(name=_clean_name(name, owner=owner), owner=owner)
     project.full_clean()
     project.save()
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
@@ -127,7 +142,7 @@ def project_rename(*, project: Project, name: str, actor) -> Project:
     _refuse_personal(project, "renamed")
     _authorize(actor, project)
     old = project.name
-    project.name = _clean_name(name)
+    project.name = _clean_name(name, owner=project.owner, exclude=project)
     project.full_clean()
     project.save(update_fields=["name", "updated_at"])
     audit_record(
@@ -306,7 +321,8 @@ def invitation_send(
     body = render_to_string("projects/email/invitation.txt", context)
     transaction.on_commit(
         lambda: send_mail(
-            f"[Trainshed] You are invited to {project.name}", body, None, [email],
+            # A name stored before control characters were refused must not break the header.
+            f"[Trainshed] You are invited to {' '.join(project.name.split())}", body, None, [email],
             fail_silently=False,
         )
     )
