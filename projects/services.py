@@ -287,6 +287,10 @@ def member_add_by_email(
     if address == project.owner.email:
         raise ValidationError({"email": "That is the owner's own address: the owner has full access."})
     user = User.objects.filter(email=address).first()
+    if user is not None and not _verified(user, address):
+        # Whoever signed up with the address may not own it: like an unknown address, it gets an
+        # invitation, accepted when the address is verified (invitations_accept_for).
+        user = None
     if user is not None:
         if Membership.objects.filter(project=project, user=user).exists():
             raise ValidationError({"email": f"{address} is already a member of this project."})
@@ -295,6 +299,12 @@ def member_add_by_email(
     if Invitation.objects.filter(project=project, email=address, status=Invitation.Status.PENDING).exists():
         raise ValidationError({"email": f"{address} already has a pending invitation."})
     return invitation_send(project=project, email=address, actor=actor, **levels)
+
+
+def _verified(user, address: str) -> bool:
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=address, verified=True).exists()
 
 
 def invitation_send(
