@@ -77,5 +77,11 @@ def api_key_revoke(*, key: ApiKey, actor: User) -> ApiKey:
     return key
 
 
+def api_keys_revoke_all(*, user: User) -> int:
+    """Revoke every key of `user` that still works; returns how many. A password reset does it
+    (accounts/receivers.py): whoever had the password may have made keys."""
+    return ApiKey.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def api_keys_of(*, user: User):
     return ApiKey.objects.filter(user=user).select_related("project")

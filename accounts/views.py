@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.api_keys import api_key_create, api_key_revoke, api_keys_of
+from accounts.api_keys import api_key_create, api_key_revoke, api_keys_of, api_keys_revoke_all
 from accounts.forms import ApiKeyCreateForm
 from core.forms import apply_service_errors
 
@@ -77,4 +77,12 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     key = get_object_or_404(api_keys_of(user=request.user), pk=key_id)
     api_key_revoke(key=key, actor=request.user)
     messages.success(request, f"Revoked the key “{key.name}”: it no longer works.")
+    return redirect("accounts:api-keys")
+
+
+@login_required
+@require_POST
+def api_keys_revoke_all_view(request: HttpRequest) -> HttpResponse:
+    count = api_keys_revoke_all(user=request.user)
+    messages.success(request, f"Revoked {count} key{'s' if count != 1 else ''}: they no longer work.")
     return redirect("accounts:api-keys")

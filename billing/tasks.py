@@ -11,7 +11,7 @@ from billing.accrual import accrue
 TASK_PATH = "billing.tasks.accrue_periodically"
 
 
-@task(queue_name="default")
+@task(queue_name="accrual")  # settings.TRAINSHED_ACCRUAL_QUEUE: never behind a download
 def accrue_periodically() -> dict:
     results = accrue()
     schedule_next()
@@ -28,8 +28,19 @@ def ensure_scheduled() -> bool:
     """Start the periodic chain unless one is already queued or running. True if it started one."""
     from django_tasks_db.models import DBTaskResult
 
+    _requeue_from_default(DBTaskResult)
     pending = DBTaskResult.objects.filter(task_path=TASK_PATH, status__in=["READY", "RUNNING"]).exists()
     if pending:
         return False
     schedule_next(delay_seconds=0)
     return True
+
+
+# Tasks an older version queued on the one "default" queue, and the queue each now has.
+_QUEUE_OF = {TASK_PATH: "accrual", "resources.tasks.fetch_resource": "downloads"}
+
+
+def _requeue_from_default(results) -> None:
+    """Move waiting tasks left on "default" to their own queue, where a worker listens."""
+    for path, queue in _QUEUE_OF.items():
+        results.objects.filter(task_path=path, queue_name="default", status="READY").update(queue_name=queue)

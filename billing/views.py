@@ -77,6 +77,13 @@ class _Echo:
         return value
 
 
+def _cell(value: str) -> str:
+    """Text a person chose, made inert for spreadsheets: a leading = + - @ tab or CR would start a
+    formula (OWASP CSV injection), so such a cell gets a leading apostrophe."""
+    value = "" if value is None else str(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 @login_required
 @require_GET
 def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
@@ -103,17 +110,17 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
             yield writer.writerow(
                 [
                     e.created_at.isoformat(),
-                    e.kind,
-                    e.project_name,
-                    e.resource_name or e.resource,
+                    _cell(e.kind),
+                    _cell(e.project_name),
+                    _cell(e.resource_name or e.resource),
                     e.quantity,
-                    e.unit,
+                    _cell(e.unit),
                     e.unit_price,
                     e.amount,
                     e.period_start.isoformat() if e.period_start else "",
                     e.period_end.isoformat() if e.period_end else "",
-                    e.created_by.email if e.created_by else "",
-                    e.note,
+                    _cell(e.created_by.email if e.created_by else ""),
+                    _cell(e.note),
                 ]
             )
 

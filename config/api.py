@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Header, NinjaAPI, Schema
 from ninja.openapi.docs import DocsBase
 
@@ -96,6 +97,17 @@ def _mount_routers() -> None:
 _mount_routers()
 
 
+@csrf_exempt  # it changes nothing; else a POST to an unknown path got the HTML CSRF page
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     """Any other path under /api/v1/: JSON, like every API answer."""
     return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = ""):
+    """CSRF_FAILURE_VIEW: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "CSRF check failed: API calls authenticate with an API key."},
+                            status=403)
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason=reason)

@@ -17,12 +17,23 @@ SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "django-insecure-trainshed-development-only-" + "x" * 20
+    # Development: one key per install, generated once into var/ (like the Fernet key), so no
+    # two copies share a signing key anyone could read in the source.
+    _secret_file = VAR_DIR / "secret.key"
+    if not _secret_file.exists():
+        import secrets
+
+        _secret_file.touch(mode=0o600)
+        _secret_file.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = _secret_file.read_text().strip()
+# While DEBUG is on, `runserver`/`serve` listen only on loopback unless this is set (config/bind.py).
+TRAINSHED_DEBUG_ALLOW_REMOTE = env_bool("TRAINSHED_DEBUG_ALLOW_REMOTE", False)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "config.devserver",  # before whitenoise: its runserver refuses public addresses while DEBUG
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -49,6 +60,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    "config.request_limits.RequestLimitsMiddleware",  # bad or oversized bodies: 400/413, not 500
     "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -63,6 +75,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A refused CSRF check under /api/ answers JSON like every API answer (config/api.py).
+CSRF_FAILURE_VIEW = "config.api.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -182,6 +196,11 @@ STORAGES = {
 TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH = env_str("TRAINSHED_STORAGE_CREDITS_PER_GB_MONTH", "0.10")
 TRAINSHED_ACCRUAL_INTERVAL_SECONDS = env_int("TRAINSHED_ACCRUAL_INTERVAL_SECONDS", 60)
 TRAINSHED_MAX_UPLOAD_BYTES = env_int("TRAINSHED_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# "Dataset/model from URL": hosts the server may download from even though they resolve to
+# loopback/private addresses (e.g. an internal mirror); every other internal address is refused.
+TRAINSHED_FETCH_ALLOWED_HOSTS = env_list("TRAINSHED_FETCH_ALLOWED_HOSTS", [])
+# A download's total wall-clock limit, however slowly the server sends.
+TRAINSHED_FETCH_DEADLINE_SECONDS = env_int("TRAINSHED_FETCH_DEADLINE_SECONDS", 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 
@@ -189,10 +208,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
 TASKS = {
     "default": {
         "BACKEND": env_str("TRAINSHED_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        # Downloads and accrual. Jobs are not tasks: each node's agent claims its own.
-        "QUEUES": [],
+        # Downloads and accrual/enforcement on queues of their own, each with its own worker
+        # (`manage.py serve` starts both), so a slow download never delays charging or stopping.
+        # "default" stays valid for tasks queued by an older version (moved on start-up).
+        # Jobs are not tasks: each node's agent claims its own.
+        "QUEUES": ["downloads", "accrual", "default"],
     }
 }
+TRAINSHED_DOWNLOADS_QUEUE = "downloads"
+TRAINSHED_ACCRUAL_QUEUE = "accrual"
 
 # --- Secrets (third-party keys) ---------------------------------------------------------------
 _fernet_keys = env_list("TRAINSHED_FERNET_KEYS", [])
@@ -216,8 +240,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-if not DEBUG:
+# Only a proxy that sets X-Forwarded-Proto itself (and drops a client's) may be believed: else
+# any client could claim https. The operator says so with TRAINSHED_TRUST_X_FORWARDED_PROTO.
+if env_bool("TRAINSHED_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -242,6 +269,7 @@ LOGGING = {
 
 # --- Trainshed --------------------------------------------------------------------------------
 TRAINSHED_INVITATION_DAYS = env_int("TRAINSHED_INVITATION_DAYS", 7)
+TRAINSHED_TRANSFER_OFFER_DAYS = env_int("TRAINSHED_TRANSFER_OFFER_DAYS", 7)
 TRAINSHED_DEMO_PASSWORD = "trainshed-demo"
 TRAINSHED_NODE_HEARTBEAT_SECONDS = env_int("TRAINSHED_NODE_HEARTBEAT_SECONDS", 90)
 

@@ -169,7 +169,8 @@ def member_list(request: HttpRequest, project_id: uuid.UUID):
     return rows
 
 
-@router.put("/projects/{project_id}/members/{email}", response={200: MemberOut, 201: MemberOut, **ERRORS})
+@router.put("/projects/{project_id}/members/{path:email}",  # an address may hold "/"
+            response={200: MemberOut, 201: MemberOut, **ERRORS})
 def member_put(request: HttpRequest, project_id: uuid.UUID, email: str, payload: MemberIn):
     """Add a member (an address with no account yet gets an invitation: status "invited", 201) or
     change a member's access (200)."""
@@ -187,14 +188,16 @@ def member_put(request: HttpRequest, project_id: uuid.UUID, email: str, payload:
     return Status(201, _member_out(row))
 
 
-@router.delete("/projects/{project_id}/members/{email}", response={204: None, **ERRORS})
-def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str):
-    """Remove a member, or revoke the pending invitation of that address."""
+@router.delete("/projects/{project_id}/members/{path:email}", response={204: None, **ERRORS})
+def member_delete(request: HttpRequest, project_id: uuid.UUID, email: str, keep_jobs: bool = False):
+    """Remove a member, or revoke the pending invitation of that address. The member's waiting
+    and placed jobs are cancelled; their running jobs are stopped too unless `keep_jobs=true`."""
     project = project_by_id(request, project_id, "project", "administer")
     address = _address(email)
     membership = _membership(project, address)
     if membership is not None:
-        services.membership_remove(project=project, user=membership.user, actor=request.user)
+        services.membership_remove(project=project, user=membership.user, actor=request.user,
+                                   stop_running_jobs=not keep_jobs)
         return Status(204, None)
     invitation = Invitation.objects.pending().filter(project=project, email=address).first()
     if invitation is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django import forms
 
-from projects.keys import KeySpec
+from projects.keys import MIN_REDACTED_LENGTH, KeySpec
 
 
 class SecretTextarea(forms.Textarea):
@@ -19,6 +19,10 @@ class SecretTextarea(forms.Textarea):
 
 def _secret_attrs() -> dict[str, str]:
     return {"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+
+
+SHORT_VALUE_NOTE = (f"Job logs show this value as ***, unless it is shorter than {MIN_REDACTED_LENGTH} "
+                    "characters (so short values are not hidden inside other words).")
 
 
 class KeyForm(forms.Form):
@@ -43,7 +47,7 @@ class KeyForm(forms.Form):
             else forms.PasswordInput(attrs=attrs, render_value=False)
         )
         self.fields["secret"] = forms.CharField(label=spec.secret_label, required=False,
-                                                widget=widget, strip=True)
+                                                widget=widget, strip=True, help_text=SHORT_VALUE_NOTE)
 
     def public_values(self) -> dict[str, str]:
         return {f.name: self.cleaned_data.get(f.name, "") for f in self.spec.public}
@@ -56,7 +60,7 @@ class SecretForm(forms.Form):
                                       "autocapitalize": "characters", "spellcheck": "false"}),
     )
     value = forms.CharField(
-        label="Value", required=False,
+        label="Value", required=False, help_text=SHORT_VALUE_NOTE,
         widget=forms.PasswordInput(attrs=_secret_attrs(), render_value=False),
     )
 

@@ -55,6 +55,9 @@ class Project(models.Model):
         related_name="offered_projects",
     )
     transfer_offered_at = models.DateTimeField(null=True, blank=True)
+    # Set when someone left (or was removed) with jobs still running: the owner's page then lists
+    # them with a stop button. Read with the project's own row, so other pages pay no query.
+    former_member_jobs_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -279,3 +282,22 @@ class ProjectSecret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} in {self.project}"
+
+
+class RetiredSecret(models.Model):
+    """A value a project's key or secret held before it was replaced or removed, kept encrypted
+    only so job logs written later still hide it (a job started earlier may still print it)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="retired_secrets")
+    # What it was, for an operator ("AWS key", "secret WANDB_API_KEY"); never the value.
+    label = models.CharField(max_length=160)
+    # "key" or "secret": a key's value is read as its type's (a GCP file yields its pieces).
+    kind = models.CharField(max_length=16, blank=True)
+    ciphertext = models.TextField(editable=False)
+    retired_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "retired_at"]
+
+    def __str__(self) -> str:
+        return f"retired {self.label} of {self.project}"

@@ -89,20 +89,35 @@ def personal_project_create(*, owner) -> Project:
     return project
 
 
-def _clean_name(name: str) -> str:
-    name = (name or "").strip()
+def _clean_name(name: str, *, owner=None, exclude=None) -> str:
+    """The name to store; refused when empty, too long, with control characters, reserved, or
+    (given `owner`) like one of the owner's other projects' names (see projects/names.py)."""
+    from projects.names import clean_display, has_control_characters, skeleton
+
+    if has_control_characters(name or ""):
+        raise ValidationError({"name": "A project name cannot contain control characters such as line "
+                                       "breaks or tabs."})
+    name = clean_display(name)
     if not name:
         raise ValidationError({"name": "Enter a name for the project."})
     if len(name) > 100:
         raise ValidationError({"name": "A project name has at most 100 characters."})
-    if name.lower() == PERSONAL_NAME.lower():
+    if skeleton(name) == skeleton(PERSONAL_NAME):
         raise ValidationError({"name": "“Personal” is reserved for your own Personal project."})
+    if owner is not None:
+        others = Project.objects.filter(owner=owner, is_personal=False)
+        if exclude is not None:
+            others = others.exclude(pk=exclude.pk)
+        wanted = skeleton(name)
+        taken = next((n for n in others.values_list("name", flat=True) if skeleton(n) == wanted), None)
+        if taken is not None:
+            raise ValidationError({"name": f"You already have a project named “{taken}”."})
     return name
 
 
 @transaction.atomic
 def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Project:
-    project = Project(name=_clean_name(name), owner=owner)
+    project = Project(name=_clean_name(name, owner=owner), owner=owner)
     project.full_clean()
     project.save()
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
@@ -117,7 +132,7 @@ def project_rename(*, project: Project, name: str, actor) -> Project:
     _refuse_personal(project, "renamed")
     _authorize(actor, project)
     old = project.name
-    project.name = _clean_name(name)
+    project.name = _clean_name(name, owner=project.owner, exclude=project)
     project.full_clean()
     project.save(update_fields=["name", "updated_at"])
     audit_record(
@@ -150,6 +165,8 @@ def membership_set(
     membership.full_clean()
     membership.save()
     _set_perms(project=project, user=user, codenames=_member_perms(membership))
+    if before is not None and before != levels:
+        _withdraw_offer(project=project, user=user, actor=actor)
     if before is None:
         audit_record(project=project, actor=actor, action="member.added",
                      target=user.email, after=levels)
@@ -166,14 +183,24 @@ def _membership_delete(*, project: Project, user) -> dict[str, str]:
     before = membership.access()
     membership.delete()
     _set_perms(project=project, user=user, codenames=[])
+    _withdraw_offer(project=project, user=user, actor=None)
     return before
 
 
+def _member_removed(*, project: Project, user, actor, stop_running: bool) -> None:
+    from projects.signals import member_removed
+
+    member_removed.send(sender=Project, project=project, user=user, actor=actor, stop_running=stop_running)
+
+
 @transaction.atomic
-def membership_remove(*, project: Project, user, actor) -> None:
+def membership_remove(*, project: Project, user, actor, stop_running_jobs: bool = False) -> None:
+    """Remove a member: their waiting and placed jobs are cancelled; their running jobs are
+    stopped too with `stop_running_jobs`, else left for the owner to stop (listed on the page)."""
     _refuse_personal(project, "shared")
     _authorize(actor, project)
     before = _membership_delete(project=project, user=user)
+    _member_removed(project=project, user=user, actor=actor, stop_running=stop_running_jobs)
     audit_record(project=project, actor=actor, action="member.removed",
                  target=user.email, before=before)
 
@@ -186,6 +213,7 @@ def project_leave(*, project: Project, user) -> None:
             "The owner cannot leave the project: transfer ownership or delete it instead."
         )
     before = _membership_delete(project=project, user=user)
+    _member_removed(project=project, user=user, actor=user, stop_running=False)
     audit_record(project=project, actor=user, action="member.left",
                  target=user.email, before=before)
 
@@ -243,6 +271,10 @@ def member_add_by_email(
     if address == project.owner.email:
         raise ValidationError({"email": "That is the owner's own address: the owner has full access."})
     user = User.objects.filter(email=address).first()
+    if user is not None and not _verified(user, address):
+        # Whoever signed up with the address may not own it: like an unknown address, it gets an
+        # invitation, accepted when the address is verified (invitations_accept_for).
+        user = None
     if user is not None:
         if Membership.objects.filter(project=project, user=user).exists():
             raise ValidationError({"email": f"{address} is already a member of this project."})
@@ -251,6 +283,12 @@ def member_add_by_email(
     if Invitation.objects.pending().filter(project=project, email=address).exists():
         raise ValidationError({"email": f"{address} already has a pending invitation."})
     return invitation_send(project=project, email=address, actor=actor, **levels)
+
+
+def _verified(user, address: str) -> bool:
+    from allauth.account.models import EmailAddress
+
+    return EmailAddress.objects.filter(user=user, email__iexact=address, verified=True).exists()
 
 
 def invitation_send(
@@ -270,7 +308,8 @@ def invitation_send(
     body = render_to_string("projects/email/invitation.txt", context)
     transaction.on_commit(
         lambda: send_mail(
-            f"[Trainshed] You are invited to {project.name}", body, None, [email],
+            # A name stored before control characters were refused must not break the header.
+            f"[Trainshed] You are invited to {' '.join(project.name.split())}", body, None, [email],
             fail_silently=False,
         )
     )
@@ -351,6 +390,29 @@ def invitations_accept_for(*, user, email: str) -> list[Membership]:
 # ---- ownership transfer ------------------------------------------------------------------------
 
 
+def _withdraw_offer(*, project: Project, user, actor) -> None:
+    """An offer was made to a membership as it stood: when it ends or changes, so does the offer
+    (else a removed, re-added read-only member could still accept it)."""
+    withdrawn = Project.objects.filter(pk=project.pk, transfer_to=user).update(
+        transfer_to=None, transfer_offered_at=None)
+    if withdrawn:
+        project.transfer_to = None
+        project.transfer_offered_at = None
+        audit_record(project=project, actor=actor, action="ownership.withdrawn", target=user.email)
+
+
+def transfer_offer_expired(project: Project, *, now=None) -> bool:
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    if project.transfer_offered_at is None:
+        return False
+    days = settings.TRAINSHED_TRANSFER_OFFER_DAYS
+    return project.transfer_offered_at < (now or timezone.now()) - timedelta(days=days)
+
+
 @transaction.atomic
 def transfer_offer(*, project: Project, to_user, actor) -> Project:
     _refuse_personal(project, "transferred")
@@ -383,6 +445,9 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
     project = Project.objects.select_for_update().select_related("owner").get(pk=project.pk)
     if project.transfer_to_id != user.pk:
         raise ValidationError("There is no ownership offer for you on this project.")
+    if transfer_offer_expired(project) or not Membership.objects.filter(project=project, user=user).exists():
+        # Nothing changes: an expired offer can never be accepted, the owner may offer it anew.
+        raise ValidationError("This ownership offer has expired: ask the owner to offer it again.")
     project.transfer_to = None
     project.transfer_offered_at = None
     if not accept:

@@ -6,4 +6,5 @@ class ResourcesConfig(AppConfig):
     verbose_name = "Jobs, datasets and models"
 
     def ready(self):
-        from resources.jobs import receivers  # noqa: F401
+        from resources import receivers  # noqa: F401
+        from resources.jobs import receivers as job_receivers  # noqa: F401

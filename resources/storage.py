@@ -95,7 +95,17 @@ def safe_relpath(name: str) -> str:
     clean = posixpath.normpath(candidate)
     if clean in ("", ".") or clean.startswith("../"):
         raise ValidationError({"files": f"Refused the unsafe file name “{raw}”."})
+    # Every file system we store on refuses a longer name (ENAMETOOLONG), and the path column too.
+    too_long = next((part for part in clean.split("/") if len(part.encode()) > NAME_MAX_BYTES), None)
+    if too_long is not None or len(clean) > PATH_MAX_CHARS:
+        shown = (too_long or clean)[:60]
+        raise ValidationError({"files": f"The file name “{shown}…” is too long: a name has at most "
+                                        f"{NAME_MAX_BYTES} bytes, a path {PATH_MAX_CHARS} characters."})
     return clean
+
+
+NAME_MAX_BYTES = 255
+PATH_MAX_CHARS = 1000
 
 
 def is_archive(filename: str) -> bool:
@@ -130,6 +140,14 @@ def _check_total(entries: list[Entry]) -> None:
     if len(set(paths)) != len(paths):
         dup = next(p for p in paths if paths.count(p) > 1)
         raise ValidationError({"files": f"The file “{dup}” appears twice."})
+    # A file "x" and a file "x/y": "x" cannot be a file and a folder at once.
+    files = set(paths)
+    for path in paths:
+        parent = posixpath.dirname(path)
+        while parent:
+            if parent in files:
+                raise ValidationError({"files": f"“{parent}” is both a file and a folder in the upload."})
+            parent = posixpath.dirname(parent)
 
 
 def entries_from_archive(fileobj: IO[bytes], filename: str) -> list[Entry]:

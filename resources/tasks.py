@@ -3,69 +3,36 @@
 from __future__ import annotations
 
 import logging
-import posixpath
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_tasks import task
 
 from core.forms import error_text
-from resources import storage
+from resources import fetch, storage
 from resources.models import StoredStatus
 from resources.records import resource_classes, resource_store
 
 logger = logging.getLogger(__name__)
 
-FETCH_TIMEOUT = 30
 
-
-@task()
+@task(queue_name="downloads")  # settings.TRAINSHED_DOWNLOADS_QUEUE; never beside accrual
 def fetch_resource(kind: str, resource_id: str) -> str:
     """Download a dataset or model created from a URL: new → downloading → ready / failed."""
     return resource_fetch(kind=kind, resource_id=resource_id)
 
 
-class FetchError(Exception):
-    pass
-
-
-def _filename_from(response, url: str) -> str:
-    given = response.headers.get_filename()  # from Content-Disposition, if any
-    if given:
-        return posixpath.basename(given.replace("\\", "/")) or "download"
-    path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
-    return posixpath.basename(path) or "download"
+FetchError = fetch.FetchError
 
 
 def _download(url: str, into) -> str:
-    """Stream `url` into the file `into`, refusing past the upload limit. Returns a file name."""
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise FetchError("Only http:// and https:// addresses can be downloaded.")
-    request = urllib.request.Request(url, headers={"User-Agent": "Trainshed"})  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:  # noqa: S310
-            filename = _filename_from(response, url)
-            total = 0
-            while data := response.read(storage.CHUNK):
-                total += len(data)
-                if total > storage.max_bytes():
-                    raise FetchError(
-                        f"The file is larger than the limit of {storage.human_size(storage.max_bytes())}."
-                    )
-                into.write(data)
-    except urllib.error.HTTPError as exc:
-        raise FetchError(f"The server answered {exc.code} {exc.reason}.") from exc
-    except urllib.error.URLError as exc:
-        raise FetchError(f"Could not reach the address: {exc.reason}.") from exc
-    except (TimeoutError, OSError) as exc:
-        raise FetchError(f"The download failed: {exc}.") from exc
-    if total == 0:
-        raise FetchError("The address returned an empty file.")
-    return filename
+    """Stream `url` into the file `into`, refusing past the upload limit and addresses inside our
+    network (resources/fetch.py). Returns a file name."""
+    limit = storage.max_bytes()
+    got = fetch.download(url, into, max_bytes=limit,
+                         too_big=f"The file is larger than the limit of {storage.human_size(limit)}.")
+    return got.filename
 
 
 def _reason(exc: BaseException) -> str:

@@ -2,6 +2,7 @@ from django.urls import path
 
 from resources import views
 from resources.jobs import views as job_views
+from resources.jobs.views_removal import former_member_job_stop_view
 
 app_name = "resources"
 
@@ -29,6 +30,8 @@ urlpatterns = [
     path("jobs/<uuid:pk>/start/", job_views.job_start, name="job-start"),
     path("jobs/<uuid:pk>/stop/", job_views.job_stop, name="job-stop"),
     path("jobs/<uuid:pk>/remove/", job_views.job_remove, name="job-remove"),
+    path("projects/<uuid:project_id>/former-member-jobs/<uuid:pk>/stop/", former_member_job_stop_view,
+         name="former-member-job-stop"),
     *_patterns("datasets", "datasets", "dataset"),
     *_patterns("models", "models", "model"),
 ]

@@ -10,16 +10,20 @@ from django.views.decorators.debug import sensitive_variables
 
 from projects import crypto
 from projects.keys.specs import KeyType
-from projects.models import Project, ProjectKey, ProjectSecret
+from projects.models import Project, ProjectKey, ProjectSecret, RetiredSecret
 
 REDACTED = "***"
 _MIN_FRAGMENT = 8
+# Shorter values are not hidden inside other text: a 1-letter secret would turn every "e" of every
+# log into ***. The key and secret forms say so.
+MIN_REDACTED_LENGTH = 6
 
 
 @sensitive_variables()
 def _redactable_values(project: Project) -> set[str]:
     values: set[str] = set()
-    rows = [*ProjectKey.objects.filter(project=project), *ProjectSecret.objects.filter(project=project)]
+    rows = [*ProjectKey.objects.filter(project=project), *ProjectSecret.objects.filter(project=project),
+            *RetiredSecret.objects.filter(project=project)]
     for row in rows:
         plaintext = crypto.decrypt(row.ciphertext)
         values.add(plaintext)
@@ -41,8 +45,7 @@ def _redactable_values(project: Project) -> set[str]:
                     values.add(json.dumps(piece)[1:-1])
                     values.update(ln.strip() for ln in piece.splitlines()
                                   if len(ln.strip()) >= _MIN_FRAGMENT)
-    values.discard("")
-    return values
+    return {v for v in values if len(v) >= MIN_REDACTED_LENGTH}
 
 
 @sensitive_variables()

@@ -10,7 +10,7 @@ from projects import access, crypto
 from projects.audit import audit_record
 from projects.keys.specs import KeyType, spec_for
 from projects.keys.validation import _clean_secret, _gcp_details, _last4, clean_secret_name
-from projects.models import Project, ProjectKey, ProjectSecret
+from projects.models import Project, ProjectKey, ProjectSecret, RetiredSecret
 
 
 def _authorize(actor, project: Project) -> None:
@@ -62,6 +62,8 @@ def key_set(*, project: Project, kind: str, public: dict[str, str], secret: str 
 
     key = existing or ProjectKey(project=project, kind=kind)
     key.public = {k: v for k, v in cleaned_public.items() if v}
+    if plaintext is not None and existing is not None:
+        _retire_key(existing)
     if plaintext is not None:
         key.ciphertext = crypto.encrypt(plaintext)
         if kind == KeyType.GCP:
@@ -82,6 +84,8 @@ def key_remove(*, project: Project, kind: str, actor) -> bool:
     """Remove the project's key of `kind`; False if there was none."""
     _authorize(actor, project)
     spec = spec_for(kind)
+    for old in ProjectKey.objects.filter(project=project, kind=kind):
+        _retire_key(old)
     deleted, _ = ProjectKey.objects.filter(project=project, kind=kind).delete()
     if deleted:
         audit_record(project=project, actor=actor, action="key.removed", target=f"{spec.label} key")
@@ -106,6 +110,8 @@ def secret_set(*, project: Project, name: str, value: str | None, actor) -> Proj
         raise ValidationError(errors)
     existing = ProjectSecret.objects.select_for_update().filter(project=project, name=name).first()
     secret = existing or ProjectSecret(project=project, name=name)
+    if existing is not None:
+        _retire_secret(existing)
     secret.ciphertext = crypto.encrypt(value)
     secret.last4 = _last4(value)
     secret.full_clean()
@@ -120,10 +126,26 @@ def secret_set(*, project: Project, name: str, value: str | None, actor) -> Proj
 @transaction.atomic
 def secret_remove(*, project: Project, name: str, actor) -> bool:
     _authorize(actor, project)
+    for old in ProjectSecret.objects.filter(project=project, name=name):
+        _retire_secret(old)
     deleted, _ = ProjectSecret.objects.filter(project=project, name=name).delete()
     if deleted:
         audit_record(project=project, actor=actor, action="secret.removed", target=name)
     return bool(deleted)
+
+
+# ---- retired values (still redacted from logs written later) --------------------------------------
+
+
+def _retire_key(key: ProjectKey) -> None:
+    """Keep the value `key` holds now, encrypted as it is, before it is replaced or removed."""
+    RetiredSecret.objects.create(project_id=key.project_id, label=f"{key.get_kind_display()} key",
+                                 kind=key.kind, ciphertext=key.ciphertext)
+
+
+def _retire_secret(secret: ProjectSecret) -> None:
+    RetiredSecret.objects.create(project_id=secret.project_id, label=f"secret {secret.name}",
+                                 ciphertext=secret.ciphertext)
 
 
 @sensitive_variables()
@@ -140,6 +162,13 @@ def keys_copy_from_personal(*, project: Project, actor, include_secrets: bool = 
         raise ValidationError("The Personal project cannot copy keys from itself.")
     personal = Project.objects.personal_of(project.owner)
     copied: dict[str, list[str]] = {"keys": [], "secrets": []}
+    for old in ProjectKey.objects.filter(project=project, kind__in=ProjectKey.objects.filter(
+            project=personal).values("kind")):
+        _retire_key(old)
+    if include_secrets:
+        for old in ProjectSecret.objects.filter(project=project, name__in=ProjectSecret.objects.filter(
+                project=personal).values("name")):
+            _retire_secret(old)
     for key in ProjectKey.objects.filter(project=personal):
         ProjectKey.objects.update_or_create(
             project=project, kind=key.kind,
@@ -170,7 +199,7 @@ def keys_rotate_all() -> tuple[int, int]:
     says which row.
     """
     counts = []
-    for model in (ProjectKey, ProjectSecret):
+    for model in (ProjectKey, ProjectSecret, RetiredSecret):
         n = 0
         for row in model.objects.select_for_update().only("pk", "ciphertext").order_by("pk"):
             try:
@@ -183,4 +212,4 @@ def keys_rotate_all() -> tuple[int, int]:
             model.objects.filter(pk=row.pk).update(ciphertext=token)
             n += 1
         counts.append(n)
-    return counts[0], counts[1]
+    return counts[0], counts[1]  # retired values are re-encrypted too, not counted

@@ -46,13 +46,17 @@ class JobForm(ActiveProjectFormMixin, forms.Form):
     field_order = ["name", "type", "gpu_type", "gpu_count", "disk_gb", "command", "env",
                    "input_datasets", "input_model", "output_type", "port"]
 
-    def __init__(self, *args, active_project, **kwargs):
+    def __init__(self, *args, active_project, user=None, **kwargs):
         super().__init__(*args, active_project=active_project, **kwargs)
+        from resources.jobs.services import inputs_visible
+
         self.fields["gpu_type"] = GpuChoiceField(project=active_project)
-        self.fields["input_datasets"].queryset = Dataset.objects.in_project(active_project).filter(
-            status=StoredStatus.READY).order_by("name")
-        self.fields["input_model"].queryset = MLModel.objects.in_project(active_project).filter(
-            status=StoredStatus.READY).order_by("name")
+        # Only inputs the person may read are offered (the service refuses the others too).
+        datasets, models = inputs_visible(actor=user, project=active_project)
+        self.fields["input_datasets"].queryset = (Dataset.objects.in_project(active_project).filter(
+            status=StoredStatus.READY).order_by("name") if datasets else Dataset.objects.none())
+        self.fields["input_model"].queryset = (MLModel.objects.in_project(active_project).filter(
+            status=StoredStatus.READY).order_by("name") if models else MLModel.objects.none())
         self.order_fields(self.field_order)
 
     def clean_env(self):

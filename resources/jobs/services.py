@@ -173,12 +173,15 @@ def _disk_fit_check(project, disk_gb: int, gpu, datasets, model) -> None:
                                               f"of storage; the largest has {most} GB."})
 
 
-def _output_check(output_type, type) -> None:
+def _output_check(output_type, type, *, may_models: bool) -> None:
     if output_type not in JobOutput.values:
         raise ValidationError({"output_type": "Choose none or model."})
     if output_type == JobOutput.MODEL and type in (JobType.NOTEBOOK, JobType.ENDPOINT):
         raise ValidationError(
             {"output_type": "Only training and inference jobs save their output as a model."})
+    if output_type == JobOutput.MODEL and not may_models:
+        raise ValidationError({"output_type": "Saving the output as a model needs at least read access "
+                                              "to this project's models."})
 
 
 def _port_clean(port, type) -> int | None:
@@ -220,11 +223,12 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
     command = guard(lambda: _command_clean(command, type))
     env = guard(lambda: _clean_env(env))
     disk_gb = guard(lambda: _disk_clean(disk_gb))
-    datasets = guard(lambda: _datasets_of(project, input_datasets))
-    model = guard(lambda: _model_of(project, input_model))
+    may_datasets, may_models = inputs_visible(actor=actor, project=project)
+    datasets = guard(lambda: _datasets_of(project, input_datasets, visible=may_datasets))
+    model = guard(lambda: _model_of(project, input_model, visible=may_models))
     if disk_gb is not None:
         guard(lambda: _disk_fit_check(project, disk_gb, gpu, datasets, model))
-    guard(lambda: _output_check(output_type, type))
+    guard(lambda: _output_check(output_type, type, may_models=may_models))
     port = guard(lambda: _port_clean(port, type))
     if errors:
         raise ValidationError(errors)
@@ -241,12 +245,22 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
     return job
 
 
-def _datasets_of(project: Project, values) -> list[Dataset]:
+def inputs_visible(*, actor, project: Project) -> tuple[bool, bool]:
+    """(may `actor` use datasets as inputs, models as input or output) in `project`: each needs
+    read access to its type; `actor=None` is the system, which may."""
+    if actor is None:
+        return True, True
+    return access.can(actor, project, "datasets", "read"), access.can(actor, project, "models", "read")
+
+
+def _datasets_of(project: Project, values, *, visible: bool = True) -> list[Dataset]:
     ids = [getattr(v, "pk", v) for v in (values or [])]
     if not ids:
         return []
     try:
-        found = {str(d.pk): d for d in Dataset.objects.in_project(project).filter(pk__in=ids)}
+        # Without read access the project's datasets answer like another project's: no names leak.
+        scope = Dataset.objects.in_project(project) if visible else Dataset.objects.none()
+        found = {str(d.pk): d for d in scope.filter(pk__in=ids)}
     except (ValidationError, ValueError):
         found = {}
     missing = [str(i) for i in ids if str(i) not in found]
@@ -258,12 +272,12 @@ def _datasets_of(project: Project, values) -> list[Dataset]:
     return list(found.values())
 
 
-def _model_of(project: Project, value) -> MLModel | None:
+def _model_of(project: Project, value, *, visible: bool = True) -> MLModel | None:
     if value in (None, ""):
         return None
     pk = getattr(value, "pk", value)
     try:
-        model = MLModel.objects.in_project(project).filter(pk=pk).first()
+        model = MLModel.objects.in_project(project).filter(pk=pk).first() if visible else None
     except (ValidationError, ValueError):
         model = None
     if model is None:
@@ -322,6 +336,7 @@ def job_start(*, job: Job, actor) -> Job:
         raise ValidationError("A finished, failed or stopped training or inference job cannot be "
                               "started again: create a new job.")
     spending_check(project=job.project)
+    _require_inputs_readable(job, actor)
     job.stop_requested_at = None
     job.exit_code = None
     job.address = ""
@@ -331,6 +346,18 @@ def job_start(*, job: Job, actor) -> Job:
                     status_reason="")
     _place(job, actor=actor)
     return job
+
+
+def _require_inputs_readable(job: Job, actor) -> None:
+    """Access may have narrowed since the job was created: its inputs (and a model output) need
+    read access to their type when it starts, as when it was created."""
+    may_datasets, may_models = inputs_visible(actor=actor, project=job.project)
+    if not may_datasets and job.input_datasets.exists():
+        raise ValidationError({"input_datasets": "You no longer have read access to this project's "
+                                                 "datasets, which this job uses as inputs."})
+    if not may_models and (job.input_model_id or job.output_type == JobOutput.MODEL):
+        raise ValidationError({"input_model": "You no longer have read access to this project's models, "
+                                              "which this job uses."})
 
 
 def jobs_place_waiting() -> int:
@@ -406,12 +433,16 @@ def job_remove(*, job: Job, actor) -> None:
 # ---- the reaper ----------------------------------------------------------------------------------
 
 
-def jobs_reap(*, now=None) -> int:
+def jobs_reap(*, now=None, healthy_since=None) -> int:
     """Fail the jobs whose agent stopped sending heartbeats (it died, or its node is cut off),
     end their run and free their GPUs; the agent stops such a job when it hears of it. Returns
-    how many were reaped."""
+    how many were reaped. `healthy_since`: since when the database has been answering (the
+    monitor's watch); nothing is reaped until a whole stale window has passed since then, since
+    heartbeats missed while it was unreachable prove nothing (resources/jobs/monitor.py)."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.TRAINSHED_JOB_STALE_SECONDS)
+    if healthy_since is not None and healthy_since > cutoff:
+        return 0
     reaped = 0
     stale = Job.objects.filter(status__in=JOB_ON_NODE, last_heartbeat__lt=cutoff)
     for pk in stale.values_list("pk", flat=True):

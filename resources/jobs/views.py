@@ -61,7 +61,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def job_create(request: HttpRequest) -> HttpResponse:
     project = _active(request)
     access.require(request.user, project, "jobs", "manage")
-    form = JobForm(request.POST or None, active_project=project)
+    form = JobForm(request.POST or None, active_project=project, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -2,13 +2,11 @@
 agents' tokens; operators register nodes from the command line."""
 
 import io
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
-from django.utils import timezone
 
 from compute import services
 from compute.models import ComputeNode, GpuType

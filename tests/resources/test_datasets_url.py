@@ -59,6 +59,12 @@ def server():
     httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _loopback_allowed(settings):
+    """The test server is on loopback, which downloads refuse unless the operator names it."""
+    settings.TRAINSHED_FETCH_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 @pytest.fixture
 def signed_in(client, owner, project):
     client.force_login(owner)

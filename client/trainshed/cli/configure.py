@@ -7,6 +7,7 @@ import os
 import click
 
 from trainshed import config as cfg
+from trainshed.cli.common import echo
 from trainshed.client import Trainshed
 
 PERSONAL = "Personal"
@@ -30,7 +31,7 @@ def command() -> None:
     by_id = {p["id"]: p for p in projects}
     active = ts.project
     current_name = by_id[active]["name"] if active in by_id else PERSONAL
-    click.echo(f"Current Active Project: {current_name}")
+    echo(f"Current Active Project: {current_name}")
 
     names = [p["name"] for p in projects] + [PERSONAL]
     while True:
@@ -42,15 +43,15 @@ def command() -> None:
         if matches:
             chosen = matches[0]
             break
-        click.echo(f"No project called {answer!r}. Choose one of: {', '.join(names)}.", err=True)
+        echo(f"No project called {answer!r}. Choose one of: {', '.join(names)}.", err=True)
 
     cfg.write_file(project=chosen["id"] if chosen else None)
     if os.environ.get("TRAINSHED_PROJECT"):
-        click.echo("Note: TRAINSHED_PROJECT is set and overrides config.json.", err=True)
+        echo("Note: TRAINSHED_PROJECT is set and overrides config.json.", err=True)
     if chosen:
-        click.echo(f"Active project: {chosen['name']} ({chosen['id']})")
+        echo(f"Active project: {chosen['name']} ({chosen['id']})")
     else:
-        click.echo("Active project: Personal")
+        echo("Active project: Personal")
 
 
 

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from trainshed.cli.common import client, table
+from trainshed.cli.common import client, echo, table
 from trainshed.errors import TrainshedError
 from trainshed.jobs import FOLLOW_EVERY, FOLLOW_RETRIES
 
@@ -75,9 +75,9 @@ def job_list(status: str | None, project_id: str | None) -> None:
              j["node"] or "", f"{j['gpu_hours']:.2f}", _when(j["created_at"])]
             for j in _jobs(project_id).list(status=status)]
     if not rows:
-        click.echo("No jobs.")
+        echo("No jobs.")
         return
-    click.echo(table(["ID", "NAME", "TYPE", "STATUS", "GPUS", "NODE", "GPU-HOURS", "CREATED"], rows))
+    echo(table(["ID", "NAME", "TYPE", "STATUS", "GPUS", "NODE", "GPU-HOURS", "CREATED"], rows))
 
 
 @command.command("show")
@@ -86,14 +86,14 @@ def job_list(status: str | None, project_id: str | None) -> None:
 def job_show(job_id: str, project_id: str | None) -> None:
     """The job, where it runs, its times and status history."""
     job = _jobs(project_id).get(job_id)
-    click.echo(_describe(job))
+    echo(_describe(job))
     if job["url"]:
-        click.echo(f"  open: {job['url']}")
-    click.echo(f"  started: {_when(job['started_at']) or '-'}  ended: {_when(job['ended_at']) or '-'}"
+        echo(f"  open: {job['url']}")
+    echo(f"  started: {_when(job['started_at']) or '-'}  ended: {_when(job['ended_at']) or '-'}"
                f"  GPU-hours: {job['gpu_hours']:.2f}")
     for event in job["events"]:
         who = f" ({event['actor']})" if event["actor"] else ""
-        click.echo(f"  {_when(event['at'])}  {event['status']:<9} {event['message']}{who}")
+        echo(f"  {_when(event['at'])}  {event['status']:<9} {event['message']}{who}")
 
 
 @command.command("create")
@@ -121,9 +121,9 @@ def job_create(name, type_, gpu_type, gpu_count, disk_gb, commands, env, dataset
     job = jobs.create(name, type=type_, gpu_type=gpu_type, gpu_count=gpu_count, disk_gb=disk_gb,
                       command=list(commands), env=_env_pairs(env), input_datasets=list(datasets),
                       input_model=model, output_type=output_type, port=port)
-    click.echo(f"Created {job['name']} ({job['id']})")
+    echo(f"Created {job['name']} ({job['id']})")
     if start:
-        click.echo(f"Started: {_describe(jobs.start(job['id']))}")
+        echo(f"Started: {_describe(jobs.start(job['id']))}")
 
 
 @command.command("start")
@@ -131,7 +131,7 @@ def job_create(name, type_, gpu_type, gpu_count, disk_gb, commands, env, dataset
 @project_option
 def job_start(job_id: str, project_id: str | None) -> None:
     """Start a job (placed on a node, or waiting for free GPUs)."""
-    click.echo(f"Started: {_describe(_jobs(project_id).start(job_id))}")
+    echo(f"Started: {_describe(_jobs(project_id).start(job_id))}")
 
 
 @command.command("stop")
@@ -141,9 +141,9 @@ def job_stop(job_id: str, project_id: str | None) -> None:
     """Stop a job (a running one stops within seconds)."""
     job = _jobs(project_id).stop(job_id)
     if job["status"] == "running":
-        click.echo(f"Stopping {job['name']}: it stops within seconds.")
+        echo(f"Stopping {job['name']}: it stops within seconds.")
     else:
-        click.echo(f"Stopped: {_describe(job)}")
+        echo(f"Stopped: {_describe(job)}")
 
 
 @command.command("remove")
@@ -154,7 +154,7 @@ def job_remove(job_id: str, project_id: str | None) -> None:
     jobs = _jobs(project_id)
     name = jobs.get(job_id)["name"]
     jobs.remove(job_id)
-    click.echo(f"Removed {name}")
+    echo(f"Removed {name}")
 
 
 @command.command("logs")
@@ -171,7 +171,7 @@ def job_logs(job_id: str, follow: bool, tail: int | None, every: float, project_
     page = jobs.logs(job_id, tail=tail) if tail else jobs.logs(job_id)
     while True:
         if page["text"]:
-            click.echo(page["text"], nl=False)
+            echo(page["text"], nl=False)
         more = page["next_offset"] < page["size"] and page["text"]
         if not more and (not follow or page["ended"]):
             break
@@ -182,4 +182,4 @@ def job_logs(job_id: str, follow: bool, tail: int | None, every: float, project_
         else:
             page = jobs.logs(job_id, offset=page["next_offset"])
     if follow and page["status"] != "new":
-        click.echo(f"[{page['status']}]", err=True)
+        echo(f"[{page['status']}]", err=True)

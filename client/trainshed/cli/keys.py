@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from trainshed.cli.common import client, table
+from trainshed.cli.common import client, echo, table
 
 project_option = click.option("--project", "project_id", metavar="ID",
                               help="The project (default: the active project).")
@@ -43,9 +43,9 @@ def key_list(project_id: str | None) -> None:
     rows = [[k["type"], k["key_id"] or "", _last4(k["last4"]), k["updated_at"][:19].replace("T", " ")]
             for k in client().keys.list(project_id)]
     if not rows:
-        click.echo("No keys are set.")
+        echo("No keys are set.")
         return
-    click.echo(table(["TYPE", "KEY ID", "SECRET", "UPDATED"], rows))
+    echo(table(["TYPE", "KEY ID", "SECRET", "UPDATED"], rows))
 
 
 @key.command("put")
@@ -64,7 +64,7 @@ def key_put(kind: str, secret_stdin: bool, project_id: str | None, **public) -> 
     git. When replacing, an empty secret keeps the stored one."""
     secret = _read_secret(secret_stdin, "Secret", flag="--secret-stdin", required=False)
     saved = client().keys.set(kind, secret=secret, project_id=project_id, **public)
-    click.echo(f"{saved['label']} key saved (secret {_last4(saved['last4']) or 'set'}).")
+    echo(f"{saved['label']} key saved (secret {_last4(saved['last4']) or 'set'}).")
 
 
 @key.command("remove")
@@ -72,7 +72,7 @@ def key_put(kind: str, secret_stdin: bool, project_id: str | None, **public) -> 
 @project_option
 def key_remove(kind: str, project_id: str | None) -> None:
     client().keys.remove(kind, project_id=project_id)
-    click.echo(f"Removed the {kind} key.")
+    echo(f"Removed the {kind} key.")
 
 
 # ---- secrets ----------------------------------------------------------------------------------
@@ -89,9 +89,9 @@ def secret_list(project_id: str | None) -> None:
     rows = [[s["name"], _last4(s["last4"]), s["updated_at"][:19].replace("T", " ")]
             for s in client().secrets.list(project_id)]
     if not rows:
-        click.echo("No secrets are set.")
+        echo("No secrets are set.")
         return
-    click.echo(table(["NAME", "VALUE", "UPDATED"], rows))
+    echo(table(["NAME", "VALUE", "UPDATED"], rows))
 
 
 @secret.command("put")
@@ -102,7 +102,7 @@ def secret_put(name: str, value_stdin: bool, project_id: str | None) -> None:
     """Create or replace the secret NAME (e.g. WANDB_API_KEY)."""
     value = _read_secret(value_stdin, "Value", flag="--value-stdin", required=True)
     saved = client().secrets.set(name, value, project_id=project_id)
-    click.echo(f"Secret {saved['name']} saved.")
+    echo(f"Secret {saved['name']} saved.")
 
 
 @secret.command("remove")
@@ -110,7 +110,7 @@ def secret_put(name: str, value_stdin: bool, project_id: str | None) -> None:
 @project_option
 def secret_remove(name: str, project_id: str | None) -> None:
     client().secrets.remove(name, project_id=project_id)
-    click.echo(f"Removed the secret {name}.")
+    echo(f"Removed the secret {name}.")
 
 
 # ---- GPU types --------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def gpu_types(refresh: bool, project_id: str | None) -> None:
     ts = client()
     types = ts.gpu_types.refresh(project_id)["gpu_types"] if refresh else ts.gpu_types.list(project_id)
     if not types:
-        click.echo("No GPU types are available to this project.")
+        echo("No GPU types are available to this project.")
         return
     rows = [[t["slug"], t["name"], f"{t['memory_gb']} GB", t["credits_per_gpu_hour"]] for t in types]
-    click.echo(table(["SLUG", "NAME", "MEMORY", "CREDITS/GPU-HOUR"], rows))
+    echo(table(["SLUG", "NAME", "MEMORY", "CREDITS/GPU-HOUR"], rows))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from trainshed.cli.common import LEVELS, client, table
+from trainshed.cli.common import LEVELS, client, echo, table
 
 
 @click.group("project")
@@ -17,7 +17,7 @@ def project_list() -> None:
     """List your projects (MINE is X for those you own)."""
     rows = [[p["id"], p["name"], p["owner_email"], "X" if p["is_owner"] else ""]
             for p in client().projects.list()]
-    click.echo(table(["ID", "NAME", "OWNER", "MINE"], rows))
+    echo(table(["ID", "NAME", "OWNER", "MINE"], rows))
 
 
 @command.command("create")
@@ -26,7 +26,7 @@ def project_list() -> None:
 def project_create(name: str, copy_keys: bool) -> None:
     """Create a project you own."""
     project = client().projects.create(name, copy_personal_keys=copy_keys)
-    click.echo(f"Created {project['name']} ({project['id']})")
+    echo(f"Created {project['name']} ({project['id']})")
 
 
 @command.command("rename")
@@ -34,7 +34,7 @@ def project_create(name: str, copy_keys: bool) -> None:
 @click.argument("name")
 def project_rename(project_id: str, name: str) -> None:
     project = client().projects.rename(project_id, name)
-    click.echo(f"Renamed to {project['name']}")
+    echo(f"Renamed to {project['name']}")
 
 
 @command.command("remove")
@@ -47,7 +47,7 @@ def project_remove(project_id: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Delete {project['name']} and everything in it?", abort=True)
     ts.projects.remove(project_id)
-    click.echo(f"Deleted {project['name']}")
+    echo(f"Deleted {project['name']}")
 
 
 @command.command("leave")
@@ -57,7 +57,7 @@ def project_leave(project_id: str) -> None:
     ts = client()
     project = ts.projects.get(project_id)
     ts.projects.leave(project_id)
-    click.echo(f"Left {project['name']}")
+    echo(f"Left {project['name']}")
 
 
 @command.command("settings")
@@ -68,7 +68,7 @@ def project_settings(project_id: str, owned_compute_only: bool | None) -> None:
     ts = client()
     project = (ts.projects.get(project_id) if owned_compute_only is None
                else ts.projects.settings(project_id, owned_compute_only=owned_compute_only))
-    click.echo(f"{project['name']}: owned compute only: {'yes' if project['owned_compute_only'] else 'no'}")
+    echo(f"{project['name']}: owned compute only: {'yes' if project['owned_compute_only'] else 'no'}")
 
 
 # ---- members -----------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def member() -> None:
 def member_list(project_id: str | None) -> None:
     rows = [[m["email"], m["jobs"], m["datasets"], m["models"], m["status"]]
             for m in client(project_id).members.list()]
-    click.echo(table(["EMAIL", "JOBS", "DATASETS", "MODELS", "STATUS"], rows))
+    echo(table(["EMAIL", "JOBS", "DATASETS", "MODELS", "STATUS"], rows))
 
 
 def _show(m: dict) -> str:
@@ -103,7 +103,7 @@ def _show(m: dict) -> str:
 @project_option
 def member_add(email: str, jobs: str, datasets: str, models: str, project_id: str | None) -> None:
     """Add a member by e-mail (an address with no account yet is invited)."""
-    click.echo(_show(client(project_id).members.add(email, jobs=jobs, datasets=datasets, models=models)))
+    echo(_show(client(project_id).members.add(email, jobs=jobs, datasets=datasets, models=models)))
 
 
 @member.command("update")
@@ -114,7 +114,7 @@ def member_add(email: str, jobs: str, datasets: str, models: str, project_id: st
 @project_option
 def member_update(email: str, jobs, datasets, models, project_id: str | None) -> None:
     """Change a member's access (levels not given stay as they are)."""
-    click.echo(_show(client(project_id).members.update(email, jobs=jobs, datasets=datasets, models=models)))
+    echo(_show(client(project_id).members.update(email, jobs=jobs, datasets=datasets, models=models)))
 
 
 @member.command("remove")
@@ -123,7 +123,7 @@ def member_update(email: str, jobs, datasets, models, project_id: str | None) ->
 def member_remove(email: str, project_id: str | None) -> None:
     """Remove a member (or revoke a pending invitation)."""
     client(project_id).members.remove(email)
-    click.echo(f"Removed {email}")
+    echo(f"Removed {email}")
 
 
 # ---- keys, secrets, GPU types (in cli/keys.py) --------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from trainshed.cli.common import client, table
+from trainshed.cli.common import client, echo, table
 
 project_option = click.option("--project", "project_id", metavar="ID",
                               help="The project (default: the active project).")
@@ -45,18 +45,18 @@ def build(kind: str, one: str) -> click.Group:
                  r["created_at"][:19].replace("T", " ")]
                 for r in ns(project_id).list(status=status)]
         if not rows:
-            click.echo(f"No {kind}.")
+            echo(f"No {kind}.")
             return
-        click.echo(table(["ID", "NAME", "STATUS", "FILES", "SIZE", "CREATED"], rows))
+        echo(table(["ID", "NAME", "STATUS", "FILES", "SIZE", "CREATED"], rows))
 
     @group.command("show")
     @click.argument("resource_id", metavar="ID")
     @project_option
     def resource_show(resource_id: str, project_id: str | None) -> None:
         api = ns(project_id)
-        click.echo(_describe(api.get(resource_id)))
+        echo(_describe(api.get(resource_id)))
         for f in api.files(resource_id):
-            click.echo(f"  {f['path']}  {human_size(f['size_bytes'])}")
+            echo(f"  {f['path']}  {human_size(f['size_bytes'])}")
 
     @group.command("create")
     @click.argument("name")
@@ -70,16 +70,16 @@ def build(kind: str, one: str) -> click.Group:
             raise click.UsageError("Give either --path or --url.")
         made = ns(project_id).create(name, path=path, url=url)
         if url:
-            click.echo(f"Created {made['name']} ({made['id']}): the server downloads it in the background.")
+            echo(f"Created {made['name']} ({made['id']}): the server downloads it in the background.")
         else:
-            click.echo(f"Uploaded {_describe(made)}")
+            echo(f"Uploaded {_describe(made)}")
 
     @group.command("rename")
     @click.argument("resource_id", metavar="ID")
     @click.argument("name")
     @project_option
     def resource_rename(resource_id: str, name: str, project_id: str | None) -> None:
-        click.echo(f"Renamed to {ns(project_id).rename(resource_id, name)['name']}")
+        echo(f"Renamed to {ns(project_id).rename(resource_id, name)['name']}")
 
     @group.command("download")
     @click.argument("resource_id", metavar="ID")
@@ -88,7 +88,7 @@ def build(kind: str, one: str) -> click.Group:
     def resource_download(resource_id: str, dest: str, project_id: str | None) -> None:
         """Download every file into the folder DEST (created if needed)."""
         written = ns(project_id).download(resource_id, dest)
-        click.echo(f"Downloaded {len(written)} file(s) into {dest}")
+        echo(f"Downloaded {len(written)} file(s) into {dest}")
 
     @group.command("remove")
     @click.argument("resource_id", metavar="ID")
@@ -97,7 +97,7 @@ def build(kind: str, one: str) -> click.Group:
         api = ns(project_id)
         name = api.get(resource_id)["name"]
         api.remove(resource_id)
-        click.echo(f"Deleted {name}")
+        echo(f"Deleted {name}")
 
     return group
 

@@ -42,7 +42,9 @@ def processes(addr: str) -> list[tuple[str, list[str], dict | None]]:
     manage = [sys.executable, "manage.py"]
     return [
         ("web", [*manage, "runserver", addr], None),
-        ("worker", [*manage, "db_worker", "--queue-name", "default", "--interval", "0.5"], None),
+        # One worker per queue: a download that drips for an hour never delays accrual.
+        ("worker-accrual", [*manage, "db_worker", "--queue-name", "accrual", "--interval", "0.5"], None),
+        ("worker-downloads", [*manage, "db_worker", "--queue-name", "downloads", "--interval", "0.5"], None),
         ("jobs-monitor", [*manage, "jobs", "monitor"], None),
         *local_agents(addr),
     ]
@@ -55,13 +57,20 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default=os.environ.get("TRAINSHED_ADDR", "127.0.0.1:8000"))
 
     def handle(self, *args, addr, **options):
+        from django.core.management.base import CommandError
+
         from billing.tasks import ensure_scheduled
+        from config.bind import debug_bind_refusal
+
+        refusal = debug_bind_refusal(addr)
+        if refusal:
+            raise CommandError(refusal)
 
         ensure_scheduled()  # the worker's periodic accrual (charges compute and storage)
-        children: list[tuple[str, subprocess.Popen]] = []
-        for name, argv, env in processes(addr):
-            self.stdout.write(f"starting {name}: {' '.join(argv[1:]) or argv[0]}")
-            children.append((name, subprocess.Popen(argv, env=env, start_new_session=True)))
+        children = [_Child(name, argv, env) for name, argv, env in processes(addr)]
+        for child in children:
+            self.stdout.write(f"starting {child.name}: {' '.join(child.argv[1:]) or child.argv[0]}")
+            child.start()
         self.stdout.write(self.style.SUCCESS(f"Trainshed is at http://{addr}/ — Ctrl-C stops it."))
 
         def stop(*_):
@@ -72,21 +81,60 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         try:
             while True:
-                for name, proc in children:
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
-                        raise KeyboardInterrupt
+                for child in children:
+                    note = child.watch()
+                    if note:
+                        self.stderr.write(note)
+                        self.stdout.write(note)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            for _name, proc in children:
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGTERM)
+            for child in children:
+                if child.proc is not None and child.proc.poll() is None:
+                    os.killpg(child.proc.pid, signal.SIGTERM)
             deadline = time.monotonic() + 10
-            for _name, proc in children:
+            for child in children:
+                if child.proc is None:
+                    continue
                 try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+                    os.killpg(child.proc.pid, signal.SIGKILL)
             self.stdout.write("stopped.")
+
+
+class _Child:
+    """One background process: started again when it exits (crash, kill -9, a worker that gave
+    up on the database), after a delay that doubles while it keeps failing soon after starting."""
+
+    FIRST_DELAY, MAX_DELAY, STEADY_SECONDS = 1.0, 60.0, 60.0
+
+    def __init__(self, name: str, argv: list[str], env: dict | None):
+        self.name, self.argv, self.env = name, argv, env
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.delay = self.FIRST_DELAY
+        self.restart_at: float | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, env=self.env, start_new_session=True)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def watch(self) -> str:
+        """Restart when due; returns a line to print, or ""."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.start()
+                return f"{self.name} started again."
+            return ""
+        if self.proc is None or self.proc.poll() is None:
+            return ""
+        if now - self.started_at >= self.STEADY_SECONDS:
+            self.delay = self.FIRST_DELAY  # it ran fine for a while: this is a fresh failure
+        wait = self.delay
+        self.delay = min(self.delay * 2, self.MAX_DELAY)
+        self.restart_at = now + wait
+        return f"{self.name} exited with {self.proc.returncode}; restarting in {wait:g}s."

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import signal
-import time
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
 
 from resources.jobs import services
+from resources.jobs.monitor import monitor_loop
 
 
 class Command(BaseCommand):
@@ -33,12 +32,6 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"watching jobs every {options['interval']:g}s")
-        while not stopping:
-            reaped = services.jobs_reap()
-            placed = services.jobs_place_waiting()
-            if reaped or placed:
-                self.stdout.write(f"reaped {reaped}, placed {placed}")
-            close_old_connections()
-            deadline = time.monotonic() + options["interval"]
-            while not stopping and time.monotonic() < deadline:
-                time.sleep(0.5)
+        # Database errors are retried with backoff (resources/jobs/monitor.py), never fatal.
+        monitor_loop(interval=options["interval"], stopping=lambda: stopping,
+                     log=lambda message: self.stdout.write(message))
