@@ -1,3 +1,4 @@
+import contextlib
 from io import StringIO
 
 import pytest
@@ -60,15 +61,8 @@ def test_doctor_in_production_names_missing_fernet_key_and_console_mail(settings
 
 
 def test_doctor_names_a_node_that_cannot_sandbox(db):
-    import contextlib
-import io
-
-    from django.core.management import call_command
-
-    from tests.factories import make_node
-
     make_node(name="old-box", sandbox_ok=False, sandbox_reason="bwrap is not installed")
-    out = io.StringIO()
+    out = StringIO()
     with contextlib.suppress(SystemExit):  # doctor exits non-zero when it finds a problem
         call_command("doctor", stdout=out)
     assert "Node old-box cannot sandbox jobs (bwrap is not installed): it runs only its owner's jobs." in out.getvalue()
