@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from django.conf import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(settings.BASE_DIR)
 ASK = ("from django.test import RequestFactory; "
        "r = RequestFactory().get('/', HTTP_X_FORWARDED_PROTO='https', HTTP_HOST='trainshed.example.com'); "
        "print('SECURE=' + str(r.is_secure()))")

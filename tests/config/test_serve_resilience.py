@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from resources.jobs.monitor import DatabaseWatch, monitor_loop
 from resources.models import Job, JobStatus
 from tests.jobs_helpers import local_node, make_job, ready
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(settings.BASE_DIR)
 
 
 def _free_port() -> int:

@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
 PRINT_KEY = "from django.conf import settings; print(\"KEY=\" + settings.SECRET_KEY)"
 
 
