@@ -1,5 +1,5 @@
 """The node-scoped API: an account's API key (any role's) is not a node token, so every call is
-401 before anything is looked up (the node tokens' own refusals: tests/test_node_agents.py)."""
+401 before anything is looked up (the node tokens' own refusals: tests/jobs/test_node_agents.py)."""
 
 from tests.access.routes_api import ApiRoute, api_expect
 
