@@ -21,6 +21,7 @@ from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
 from config.statements import Columns
+from projects.mfa import lacks_required_mfa  # signin
 from projects.models import RESOURCE_TYPES, Project
 
 T = TypeVar("T")
@@ -38,6 +39,8 @@ def perms(user, project: Project) -> frozenset[str]:
     if project.pk not in cache:
         checker = user.__dict__.setdefault("_trainshed_checker", ObjectPermissionChecker(user))
         cache[project.pk] = frozenset(checker.get_user_perms(project))
+        if lacks_required_mfa(user, project):  # signin: owner-required two-factor → no access
+            cache[project.pk] = frozenset()
     return cache[project.pk]
 
 
@@ -162,6 +165,8 @@ def viewable_projects(user, pk, other=False) -> tuple[Project | None, Project | 
         project = Project.from_db(connection.alias, [f.attname for f in project_fields], values[:split])
         project.owner = owner.from_db(connection.alias, [f.attname for f in owner_fields], values[split:])
         project.has_other_projects, held = bool(row[-2]), _held(row[-1])
+        if lacks_required_mfa(user, project):  # signin: owner-required two-factor → no access
+            held = frozenset()
         user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
         if "view_project" in held:
             found[project.pk] = project

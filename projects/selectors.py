@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db.models import Count, Exists, F
 
 from config.statements import Statement, field_names
+from projects.mfa import locked_for  # signin
 from projects.models import Invitation, Membership, Project
 
 
@@ -44,6 +45,7 @@ _MINE = Statement(lambda user: (
 ))
 _SHARED = Statement(lambda user: (
     Membership.objects.filter(user=user)
+    .exclude(locked_for(user, prefix="project__"))  # signin: listed apart, marked locked
     .order_by("project__name", "pk")
     .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
             owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id"))

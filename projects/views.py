@@ -13,11 +13,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.reauth import require_recent_sign_in  # signin
 from config import layout
 from config.forms import apply_service_errors
 from config.html import html_join, html_row
 from config.paging import page_of
-from projects import access, presenters, selectors, services
+from projects import (
+    access,
+    mfa,  # signin
+    presenters,
+    selectors,
+    services,
+)
 from projects.forms import (
     MemberAccessForm,
     MemberAddForm,
@@ -110,6 +117,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
     rows = functools.partial(presenters.dashboard_rows, viewer=request.user,
                              active_pk=request.project.pk if request.project else None)
     return render(request, "projects/project_list.html", {
+        "locked": mfa.locked_projects(user=request.user),  # signin: owner-required two-factor
         "mine": mine, "mine_rows": rows(mine, shared=False),
         "shared": shared, "shared_rows": rows(shared, shared=True),
     })
@@ -157,6 +165,7 @@ def _detail_context(request, project, **overrides) -> dict:
     csrf_input = layout.csrf_input(request)
     rows = presenters.member_rows(page, project=project, viewer=user, is_owner=is_owner,
                                   csrf_input=csrf_input, page_number=page.number)
+    context.update(mfa.owner_panel(project=project, member_rows=page, is_owner=is_owner))  # signin
     context.update(members_page=page, member_rows=rows, member_table=html_join(row["html"] for row in rows),
                    member_pager=presenters.member_pager(page, url=context["urls"]["detail"]),
                    member_options=html_join(html_row('<option value="{email}">', email=row["email"])
@@ -237,6 +246,7 @@ def project_rename(request: HttpRequest, project_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_delete(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "project", "administer")
+    require_recent_sign_in(request)  # signin
     form = ProjectDeleteForm(request.POST or None, project=project)
     if project.is_personal:
         form.add_error(None, "The Personal project cannot be removed.")

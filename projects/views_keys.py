@@ -21,6 +21,7 @@ from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.reauth import require_recent_sign_in  # signin
 from config.links import linker
 from projects import access, keys, presenters
 from projects.forms_keys import KeyForm, SecretForm
@@ -146,6 +147,7 @@ def key_set(request: HttpRequest, project_id, kind: str) -> HttpResponse:
         raise Http404
     if refused := _post_only(request):
         return refused
+    require_recent_sign_in(request, back=_next(request, project))  # signin: never stashes the secret
     spec = keys.KEY_SPECS[kind]
     is_set = project.third_party_keys.filter(kind=kind).exists()
     form = KeyForm(request.POST, spec=spec, is_set=is_set)
@@ -186,6 +188,7 @@ def secret_set(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "secrets")
     if refused := _post_only(request):
         return refused
+    require_recent_sign_in(request, back=_next(request, project))  # signin: never stashes the secret
     form = SecretForm(request.POST)
     if form.is_valid():
         try:
