@@ -244,3 +244,55 @@ def test_doctor_reports_sign_in(capsys, settings):
     settings.TRAINSHED_PASSWORD_SIGNUP = False
     bad = [message for ok, message in checks() if not ok]
     assert any("no one can sign up" in message for message in bad)
+
+
+# ---- operators' sign-up settings ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_password_sign_up_can_be_turned_off(client, settings):
+    settings.TRAINSHED_PASSWORD_SIGNUP = False
+    response = client.post(reverse("account_signup"), {"email": "new@example.com", "password1": PASSWORD,
+                                                        "password2": PASSWORD})
+    assert "Sign Up Closed" in response.content.decode()
+    assert not User.objects.filter(email="new@example.com").exists()
+
+
+@pytest.mark.django_db
+def test_sign_up_is_limited_to_the_allowed_domains(client, settings):
+    settings.TRAINSHED_SIGNUP_DOMAINS = ["corp.example"]
+    response = client.post(reverse("account_signup"), {"email": "new@elsewhere.example",
+                                                        "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 200
+    assert "Sign-up is limited to addresses at corp.example." in response.content.decode()
+    client.post(reverse("account_signup"), {"email": "new@corp.example", "password1": PASSWORD,
+                                            "password2": PASSWORD})
+    assert User.objects.filter(email="new@corp.example").exists()
+
+
+def test_oidc_providers_are_read_from_the_environment_and_errors_name_the_field():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.oidc import oidc_apps
+
+    apps = oidc_apps('[{"id": "corp", "name": "Corp SSO", "issuer": "https://id.corp.example/",'
+                     ' "client_id": "trainshed", "secret": "s"}]')
+    assert apps == [{"provider_id": "corp", "name": "Corp SSO", "client_id": "trainshed", "secret": "s",
+                     "settings": {"server_url": "https://id.corp.example", "oauth_pkce_enabled": True,
+                                  "token_auth_method": "client_secret_basic"}}]
+    assert oidc_apps("") == []
+    with pytest.raises(ImproperlyConfigured, match="provider 1 has no “issuer”"):
+        oidc_apps('[{"id": "corp", "name": "Corp", "client_id": "x", "secret": "s"}]')
+    with pytest.raises(ImproperlyConfigured, match="not valid JSON"):
+        oidc_apps("[{")
+
+
+@pytest.mark.django_db
+def test_sign_in_page_offers_each_provider(client, settings):
+    from config.oidc import oidc_apps
+
+    settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": oidc_apps(
+        '[{"id": "corp", "name": "Corp SSO", "issuer": "https://id.corp.example", "client_id": "t", "secret": "s"}]')}}
+    page = client.get(reverse("account_login")).content.decode()
+    assert "Sign in with Corp SSO" in page
+    assert 'href="/accounts/oidc/corp/login/?process=login"' in page

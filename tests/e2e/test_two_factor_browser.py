@@ -79,3 +79,44 @@ def test_security_key_added_then_sign_in_asks_for_it(live_server, page, authenti
     page.wait_for_url(re.compile(r".*/projects/$"))
     page.goto(f"{base}/account/whoami/")
     assert "kim@example.com" in page.content()
+
+
+def test_owner_requires_two_factor_and_a_member_without_it_sees_the_project_locked(
+        live_server, browser, screenshots):
+    from tests.factories import ProjectFactory, add_member
+
+    secret = pyotp.random_base32()
+    owner = UserFactory(email="olivia@example.com")
+    Authenticator.objects.create(user=owner, type="totp", data={"secret": secret})
+    member = UserFactory(email="max@example.com")
+    project = ProjectFactory(owner=owner, name="Vision Research")
+    add_member(project, member, jobs="all", datasets="read", models="read")
+    base = live_server.url
+
+    owner_page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    owner_page.goto(f"{base}/accounts/login/")
+    owner_page.fill("input[name=login]", owner.email)
+    owner_page.fill("input[name=password]", PASSWORD)
+    owner_page.locator("main form button[type=submit]").first.click()
+    owner_page.wait_for_url(re.compile(r".*/accounts/2fa/authenticate/$"))
+    owner_page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    owner_page.locator("main form button[type=submit]").first.click()
+    owner_page.wait_for_url(re.compile(r".*/projects/$"))
+    owner_page.goto(f"{base}/projects/{project.pk}/")
+    owner_page.check("input[name=require_two_factor]")
+    owner_page.locator("#two-factor button[type=submit]").click()
+    owner_page.wait_for_selector("text=Members must now use two-factor sign-in")
+    owner_page.locator("#two-factor").screenshot(path=str(screenshots / "project-two-factor-setting.png"))
+    owner_page.screenshot(path=str(screenshots / "project-two-factor-setting-page.png"), full_page=True)
+    assert "locked out" in owner_page.inner_text("#two-factor")
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, base, member.email)
+    locked = page.locator("#locked-projects")
+    assert "Vision Research" in locked.inner_text() and "Locked" in locked.inner_text()
+    page.screenshot(path=str(screenshots / "project-list-locked.png"), full_page=True)
+    page.goto(f"{base}/projects/{project.pk}/")
+    assert page.locator("h1").first.inner_text() != "Vision Research"
+    page.goto(f"{base}/projects/")
+    page.get_by_role("link", name="Set up two-factor sign-in").click()
+    page.wait_for_url(re.compile(r".*/accounts/2fa/$"))
