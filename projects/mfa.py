@@ -48,11 +48,11 @@ def locked_for(user_id, prefix: str = "") -> Q:
 
 def locked_projects(*, user) -> list[Project]:
     """The projects shared with `user` that they cannot open until they turn two-factor on, for
-    their project list. No query when they have it."""
-    if not getattr(user, "is_authenticated", False) or has_two_factor(user):
+    their project list: one query, whatever the number."""
+    if not getattr(user, "is_authenticated", False):
         return []
     return list(
-        Project.objects.filter(memberships__user=user, require_two_factor=True)
+        Project.objects.filter(memberships__user=user).filter(locked_for(user.pk))
         .select_related("owner").order_by("name")
     )
 
@@ -103,13 +103,13 @@ def project_two_factor_set(*, project: Project, actor, required: bool) -> Projec
 
 def owner_panel(*, project: Project, member_rows, is_owner: bool) -> dict:
     """For the owner's project page: the setting, whether the owner has two-factor, and which of
-    the members on this page have it (one query for the page)."""
+    the members on this page have it (one query)."""
     if not is_owner or project.is_personal:
         return {}
     rows = list(member_rows)
-    with_it = users_with_two_factor(row["user_id"] for row in rows)
+    with_it = users_with_two_factor([project.owner_id, *(row["user_id"] for row in rows)])
     return {"two_factor": {
         "required": project.require_two_factor,
-        "owner_has_it": has_two_factor(project.owner),
+        "owner_has_it": project.owner_id in with_it,
         "members": [{"email": row["email"], "has_it": row["user_id"] in with_it} for row in rows],
     }}
