@@ -1,9 +1,28 @@
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm as BaseChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseCreationForm
+from django.db.models import Exists, OuterRef
 
 from accounts.models import ApiKey, User
+from accounts.two_factor import FACTORS, two_factor_reset
+
+
+class TwoFactorFilter(admin.SimpleListFilter):
+    title = "two-factor sign-in"
+    parameter_name = "two_factor"
+
+    def lookups(self, request, model_admin):
+        return [("on", "On"), ("off", "Off")]
+
+    def queryset(self, request, queryset):
+        with_factor = Exists(Authenticator.objects.filter(user_id=OuterRef("pk"), type__in=FACTORS))
+        if self.value() == "on":
+            return queryset.filter(with_factor)
+        if self.value() == "off":
+            return queryset.exclude(with_factor)
+        return queryset
 
 
 class UserCreationForm(BaseCreationForm):
@@ -23,8 +42,9 @@ class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ["email"]
-    list_display = ["email", "name", "is_active", "is_staff", "date_joined"]
-    list_filter = ["is_active", "is_staff", "is_superuser"]
+    list_display = ["email", "name", "two_factor", "is_active", "is_staff", "date_joined"]
+    list_filter = [TwoFactorFilter, "is_active", "is_staff", "is_superuser"]
+    actions = ["reset_two_factor"]
     search_fields = ["email", "name"]
     readonly_fields = ["date_joined", "last_login", "updated_at"]
     fieldsets = (
@@ -37,6 +57,24 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "name", "password1", "password2")}),
     )
     filter_horizontal = ("groups",)
+    readonly_fields = [*readonly_fields, "two_factor"]
+    fieldsets = (*fieldsets[:2], ("Sign-in", {"fields": ("two_factor",)}), *fieldsets[2:])
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            has_two_factor=Exists(Authenticator.objects.filter(user_id=OuterRef("pk"), type__in=FACTORS))
+        )
+
+    @admin.display(boolean=True, description="two-factor", ordering="has_two_factor")
+    def two_factor(self, obj) -> bool:
+        return bool(getattr(obj, "has_two_factor", False))
+
+    @admin.action(description="Reset two-factor sign-in (for a locked-out person)")
+    def reset_two_factor(self, request, queryset):
+        """Removes the accounts' authenticators; each reset is written to the account's history."""
+        for user in queryset:
+            removed = two_factor_reset(user=user, actor=request.user)
+            self.message_user(request, f"{user.email}: two-factor sign-in reset ({removed} removed).")
 
 
 @admin.register(ApiKey)

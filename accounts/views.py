@@ -8,6 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.api_keys import api_key_create, api_key_revoke, api_keys_of, api_keys_revoke_all
 from accounts.forms import ApiKeyCreateForm
+from accounts.reauth import require_recent_sign_in
+from accounts.two_factor import sign_in_settings
 from core.forms import apply_service_errors
 
 
@@ -22,7 +24,7 @@ def whoami(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def settings_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/settings.html")
+    return render(request, "accounts/settings.html", sign_in_settings(request.user))
 
 
 class LoginView(allauth_views.LoginView):
@@ -45,6 +47,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     created = raw_key = None
     status = 200
     if request.method == "POST":
+        require_recent_sign_in(request)
         if form.is_valid():
             try:
                 created, raw_key = api_key_create(

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.reauth import require_recent_sign_in
 from billing import selectors, services
 from billing.models import BillingAccount, ProjectBudget
 from core.forms import error_text
@@ -133,6 +134,7 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
 @require_POST
 def charge_to(request: HttpRequest) -> HttpResponse:
     account = _own_account(request)
+    require_recent_sign_in(request)
     target_id = request.POST.get("charge_to") or ""
     target = None
     if target_id:

@@ -5,6 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.oidc import oidc_apps
 from core.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +45,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "guardian",
     "django_htmx",
     "template_partials",
@@ -150,9 +154,34 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Trainshed] "
+# Sign-in by password or by a second factor; sensitive actions ask again after this many seconds.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("TRAINSHED_REAUTHENTICATION_SECONDS", 300)
 ACCOUNT_RATE_LIMITS_ENABLED = env_bool("TRAINSHED_RATE_LIMITS", True)
 if not ACCOUNT_RATE_LIMITS_ENABLED:
     ACCOUNT_RATE_LIMITS = False
+
+# --- Two-factor sign-in (allauth.mfa) ----------------------------------------------------------
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env_str("TRAINSHED_TOTP_ISSUER", "Trainshed")
+# WebAuthn needs https, except on http://localhost while developing (and in the browser tests).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env_bool("TRAINSHED_WEBAUTHN_ALLOW_INSECURE_ORIGIN", DEBUG)
+
+# --- Single sign-on (allauth.socialaccount, OpenID Connect) -----------------------------------
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": oidc_apps(env_str("TRAINSHED_OIDC_PROVIDERS"))}}
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# The provider's *verified* address creates the account; an existing account with that address is
+# not signed in by it: the person signs in to that account first and connects the provider.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "mandatory"
+SOCIALACCOUNT_STORE_TOKENS = False
+# Operators: sign-up by password off (accounts come only from the identity provider), and sign-up
+# (either way) limited to these e-mail domains (empty: any).
+TRAINSHED_PASSWORD_SIGNUP = env_bool("TRAINSHED_PASSWORD_SIGNUP", True)
+TRAINSHED_SIGNUP_DOMAINS = [d.lower().lstrip("@") for d in env_list("TRAINSHED_SIGNUP_DOMAINS", [])]
 
 # django-guardian: object permissions on Project only, no anonymous user row.
 ANONYMOUS_USER_NAME = None

@@ -20,6 +20,7 @@ from django.db.models import Exists, F, OuterRef
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 
+from projects.mfa import lacks_required_mfa
 from projects.models import RESOURCE_TYPES, Project, ProjectUserObjectPermission
 
 T = TypeVar("T")
@@ -37,6 +38,8 @@ def perms(user, project: Project) -> frozenset[str]:
     if project.pk not in cache:
         checker = user.__dict__.setdefault("_trainshed_checker", ObjectPermissionChecker(user))
         cache[project.pk] = frozenset(checker.get_user_perms(project))
+        if lacks_required_mfa(user, project):  # the owner requires two-factor: no access until it is on
+            cache[project.pk] = frozenset()
     return cache[project.pk]
 
 
@@ -71,6 +74,8 @@ def viewable_project(user, pk=None) -> Project | None:
     project = rows[0].content_object
     project.has_other_projects = rows[0].has_other_projects
     held = frozenset(row.codename for row in rows)
+    if lacks_required_mfa(user, project):  # the owner requires two-factor: no access until it is on
+        held = frozenset()
     user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
     return project if "view_project" in held else None
 

@@ -14,6 +14,7 @@ from ninja.security import HttpBearer
 
 from accounts.api_keys import api_key_authenticate
 from projects import access
+from projects.mfa import refuse_if_mfa_required
 from projects.models import Project
 
 PROJECT_HEADER = "X-Trainshed-Project"
@@ -60,7 +61,11 @@ def project_by_id(request: HttpRequest, project_id, what: access.What = "project
     key = request.auth
     if key.project_id is not None and key.project_id != pid:
         raise Http404
-    return access.project_for(request.user, pid, what, level)
+    try:
+        return access.project_for(request.user, pid, what, level)
+    except Http404:
+        refuse_if_mfa_required(request.user, pid)  # a member is told why (403), not 404
+        raise
 
 
 def active_project(request: HttpRequest, what: access.What = "project",

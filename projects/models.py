@@ -28,7 +28,11 @@ class ProjectQuerySet(models.QuerySet):
 
     def viewable_by(self, user_id) -> "ProjectQuerySet":
         """`for_user` for an account known to be signed in and active, by its id."""
-        return self.filter(user_perms__user_id=user_id, user_perms__permission__codename="view_project")
+        from projects.mfa import locked_for  # projects.mfa imports this module
+
+        return self.filter(
+            user_perms__user_id=user_id, user_perms__permission__codename="view_project"
+        ).exclude(locked_for(user_id))  # owner-required two-factor
 
     def personal_of(self, user) -> "Project":
         return self.get(owner=user, is_personal=True)
@@ -45,6 +49,11 @@ class Project(models.Model):
         "use only owned compute resources",
         default=False,
         help_text="Jobs run, and datasets and models are stored, only on the owner's nodes.",
+    )
+    require_two_factor = models.BooleanField(
+        "members must use two-factor sign-in",
+        default=False,
+        help_text="Members without two-factor sign-in cannot open the project until they turn it on.",
     )
     # Ownership transfer: the owner offers the project to a member, who accepts or declines.
     transfer_to = models.ForeignKey(

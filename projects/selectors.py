@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
+from projects.mfa import locked_for
 from projects.models import AuditEvent, Invitation, Membership, Project
 
 
@@ -36,7 +37,9 @@ def projects_owned(*, user) -> QuerySet:
 
 def projects_shared(*, user) -> QuerySet:
     """The projects shared with `user`: owner, whether they are offered ownership, their access."""
-    return (Membership.objects.filter(user=user).order_by("project__name", "pk")
+    return (Membership.objects.filter(user=user)
+            .exclude(locked_for(user, prefix="project__"))  # listed apart, marked locked
+            .order_by("project__name", "pk")
             .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
                     owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id")))
 

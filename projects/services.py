@@ -361,6 +361,18 @@ def invitations_pending(*, project: Project) -> list[Invitation]:
 
 
 @transaction.atomic
+def accept_invitations_for_verified(*, user) -> list[Membership]:
+    """Accept the pending invitations to each of `user`'s verified addresses (after single
+    sign-on, whose addresses the identity provider verified)."""
+    from allauth.account.models import EmailAddress
+
+    accepted = []
+    for email in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True):
+        accepted += invitations_accept_for(user=user, email=email)
+    return accepted
+
+
+@transaction.atomic
 def invitations_accept_for(*, user, email: str) -> list[Membership]:
     """`user` has just verified `email`: every pending, unexpired invitation for exactly that
     address becomes a membership with the access it carried."""

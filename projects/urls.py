@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from projects import views
+from projects import views, views_mfa
 
 app_name = "projects"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("<uuid:project_id>/transfer/", views.transfer_offer, name="transfer-offer"),
     path("<uuid:project_id>/transfer/cancel/", views.transfer_cancel, name="transfer-cancel"),
     path("<uuid:project_id>/transfer/respond/", views.transfer_respond, name="transfer-respond"),
+    path("<uuid:project_id>/two-factor/", views_mfa.two_factor_setting, name="two-factor"),
     # Third-party keys and secrets (owner only) live in their own module.
     path("", include("projects.urls_keys")),
 ]

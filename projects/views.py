@@ -11,10 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.reauth import require_recent_sign_in
 from core.forms import apply_service_errors, error_text
 from core.http import next_url
 from core.paging import page_of
-from projects import access, selectors, services
+from projects import access, mfa, selectors, services
 from projects.badges import access_badge
 from projects.forms import (
     MemberAccessForm,
@@ -104,7 +105,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
                      size=DASHBOARD_PAGE_SIZE)
     for row in shared:
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
-    return render(request, "projects/project_list.html", {"mine": mine, "shared": shared})
+    return render(request, "projects/project_list.html", {
+        "locked": mfa.locked_projects(user=request.user),  # owner-required two-factor
+        "mine": mine, "shared": shared,
+    })
 
 
 @login_required
@@ -149,6 +153,7 @@ def _detail_context(request, project, **overrides) -> dict:
         row["levels"] = [(rt, row[rt]) for rt in RESOURCE_TYPES]
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
     context["members_page"] = page
+    context.update(mfa.owner_panel(project=project, member_rows=page, is_owner=is_owner))
     if is_owner:
         # Each member row says whether an invitation is pending: most projects have none, and
         # then their page reads no invitations.
@@ -224,6 +229,7 @@ def project_rename(request: HttpRequest, project_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_delete(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "project", "administer")
+    require_recent_sign_in(request)
     form = ProjectDeleteForm(request.POST or None, project=project)
     if project.is_personal:
         form.add_error(None, "The Personal project cannot be removed.")

@@ -17,6 +17,7 @@ from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.reauth import require_recent_sign_in
 from core.http import next_url as safe_next
 from projects import access, keys
 from projects.forms_keys import KeyForm, SecretForm
@@ -120,6 +121,7 @@ def key_set(request: HttpRequest, project_id, kind: str) -> HttpResponse:
         raise Http404
     if refused := _post_only(request):
         return refused
+    require_recent_sign_in(request, back=_next(request, project))  # never stashes the secret
     spec = keys.KEY_SPECS[kind]
     is_set = project.third_party_keys.filter(kind=kind).exists()
     form = KeyForm(request.POST, spec=spec, is_set=is_set)
@@ -160,6 +162,7 @@ def secret_set(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "secrets")
     if refused := _post_only(request):
         return refused
+    require_recent_sign_in(request, back=_next(request, project))  # never stashes the secret
     form = SecretForm(request.POST)
     if form.is_valid():
         try:

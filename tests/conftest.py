@@ -1,5 +1,8 @@
+import time
+
 import pytest
 from django.db import connection
+from django.test import Client
 
 from tests.factories import ProjectFactory, UserFactory, add_member
 
@@ -9,6 +12,22 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+_force_login = Client.force_login
+
+
+def _force_login_just_now(self, user, backend=None):
+    """`force_login` stands for signing in just now, as allauth records it: so a sensitive action
+    right after it is not asked to re-authenticate (tests of that age the record themselves)."""
+    _force_login(self, user, backend)
+    session = self.session
+    session["account_authentication_methods"] = [{"method": "password", "at": time.time()}]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+
+
+Client.force_login = _force_login_just_now
 
 
 def pytest_collection_modifyitems(config, items):

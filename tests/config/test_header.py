@@ -8,7 +8,7 @@ from django.urls import reverse
 from tests.factories import ProjectFactory, UserFactory, add_member
 
 
-def test_signed_out_pages_offer_sign_in_and_sign_up(client):
+def test_signed_out_pages_offer_sign_in_and_sign_up(client, db):  # allauth reads SocialApp rows
     page = client.get(reverse("account_login")).content.decode()
     assert f'<a href="{reverse("account_login")}">Sign in</a>' in page
     assert f'href="{reverse("account_signup")}" role="button"' in page

@@ -9,7 +9,8 @@ from tests.access.spec import ROLES, World, all_routes
 from tests.factories import ProjectFactory, UserFactory, add_member
 
 # URLs that belong to libraries (their own access rules) or are public by design.
-FOREIGN_PREFIXES = ("admin:", "account_", "socialaccount_", "mfa_", "usersessions_", "headless")
+FOREIGN_PREFIXES = ("admin:", "account_", "socialaccount_", "mfa_", "usersessions_", "headless",
+                    "openid_connect_")
 PUBLIC = {"api-1.0.0:openapi-json", "api-1.0.0:openapi-view"}
 
 

@@ -8,7 +8,7 @@ from projects import keys
 from resources.jobs import selectors, services
 from resources.models import JobStatus
 from tests.jobs_helpers import agent_for, local_node, make_job, ready, seed_gpu_types
-from tests.test_keys_jobs import GCP_JSON
+from tests.resources.test_keys_jobs import GCP_JSON
 
 
 @pytest.fixture(autouse=True)

@@ -90,7 +90,49 @@ def checks() -> list[tuple[bool, str]]:
         "; ".join(f"Node {name} cannot sandbox jobs ({why or 'no reason given'}): it runs only its "
                   "owner's jobs" for name, why in unsandboxed) + ".",
     )
+    _sign_in_checks(check)
     return results
+
+
+def _sign_in_checks(check) -> None:
+    """Two-factor sign-in and single sign-on."""
+    from accounts.models import User
+    from accounts.two_factor import users_with_two_factor
+
+    apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
+    names = ", ".join(f"{app['name']} ({app['settings']['server_url']})" for app in apps)
+    check(True, f"Single sign-on: {names}." if apps else "Single sign-on: no provider configured.", "")
+    check(
+        settings.TRAINSHED_PASSWORD_SIGNUP or bool(apps),
+        "Sign-up: "
+        + ("by password" if settings.TRAINSHED_PASSWORD_SIGNUP else "through single sign-on only")
+        + (f", for {', '.join(settings.TRAINSHED_SIGNUP_DOMAINS)} only."
+           if settings.TRAINSHED_SIGNUP_DOMAINS else "."),
+        "Password sign-up is off (TRAINSHED_PASSWORD_SIGNUP) and no single sign-on provider is "
+        "configured (TRAINSHED_OIDC_PROVIDERS): no one can sign up.",
+    )
+    check(
+        settings.DEBUG or not settings.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN,
+        "Security keys only over https." if not settings.DEBUG
+        else "Security keys allowed on http://localhost (development).",
+        "TRAINSHED_WEBAUTHN_ALLOW_INSECURE_ORIGIN is on in production: security keys accept http origins.",
+    )
+    staff = list(User.objects.filter(is_staff=True, is_active=True).values_list("pk", "email"))
+    protected = users_with_two_factor(pk for pk, _ in staff)
+    without = [email for pk, email in staff if pk not in protected]
+    check(
+        settings.DEBUG or not without,
+        f"Two-factor sign-in: {len(protected)} of {len(staff)} staff account(s) use it.",
+        f"Staff accounts without two-factor sign-in: {', '.join(without)} (Account settings → "
+        "Two-factor sign-in).",
+    )
+    from projects.mfa import members_locked_out
+
+    locked = members_locked_out()
+    check(True, "Projects that require two-factor sign-in: "
+          + (", ".join(f"{name}: {count} member(s) without it" for name, count in locked)
+             or "none locked out")
+          + ".", "")
 
 
 class Command(BaseCommand):

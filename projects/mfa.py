@@ -1,0 +1,115 @@
+"""Owner-required two-factor sign-in: the project setting "Members must use two-factor sign-in".
+
+While it is on, a member without two-factor sign-in is treated as having no access to the project
+(404 everywhere, not in the switcher), except that the project stays in their project list marked
+locked, and their API keys are told why (403 naming the setting). The owner is never locked out
+(they cannot turn the setting on without two-factor themselves).
+
+The access helper (`projects.access`) asks `lacks_required_mfa` for one project; lists filter
+with `locked_for`, one condition in the same query (no query per row).
+"""
+
+from __future__ import annotations
+
+from allauth.mfa.models import Authenticator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+
+from accounts.two_factor import FACTORS, has_two_factor, users_with_two_factor
+from projects.models import Membership, Project
+
+SETTING = "Members must use two-factor sign-in"
+API_REFUSAL = (
+    f"This project requires two-factor sign-in (“{SETTING}”): turn on two-factor sign-in under "
+    "Account settings → Two-factor sign-in to use it."
+)
+
+
+def lacks_required_mfa(user, project: Project) -> bool:
+    """Whether `project` requires two-factor sign-in of its members and `user`, not its owner,
+    has none. No query unless the project requires it (then at most one, per request)."""
+    return (
+        project.require_two_factor
+        and project.owner_id != getattr(user, "pk", None)
+        and not has_two_factor(user)
+    )
+
+
+def locked_for(user_id, prefix: str = "") -> Q:
+    """The condition, over Project (or a model reaching it by `prefix`, e.g. "project__"), that
+    the project is locked for the account `user_id` (an id or an OuterRef)."""
+    return (
+        Q(**{f"{prefix}require_two_factor": True})
+        & ~Q(**{f"{prefix}owner_id": user_id})
+        & ~Exists(Authenticator.objects.filter(user_id=user_id, type__in=FACTORS))
+    )
+
+
+def locked_projects(*, user) -> list[Project]:
+    """The projects shared with `user` that they cannot open until they turn two-factor on, for
+    their project list: one query, whatever the number."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        Project.objects.filter(memberships__user=user).filter(locked_for(user.pk))
+        .select_related("owner").order_by("name")
+    )
+
+
+def members_locked_out() -> list[tuple[str, int]]:
+    """For operators (`doctor`): each project that requires two-factor sign-in and has members
+    without it, with their number."""
+    lacking = ~Exists(Authenticator.objects.filter(user_id=OuterRef("user_id"), type__in=FACTORS))
+    rows = (Membership.objects.filter(project__require_two_factor=True).filter(lacking)
+            .values("project__name").annotate(n=Count("pk")).order_by("project__name"))
+    return [(row["project__name"], row["n"]) for row in rows]
+
+
+def refuse_if_mfa_required(user, project_id) -> None:
+    """For the API, after a project answered 404: if it is hidden from `user` only because it
+    requires two-factor sign-in of its members, say so (403 naming the setting) — the member knows
+    the project exists. Anyone else keeps the 404."""
+    if not getattr(user, "is_authenticated", False) or has_two_factor(user):
+        return
+    if Membership.objects.filter(project_id=project_id, user=user, project__require_two_factor=True).exists():
+        raise PermissionDenied(API_REFUSAL)
+
+
+# ---- the setting (service) and what the owner sees --------------------------------------------
+
+
+@transaction.atomic
+def project_two_factor_set(*, project: Project, actor, required: bool) -> Project:
+    """The owner turns "Members must use two-factor sign-in" on or off (audited). To turn it on
+    the owner must use two-factor sign-in themselves."""
+    from projects.services import _authorize, _refuse_personal, audit_record  # it imports access → us
+
+    _refuse_personal(project, "configured")
+    _authorize(actor, project)
+    required = bool(required)
+    if required and not project.require_two_factor and not has_two_factor(project.owner):
+        raise ValidationError({"require_two_factor": (
+            "Turn on two-factor sign-in for your own account first (Account settings → Two-factor "
+            "sign-in): the owner of a project that requires it must use it too.")})
+    before = project.require_two_factor
+    if before != required:
+        project.require_two_factor = required
+        project.save(update_fields=["require_two_factor", "updated_at"])
+        audit_record(project=project, actor=actor, action="settings.updated",
+                     before={"require_two_factor": before}, after={"require_two_factor": required})
+    return project
+
+
+def owner_panel(*, project: Project, member_rows, is_owner: bool) -> dict:
+    """For the owner's project page: the setting, whether the owner has two-factor, and which of
+    the members on this page have it (one query)."""
+    if not is_owner or project.is_personal:
+        return {}
+    rows = list(member_rows)
+    with_it = users_with_two_factor([project.owner_id, *(row["user_id"] for row in rows)])
+    return {"two_factor": {
+        "required": project.require_two_factor,
+        "owner_has_it": project.owner_id in with_it,
+        "members": [{"email": row["email"], "has_it": row["user_id"] in with_it} for row in rows],
+    }}

@@ -1,0 +1,134 @@
+"""The project setting "Members must use two-factor sign-in": only an owner with two-factor may
+turn it on; on and off are audited; while on, a member without two-factor sees the project
+marked locked in their list (with a link to set it up) and nothing else of it, and their API
+keys are told why."""
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.urls import reverse
+
+from accounts.api_keys import api_key_create
+from projects.mfa import SETTING
+from projects.models import AuditEvent
+
+
+def give_two_factor(user):
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+
+
+def turn_on(client, project):
+    return client.post(reverse("projects:two-factor", kwargs={"project_id": project.pk}),
+                       {"require_two_factor": "on"}, follow=True)
+
+
+@pytest.fixture
+def required(client, project, owner, member_all):
+    give_two_factor(owner)
+    client.force_login(owner)
+    turn_on(client, project)
+    project.refresh_from_db()
+    assert project.require_two_factor
+    client.logout()
+    return project
+
+
+@pytest.mark.django_db
+def test_owner_without_two_factor_cannot_turn_it_on(client, project, owner):
+    client.force_login(owner)
+    page = client.get(reverse("projects:detail", kwargs={"project_id": project.pk})).content.decode()
+    assert "Members must use two-factor sign-in" in page
+    assert "You must use two-factor sign-in yourself" in page
+    response = turn_on(client, project)
+    assert "Turn on two-factor sign-in for your own account first" in response.content.decode()
+    project.refresh_from_db()
+    assert not project.require_two_factor
+    assert not AuditEvent.objects.filter(project=project, action="settings.updated").exists()
+
+
+@pytest.mark.django_db
+def test_turning_it_on_and_off_is_audited(client, project, owner):
+    give_two_factor(owner)
+    client.force_login(owner)
+    response = turn_on(client, project)
+    assert "Members must now use two-factor sign-in" in response.content.decode()
+    client.post(reverse("projects:two-factor", kwargs={"project_id": project.pk}), {})
+    events = list(AuditEvent.objects.filter(project=project, action="settings.updated").order_by("pk")
+                  .values_list("actor__email", "before", "after"))
+    assert events == [
+        ("owner@example.com", {"require_two_factor": False}, {"require_two_factor": True}),
+        ("owner@example.com", {"require_two_factor": True}, {"require_two_factor": False}),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_member_cannot_change_the_setting(client, project, member_all):
+    give_two_factor(member_all)
+    client.force_login(member_all)
+    response = client.post(reverse("projects:two-factor", kwargs={"project_id": project.pk}),
+                           {"require_two_factor": "on"})
+    assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_member_without_two_factor_sees_the_project_locked_and_nothing_else(client, required, member_all):
+    client.force_login(member_all)
+    listing = client.get(reverse("projects:list")).content.decode()
+    assert "Locked: two-factor sign-in required" in listing
+    assert "Vision Research" in listing and reverse("mfa_index") in listing
+    assert reverse("projects:detail", kwargs={"project_id": required.pk}) not in listing
+    assert client.get(reverse("projects:detail", kwargs={"project_id": required.pk})).status_code == 404
+    assert client.get(reverse("resources:job-list")).status_code == 200  # their own Personal project
+    switcher = client.get(reverse("projects:switcher")).content.decode()
+    assert "Vision Research" not in switcher
+    switched = client.post(reverse("projects:switch"), {"project": str(required.pk)})
+    assert switched.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_stale_active_project_falls_back_to_personal(client, project, owner, member_all):
+    client.force_login(member_all)
+    client.post(reverse("projects:switch"), {"project": str(project.pk)})
+    give_two_factor(owner)
+    project.require_two_factor = True
+    project.save()
+    page = client.get(reverse("resources:job-list")).content.decode()
+    assert "Vision Research" not in page.split("<main")[0]  # the header names Personal now
+
+
+@pytest.mark.django_db
+def test_member_with_two_factor_opens_it(client, required, member_all):
+    give_two_factor(member_all)
+    client.force_login(member_all)
+    assert client.get(reverse("projects:detail", kwargs={"project_id": required.pk})).status_code == 200
+    listing = client.get(reverse("projects:list")).content.decode()
+    assert "Locked" not in listing and "Vision Research" in listing
+    assert "Vision Research" in client.get(reverse("projects:switcher")).content.decode()
+
+
+@pytest.mark.django_db
+def test_api_key_of_member_without_two_factor_gets_403_naming_the_setting(client, required, member_all,
+                                                                           outsider):
+    _key, raw = api_key_create(user=member_all, name="cli")
+    headers = {"Authorization": f"Bearer {raw}", "X-Trainshed-Project": str(required.pk)}
+    response = client.get("/api/v1/jobs", headers=headers)
+    assert response.status_code == 403
+    assert SETTING in response.json()["detail"]
+    listed = client.get("/api/v1/projects", headers={"Authorization": f"Bearer {raw}"}).json()["items"]
+    assert "Vision Research" not in [p["name"] for p in listed]
+    # An outsider still gets the plain 404: nothing says the project exists.
+    _key, other = api_key_create(user=outsider, name="cli")
+    response = client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {other}",
+                                                   "X-Trainshed-Project": str(required.pk)})
+    assert response.status_code == 404 and SETTING not in response.content.decode()
+    give_two_factor(member_all)
+    assert client.get("/api/v1/jobs", headers=headers).status_code == 200
+
+
+@pytest.mark.django_db
+def test_owner_member_table_shows_who_has_two_factor(client, required, owner, member_all, member_read):
+    give_two_factor(member_read)
+    client.force_login(owner)
+    page = client.get(reverse("projects:detail", kwargs={"project_id": required.pk})).content.decode()
+    table = page.split('class="two-factor-members"')[1].split("</table>")[0]
+    assert "all@example.com</td><td><span class=\"badge warn\">Off</span> — locked out" in table
+    assert "read@example.com</td><td><span class=\"badge ok\">On</span>" in table
