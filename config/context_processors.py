@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 # (label, URL name, the URL namespace or URL-name prefix of the pages it is current on)
 SECTIONS = (
     ("Projects", "projects:list", "projects:"),
@@ -24,4 +26,5 @@ def _is_current(marks: str, match) -> bool:
 def layout(request) -> dict:
     match = getattr(request, "resolver_match", None)
     return {"nav_sections": [{"label": label, "url_name": name, "current": _is_current(marks, match)}
-                             for label, name, marks in SECTIONS]}
+                             for label, name, marks in SECTIONS],
+            "password_signup": settings.TRAINSHED_PASSWORD_SIGNUP}

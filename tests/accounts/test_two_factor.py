@@ -256,6 +256,8 @@ def test_password_sign_up_can_be_turned_off(client, settings):
                                                         "password2": PASSWORD})
     assert "Sign Up Closed" in response.content.decode()
     assert not User.objects.filter(email="new@example.com").exists()
+    sign_in_page = client.get(reverse("account_login")).content.decode()
+    assert f'href="{reverse("account_signup")}" role="button"' not in sign_in_page  # nor does the header
 
 
 @pytest.mark.django_db
