@@ -30,6 +30,7 @@ from compute.models import BYTES_PER_GB, ComputeNode
 from projects import access
 from projects.keys import RESERVED_NAMES, RESERVED_PREFIXES
 from projects.models import Project
+from resources.jobs import wake
 from resources.models import (
     JOB_ACTIVE,
     JOB_ON_NODE,
@@ -277,9 +278,10 @@ def _place(job: Job, *, actor=None) -> bool:
                         status_reason="Waiting for a node with free GPUs and disk.")
         return False
     node = reservation.node
-    # The node's agent claims it (`run_claim_next`) at its next poll.
     _set_status(job, JobStatus.STARTING, actor=actor, message=f"Placed on {node.name}",
                 node=node, gpu_indices=_gpu_indices(node, job), status_reason="")
+    # The node's agent waits in a claim (`run_claim_next`): wake it when this commits.
+    wake.node_wake(node_id=node.pk)
     return True
 
 
