@@ -470,12 +470,13 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
         # Full: acknowledged, not kept. One empty chunk carries the number, so the next is seq + 1.
         placeholder = job.log_chunks.filter(seq=last, text="")
         if not placeholder.update(seq=seq):
-            JobLogChunk.objects.create(job=job, seq=seq, text="")
+            JobLogChunk.objects.create(job=job, seq=seq, text="", start=job.log_bytes)
         return seq
     data = redact(text).encode()
     if len(data) > room:
         data = data[:room].decode("utf-8", errors="ignore").encode() + LOG_FULL.encode()
-    JobLogChunk.objects.create(job=job, seq=seq, text=data.decode("utf-8", errors="replace"))
+    JobLogChunk.objects.create(job=job, seq=seq, text=data.decode("utf-8", errors="replace"),
+                               start=job.log_bytes)
     Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data))
     return seq
 
