@@ -39,6 +39,7 @@ bench: install-test
 	$(PY) bench/pages.py
 	$(PY) bench/accrual.py
 	$(PY) bench/jobs.py
+	$(PY) bench/logs.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var/

@@ -18,12 +18,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.contrib.auth import get_user_model
+from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from billing.models import LedgerEntry, ProjectBudget
+from billing.models import BillingAccount, LedgerEntry, ProjectBudget
 from billing.services import account_for, balance, project_month_spend, slice_amount
+from compute.models import GpuType
+from projects.models import Project
 from resources.jobs.services import OUT_OF_CREDITS, job_stop
 from resources.models import JOB_ACTIVE, Dataset, Job, JobRun, MLModel, StoredStatus
 
@@ -89,6 +92,12 @@ def _charged_until(*, kind: str, since: datetime | None) -> dict[str, datetime]:
 def accrue_storage(*, now: datetime | None = None) -> PassResult:
     """Charge every complete hour of every stored dataset and model not charged yet."""
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _accrue_storage_sql(now=now)
+    return _accrue_storage_orm(now=now)
+
+
+def _accrue_storage_orm(*, now: datetime) -> PassResult:
     until = _hour_floor(now)
     since = _window_start(kind=LedgerEntry.Kind.STORAGE, now=until)
     rate = storage_rate_per_gb_hour()
@@ -181,6 +190,12 @@ def accrue_compute(*, now: datetime | None = None) -> PassResult:
     """Charge GPU time per minute of every job run (and the final partial minute of an ended one):
     GPU count × the GPU type's credits per GPU-hour, to the owner's account at accrual time."""
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _accrue_compute_sql(now=now)
+    return _accrue_compute_orm(now=now)
+
+
+def _accrue_compute_orm(*, now: datetime) -> PassResult:
     since = _window_start(kind=LedgerEntry.Kind.COMPUTE, now=now)
     runs = JobRun.objects.filter(started_at__lt=now).select_related("job__project__owner", "gpu_type")
     if since is not None:
@@ -243,37 +258,193 @@ def enforce_limits(*, now: datetime | None = None) -> int:
     """Stop running jobs whose owner's account has no credits left, or whose project reached its
     monthly cap. Returns how many were stopped. They can be started again after a top-up."""
     stopped = 0
-    active = list(
-        Job.objects.filter(status__in=JOB_ACTIVE, stop_requested_at__isnull=True).select_related(
-            "project__owner"
-        )
-    )
+    active = Job.objects.filter(status__in=JOB_ACTIVE, stop_requested_at__isnull=True)
+    # Decide per owner and per capped project (a few hundred rows), then load only the jobs to
+    # stop: a pass's memory does not grow with the number of running jobs.
+    reasons: dict = {}  # owner id or project id -> why its jobs stop
     balances: dict[int, Decimal] = {}
-    caps = dict(
-        ProjectBudget.objects.filter(
-            project__in={j.project_id for j in active}, monthly_cap__isnull=False
-        ).values_list("project_id", "monthly_cap")
-    )
-    capped: dict = {}
-    accounts: dict[int, object] = {}
-    for job in active:
-        owner = job.project.owner
-        if owner.pk not in accounts:
-            accounts[owner.pk] = account_for(owner)
-        account = accounts[owner.pk]
+    owners = active.values_list("project__owner", flat=True).distinct()
+    for owner in get_user_model().objects.filter(pk__in=owners):
+        account = account_for(owner)
         if account.pk not in balances:
             balances[account.pk] = balance(account)
-        reason = None
         if balances[account.pk] <= 0:
-            reason = OUT_OF_CREDITS
-        elif job.project_id in caps:
-            if job.project_id not in capped:
-                capped[job.project_id] = (
-                    project_month_spend(project=job.project, now=now) >= caps[job.project_id]
-                )
-            if capped[job.project_id]:
-                reason = "monthly spending cap reached"
-        if reason:
-            job_stop(job=job, actor=None, reason=reason)
-            stopped += 1
+            reasons[("owner", owner.pk)] = OUT_OF_CREDITS
+    caps = ProjectBudget.objects.filter(
+        project__in=active.values("project_id"), monthly_cap__isnull=False
+    ).select_related("project")
+    for budget in caps:
+        if project_month_spend(project=budget.project, now=now) >= budget.monthly_cap:
+            reasons[("project", budget.project_id)] = "monthly spending cap reached"
+    if not reasons:
+        return 0
+    broke = [key[1] for key in reasons if key[0] == "owner"]
+    capped = [key[1] for key in reasons if key[0] == "project"]
+    to_stop = active.filter(models.Q(project__owner__in=broke) | models.Q(project__in=capped))
+    for job in to_stop.select_related("project").iterator(chunk_size=BATCH):
+        reason = reasons.get(("owner", job.project.owner_id)) or reasons[("project", job.project_id)]
+        job_stop(job=job, actor=None, reason=reason)
+        stopped += 1
     return stopped
+
+
+# ---- PostgreSQL: the slices generated and inserted by the database ------------------------------
+# The same rules as the Python passes above, written once more as one INSERT … SELECT per kind:
+# the slices come from generate_series, duplicates are skipped by ON CONFLICT on the idempotency
+# key, and the count of new rows comes back from RETURNING. Nothing is loaded into Python, so a
+# pass's time is the database's and its memory does not grow with the number of jobs. Amounts are
+# computed from the exact quantity × price and rounded half-up to the cent at each slice's end and
+# start (round() on numeric rounds half away from zero, which is half-up for the positive costs).
+
+def _tables() -> dict[str, str]:
+    return {
+        "ledger": LedgerEntry._meta.db_table,
+        "account": BillingAccount._meta.db_table,
+        "allowed": BillingAccount.allowed_users.through._meta.db_table,
+        "project": Project._meta.db_table,
+        "job": Job._meta.db_table,
+        "run": JobRun._meta.db_table,
+        "gpu": GpuType._meta.db_table,
+        "dataset": Dataset._meta.db_table,
+        "model": MLModel._meta.db_table,
+    }
+
+
+# The account each owner's charges go to: billing.services.account_for, for all owners at once.
+_ACCOUNTS_SQL = """
+    SELECT own.owner_id,
+           CASE WHEN own.charge_to_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM {allowed} au
+                    WHERE au.billingaccount_id = own.charge_to_id AND au.user_id = own.owner_id)
+                THEN own.charge_to_id ELSE own.id END AS account_id
+    FROM {account} own
+"""
+
+_COMPUTE_SQL = """
+WITH accounts AS ({accounts}),
+charged AS (
+    SELECT resource, MAX(period_end) AS done FROM {ledger}
+    WHERE kind = 'compute' AND (%(since)s::timestamptz IS NULL OR period_end > %(since)s)
+    GROUP BY resource
+),
+runs AS (
+    SELECT r.id, r.started_at, r.ended_at, r.started_by_id, r.gpu_count, g.credits_per_gpu_hour AS rate,
+           j.id AS job_id, j.name AS job_name, p.id AS project_id, p.name AS project_name,
+           a.account_id,
+           CASE WHEN r.ended_at IS NULL THEN LEAST(COALESCE(r.last_heartbeat, r.started_at), %(now)s)
+                WHEN r.ended_at - COALESCE(r.last_heartbeat, r.started_at) > interval '2 minutes'
+                    THEN COALESCE(r.last_heartbeat, r.started_at)
+                ELSE LEAST(r.ended_at, %(now)s) END AS until
+    FROM {run} r
+    JOIN {job} j ON j.id = r.job_id
+    JOIN {project} p ON p.id = j.project_id
+    JOIN {gpu} g ON g.id = r.gpu_type_id
+    JOIN accounts a ON a.owner_id = p.owner_id
+    WHERE r.started_at < %(now)s
+      AND (%(since)s::timestamptz IS NULL OR r.ended_at IS NULL OR r.ended_at > %(since)s)
+),
+spans AS (
+    SELECT runs.*, EXTRACT(EPOCH FROM until - started_at) AS seconds,
+           CASE WHEN c.done > runs.started_at
+                THEN ROUND(EXTRACT(EPOCH FROM c.done - runs.started_at) / 60)::bigint ELSE 0 END AS first
+    FROM runs LEFT JOIN charged c ON c.resource = 'job:' || runs.job_id::text
+),
+bounds AS (
+    SELECT spans.*, FLOOR(seconds / 60)::bigint
+               + CASE WHEN ended_at IS NOT NULL AND MOD(seconds, 60) <> 0 THEN 1 ELSE 0 END AS last
+    FROM spans
+),
+slices AS (
+    SELECT b.*, i, (i * 60)::numeric AS before,
+           LEAST(i * 60::numeric, seconds - 60) + 60 AS after
+    FROM bounds b, generate_series(b.first, b.last - 1) AS i
+),
+inserted AS (
+    INSERT INTO {ledger} (account_id, project_id, project_name, kind, resource, resource_name, quantity,
+                          unit, unit_price, amount, period_start, period_end, created_by_id, note,
+                          idempotency_key, created_at)
+    SELECT account_id, project_id, project_name, 'compute', 'job:' || job_id::text, LEFT(job_name, 200),
+           ROUND(gpu_count * (after - before) / 3600, 6), 'gpu_hour', rate,
+           ROUND(gpu_count * rate * before / 3600, 2) - ROUND(gpu_count * rate * after / 3600, 2),
+           started_at + i * interval '1 minute', LEAST(started_at + (i + 1) * interval '1 minute', until),
+           started_by_id, '', 'compute:' || id::text || ':' || i::text, %(created_at)s
+    FROM slices
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM inserted)
+"""
+
+_STORAGE_SQL = """
+WITH accounts AS ({accounts}),
+charged AS (
+    SELECT resource, MAX(period_end) AS done FROM {ledger}
+    WHERE kind = 'storage' AND (%(since)s::timestamptz IS NULL OR period_end > %(since)s)
+    GROUP BY resource
+),
+stored AS (
+    SELECT 'dataset:' || id::text AS ref, id, name, size_bytes, created_at, created_by_id, project_id
+    FROM {dataset} WHERE status = 'ready' AND size_bytes > 0
+    UNION ALL
+    SELECT 'model:' || id::text, id, name, size_bytes, created_at, created_by_id, project_id
+    FROM {model} WHERE status = 'ready' AND size_bytes > 0
+),
+spans AS (
+    SELECT s.*, p.name AS project_name, a.account_id,
+           (DATE_TRUNC('hour', s.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') + interval '1 hour'
+               AS first_start,
+           s.size_bytes * 0.000000001 AS gb, c.done
+    FROM stored s
+    JOIN {project} p ON p.id = s.project_id
+    JOIN accounts a ON a.owner_id = p.owner_id
+    LEFT JOIN charged c ON c.resource = s.ref
+),
+slices AS (
+    SELECT spans.*, hour,
+           (EXTRACT(EPOCH FROM hour - first_start) / 3600)::bigint AS index
+    FROM spans, generate_series(
+        GREATEST(COALESCE(done, first_start), first_start, COALESCE(%(since)s, first_start)),
+        %(until)s::timestamptz - interval '1 hour', interval '1 hour') AS hour
+),
+inserted AS (
+    INSERT INTO {ledger} (account_id, project_id, project_name, kind, resource, resource_name, quantity,
+                          unit, unit_price, amount, period_start, period_end, created_by_id, note,
+                          idempotency_key, created_at)
+    SELECT account_id, project_id, project_name, 'storage', ref, LEFT(name, 200), ROUND(gb, 6),
+           'gb_hour', %(unit_price)s,
+           ROUND(gb * %(rate)s * index, 2) - ROUND(gb * %(rate)s * (index + 1), 2),
+           hour, hour + interval '1 hour', created_by_id, '',
+           'storage:' || ref || ':'
+               || TO_CHAR(hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '+00:00',
+           %(created_at)s
+    FROM slices
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT COUNT(*) FROM stored), (SELECT COUNT(*) FROM inserted)
+"""
+
+
+def _run_sql(template: str, params: dict) -> PassResult:
+    tables = _tables()
+    sql = template.format(accounts=_ACCOUNTS_SQL.format(**tables), **tables)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        considered, created = cursor.fetchone()
+    return PassResult(created=created, considered=considered)
+
+
+def _accrue_compute_sql(*, now: datetime) -> PassResult:
+    since = _window_start(kind=LedgerEntry.Kind.COMPUTE, now=now)
+    return _run_sql(_COMPUTE_SQL, {"now": now, "since": since, "created_at": timezone.now()})
+
+
+def _accrue_storage_sql(*, now: datetime) -> PassResult:
+    until = _hour_floor(now)
+    since = _window_start(kind=LedgerEntry.Kind.STORAGE, now=until)
+    rate = storage_rate_per_gb_hour()
+    return _run_sql(
+        _STORAGE_SQL,
+        {"until": until, "since": since, "rate": rate, "unit_price": rate.quantize(Decimal("0.000001")),
+         "created_at": timezone.now()},
+    )

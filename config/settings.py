@@ -304,6 +304,9 @@ TRAINSHED_NODE_HEARTBEAT_SECONDS = env_int("TRAINSHED_NODE_HEARTBEAT_SECONDS", 9
 
 # --- Jobs (run by each node's agent: trainshed.agent; these are the control plane's side) -------
 # How often an agent reports a running job (what billing meters up to).
+# How long a node's claim may wait for a job to be placed: below gunicorn's worker timeout (30 s),
+# and each waiting agent holds a worker that long (README: Production).
+TRAINSHED_NODE_CLAIM_WAIT_SECONDS = env_int("TRAINSHED_NODE_CLAIM_WAIT_SECONDS", 20)
 TRAINSHED_JOB_HEARTBEAT_SECONDS = env_int("TRAINSHED_JOB_HEARTBEAT_SECONDS", 10)
 # A running job whose heartbeat is older than this is reaped (failed, GPUs freed).
 TRAINSHED_JOB_STALE_SECONDS = env_int("TRAINSHED_JOB_STALE_SECONDS", 60)

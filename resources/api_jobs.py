@@ -4,10 +4,11 @@ Every operation asks `active_project(request, "jobs", level)` (= `access.require
 do), looks the job up inside that project with `selectors.job_get` (another project's id, or a
 removed job, is a 404) and calls one service. Mounted by `resources/api.py`.
 
-Logs are served redacted only (`selectors.job_log_stream`/`job_log_tail` replace the project's
-secrets with ***), never raw chunks. `GET /jobs/{id}/logs` answers a slice of the redacted log:
-`?offset=` (bytes of the redacted log, as `next_offset` said) or `?tail=` (the last lines), so a
-client follows a running job by asking again from `next_offset` until `ended` and no text is left.
+Logs are served redacted only (each chunk is redacted again with the project's secrets as they
+are now), never raw chunks. `GET /jobs/{id}/logs` answers a slice of the log: `?offset=` (bytes of
+the log as stored, as `next_offset` said) or `?tail=` (the last lines), so a client follows a
+running job by asking again from `next_offset` until `ended` and no text is left. A poll costs
+what is new: chunks know their byte offsets, and a poll at the end reads no chunk.
 """
 
 import uuid
@@ -162,25 +163,83 @@ def _is_continuation(byte: int) -> bool:
     return byte & 0xC0 == 0x80
 
 
+def _chunks_from(job: Job, *, seq: int, limit: int = 64):
+    """(start, redacted text as bytes, stored length) of the chunks from `seq` on, in order."""
+    redact = selectors.job_redactor(job=job)
+    while True:
+        batch = list(job.log_chunks.filter(seq__gte=seq).order_by("seq")
+                     .values_list("seq", "start", "text")[:limit])
+        for _, start, text in batch:
+            yield start, redact(text).encode(), len(text.encode())
+        if len(batch) < limit:
+            return
+        seq = batch[-1][0] + 1
+
+
 def _log_slice(job: Job, *, offset: int, tail: int | None) -> dict:
-    """A slice of the redacted log on UTF-8 character boundaries. The job's status was read before
-    the log, so an ended job's slice up to `size` is its whole log."""
-    data = "".join(selectors.job_log_stream(job=job)).encode()
-    size = len(data)
+    """A slice of the redacted log on UTF-8 character boundaries. Offsets are bytes of the log as
+    stored (each chunk was redacted when it came and knows where it starts); a poll reads only the
+    chunks from its offset on, and a poll at the end reads none. A chunk is redacted again whole
+    when served (for values set since; a value that changes a chunk's length moves its cut points
+    within that chunk, never across chunks). The job's status was read before the log, so an ended
+    job's slice up to `size` is its whole log."""
+    size = job.log_bytes
+    ended = job.status not in JOB_ACTIVE
     if tail is not None:
-        text = "".join(data.decode().splitlines(keepends=True)[-tail:])
-        start = size - len(text.encode())
-        end = size
-    else:
-        start = min(offset, size)
-        while start < size and _is_continuation(data[start]):
-            start += 1
-        end = min(size, start + LOG_PAGE_BYTES)
-        while end < size and _is_continuation(data[end]):
-            end -= 1
-        text = data[start:end].decode()
-    return {"text": text, "offset": start, "next_offset": end, "size": size, "status": job.status,
-            "ended": job.status not in JOB_ACTIVE}
+        return _log_tail(job, tail=tail, size=size, ended=ended)
+    if offset >= size:
+        return {"text": "", "offset": size, "next_offset": size, "size": size, "status": job.status,
+                "ended": ended}
+    first = (job.log_chunks.filter(start__lte=offset).order_by("-start", "-seq")
+             .values_list("seq", flat=True).first()) or 0
+    parts: list[bytes] = []
+    begin = end = None
+    room = LOG_PAGE_BYTES
+    for start, data, stored in _chunks_from(job, seq=first):
+        exact = len(data) == stored  # else served whole: its stored offsets do not map into it
+        cut = min(max(0, offset - start), stored) if exact and begin is None else 0
+        while cut < len(data) and _is_continuation(data[cut]):
+            cut += 1
+        stop = len(data)
+        if exact and stop - cut > room:
+            stop = cut + room
+            while stop > cut and _is_continuation(data[stop]):
+                stop -= 1
+        if begin is None:
+            begin = start + cut
+        elif stop - cut > room:  # a chunk that does not fit waits for the next page
+            break
+        parts.append(data[cut:stop])
+        end = start + (stop if exact else stored)
+        room -= stop - cut
+        if room <= 0 or stop < len(data):
+            break
+    if begin is None:
+        begin = end = offset
+    return {"text": b"".join(parts).decode(), "offset": begin, "next_offset": end,
+            "size": max(size, end), "status": job.status, "ended": ended}
+
+
+def _log_tail(job: Job, *, tail: int, size: int, ended: bool) -> dict:
+    """The last `tail` lines, read from the last chunks back until they hold that many."""
+    chunks: list[tuple[int, str]] = []
+    lines = 0
+    newest = job.log_chunks.order_by("-seq").values_list("start", "text")
+    while lines <= tail and (batch := list(newest[len(chunks):len(chunks) + 50])):
+        for start, text in batch:
+            chunks.append((start, text))
+            lines += text.count("\n")
+            if lines > tail:
+                break
+    if not chunks:
+        return {"text": "", "offset": size, "next_offset": size, "size": size, "status": job.status,
+                "ended": ended}
+    chunks.reverse()
+    stored = "".join(text for _, text in chunks)
+    kept = "".join(stored.splitlines(keepends=True)[-tail:])
+    end = chunks[0][0] + len(stored.encode())
+    return {"text": selectors.job_redactor(job=job)(kept), "offset": end - len(kept.encode()),
+            "next_offset": end, "size": max(size, end), "status": job.status, "ended": ended}
 
 
 # ---- operations --------------------------------------------------------------------------------
@@ -250,5 +309,7 @@ def job_logs(request: HttpRequest, job_id: uuid.UUID, query: Query[LogQuery]):
     """At most 1 MiB of text per answer. To follow a job: ask with `?offset=<next_offset>` again
     (at once while `next_offset < size`, else after a pause) until `ended` is true and
     `next_offset == size`."""
-    job = _lookup(request, job_id)
+    project = active_project(request, "jobs", "read")
+    job = selectors.job_for_log(project=project, pk=job_id)
+    job.project = project  # the redactor's project, already read
     return _log_slice(job, offset=query.offset, tail=query.tail)

@@ -25,7 +25,7 @@ from core.api import ERRORS
 from projects import access
 from projects.keys import job_environment_and_files, redactor
 from resources import storage
-from resources.jobs import services
+from resources.jobs import services, wake
 from resources.models import Job, JobOutput, JobStatus, JobType
 
 router = Router(tags=["node agents"], auth=NodeTokenAuth())
@@ -182,9 +182,11 @@ def job_spec(job: Job) -> dict:
 
 
 @router.post("/claim", response={200: JobSpecOut, 204: None, **ERRORS}, url_name="node-claim")
-def claim(request: HttpRequest):
-    """The next job placed on this node, now running: its spec, for this run only. 204: none."""
-    job = services.run_claim_next(node=_node(request))
+def claim(request: HttpRequest, wait: float = 0):
+    """The next job placed on this node, now running: its spec, for this run only. 204: none
+    after waiting up to `wait` seconds (at most TRAINSHED_NODE_CLAIM_WAIT_SECONDS) for one."""
+    wait = max(0.0, min(wait, settings.TRAINSHED_NODE_CLAIM_WAIT_SECONDS))
+    job = wake.claim_waiting(node=_node(request), wait=wait, claim=services.run_claim_next)
     if job is None:
         return Status(204, None)
     return Status(200, job_spec(job))

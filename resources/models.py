@@ -381,11 +381,15 @@ class JobLogChunk(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_chunks")
     seq = models.PositiveIntegerField()
     text = models.TextField()
+    # Where the chunk starts in the stored log, in UTF-8 bytes (the job's `log_bytes` before it):
+    # a poll from an offset reads the chunks from there on, not the whole log.
+    start = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["job", "seq"]
         constraints = [models.UniqueConstraint(fields=["job", "seq"], name="joblogchunk_unique")]
+        indexes = [models.Index(fields=["job", "start"], name="joblogchunk_start")]
 
     def __str__(self) -> str:
         return f"{self.job_id} #{self.seq}"

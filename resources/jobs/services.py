@@ -29,6 +29,7 @@ from projects import access
 from projects.keys import NAME_RE, RESERVED_NAMES, RESERVED_PREFIXES
 from projects.models import Project
 from resources import services as resource_services
+from resources.jobs import wake
 from resources.models import (
     JOB_ACTIVE,
     JOB_ON_NODE,
@@ -315,9 +316,10 @@ def _place(job: Job, *, actor=None) -> bool:
                         status_reason="Waiting for a node with free GPUs and disk.")
         return False
     node = reservation.node
-    # The node's agent claims it (`run_claim_next`) at its next poll.
     _set_status(job, JobStatus.STARTING, actor=actor, message=f"Placed on {node.name}",
                 node=node, gpu_indices=_gpu_indices(node, job), status_reason="")
+    # The node's agent waits in a claim (`run_claim_next`): wake it when this commits.
+    wake.node_wake(node_id=node.pk)
     return True
 
 
@@ -523,12 +525,13 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
         # Full: acknowledged, not kept. One empty chunk carries the number, so the next is seq + 1.
         placeholder = job.log_chunks.filter(seq=last, text="")
         if not placeholder.update(seq=seq):
-            JobLogChunk.objects.create(job=job, seq=seq, text="")
+            JobLogChunk.objects.create(job=job, seq=seq, text="", start=job.log_bytes)
         return seq
     data = redact(text).encode()
     if len(data) > room:
         data = data[:room].decode("utf-8", errors="ignore").encode() + LOG_FULL.encode()
-    JobLogChunk.objects.create(job=job, seq=seq, text=data.decode("utf-8", errors="replace"))
+    JobLogChunk.objects.create(job=job, seq=seq, text=data.decode("utf-8", errors="replace"),
+                               start=job.log_bytes)
     Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data))
     return seq
 

@@ -12,7 +12,9 @@ from accounts.api_keys import api_key_create
 from compute.models import ComputeNode, Reservation
 from projects.keys import secret_set
 from resources import services as resource_services
-from resources.models import Job, JobLogChunk, JobRun, JobStatus, JobType
+from resources.jobs import selectors
+from resources.jobs import services as job_services
+from resources.models import Job, JobRun, JobStatus, JobType
 from tests.factories import ProjectFactory, UserFactory, make_node
 from tests.jobs_helpers import PY, agent_for, local_node, make_job, ready, run_agent, seed_gpu_types
 
@@ -189,12 +191,18 @@ def test_a_running_notebook_shows_its_url_to_a_read_member(client, owner, projec
     assert "token" not in shown["url"]
 
 
+def _append(job, seq, text):
+    """A chunk as the node API stores it (redacted, with its byte offset)."""
+    job.refresh_from_db()
+    job_services.run_log_append(job=job, seq=seq, text=text, redact=selectors.job_redactor(job=job))
+
+
 def test_logs_by_offset_and_tail_are_redacted_and_cut_on_characters(client, owner, project, cpu):
     secret_set(project=project, name="MY_TOKEN", value="hf-very-secret-1234", actor=None)
     job = make_job(project, owner)
     lines = ["line 1 ü\n", "token hf-very-secret-1234 end\n", "line 3 ✓\n"]
     for seq, text in enumerate(lines, start=1):
-        JobLogChunk.objects.create(job=job, seq=seq, text=text)
+        _append(job, seq, text)
     auth = _auth(owner, project)
     whole = "line 1 ü\ntoken *** end\nline 3 ✓\n"
 
@@ -217,7 +225,7 @@ def test_a_long_log_comes_in_pages(client, owner, project, cpu, monkeypatch):
 
     monkeypatch.setattr(api_jobs, "LOG_PAGE_BYTES", 10)
     job = make_job(project, owner)
-    JobLogChunk.objects.create(job=job, seq=1, text="ééééééé\nabcdefghij\n")
+    _append(job, 1, "ééééééé\nabcdefghij\n")
     auth = _auth(owner, project)
     got, offset = "", 0
     for _ in range(10):
@@ -227,6 +235,43 @@ def test_a_long_log_comes_in_pages(client, owner, project, cpu, monkeypatch):
         if offset >= page["size"]:
             break
     assert got == "ééééééé\nabcdefghij\n"
+
+
+def test_a_secret_set_after_the_log_was_stored_is_hidden_when_served(client, owner, project, cpu):
+    job = make_job(project, owner)
+    _append(job, 1, "step 1\n")
+    _append(job, 2, "token hf-later-secret-99 end\n")
+    _append(job, 3, "step 3\n")
+    secret_set(project=project, name="LATER", value="hf-later-secret-99", actor=None)
+    auth = _auth(owner, project)
+    got, offset = "", 0
+    for _ in range(10):
+        page = client.get(f"{API}/jobs/{job.pk}/logs?offset={offset}", headers=auth).json()
+        got, offset = got + page["text"], page["next_offset"]
+        if offset >= page["size"]:
+            break
+    assert got == "step 1\ntoken *** end\nstep 3\n"
+    tail = client.get(f"{API}/jobs/{job.pk}/logs?tail=2", headers=auth).json()
+    assert tail["text"] == "token *** end\nstep 3\n"
+
+
+@pytest.mark.parametrize("chunks", [1, 300])
+def test_a_poll_at_the_end_of_a_log_reads_no_chunk_whatever_its_length(
+        client, owner, project, cpu, chunks, django_assert_num_queries):
+    job = make_job(project, owner)
+    for seq in range(1, chunks + 1):
+        _append(job, seq, f"line {seq} " + "x" * 200 + "\n")
+    auth = _auth(owner, project)
+    size = client.get(f"{API}/jobs/{job.pk}/logs?tail=1", headers=auth).json()["size"]
+    client.get(f"{API}/jobs/{job.pk}", headers=auth)  # the session's first reads
+    with django_assert_num_queries(_END_POLL_QUERIES):
+        page = client.get(f"{API}/jobs/{job.pk}/logs?offset={size}", headers=auth).json()
+    assert page["text"] == "" and page["next_offset"] == page["size"] == size and page["ended"]
+    new = client.get(f"{API}/jobs/{job.pk}/logs?offset={size - 4}", headers=auth).json()
+    assert new["text"] == "xxx\n" and new["next_offset"] == size
+
+
+_END_POLL_QUERIES = 3  # the API key, the access check, the job row (no chunk): the same at any length
 
 
 @pytest.mark.django_db

@@ -33,6 +33,7 @@ class Control:
                  timeout: float = 30.0, stopping: threading.Event | None = None):
         self.base = url.rstrip("/") + "/api/v1/node"
         self.stopping = stopping or threading.Event()
+        self.timeout = timeout
         self.http = httpx.Client(
             headers={"Authorization": f"Bearer {token}", "User-Agent": "trainshed-agent"},
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), transport=transport,

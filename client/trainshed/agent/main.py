@@ -16,7 +16,9 @@ Configuration is its environment (or the matching --options):
     TRAINSHED_AGENT_READ_ONLY_PATHS  more host folders jobs see read-only (":"-separated)
     TRAINSHED_AGENT_MEMORY_GB, TRAINSHED_AGENT_MAX_PROCESSES   per-job limits (cgroups where offered)
     TRAINSHED_AGENT_CAPACITY_GB  storage offered to the control plane (default: the disk's size)
-    TRAINSHED_AGENT_CLAIM_SECONDS  how often it asks for jobs placed on it (default 1)
+    TRAINSHED_AGENT_CLAIM_WAIT_SECONDS  how long each claim waits on the control plane for a job
+                                   to be placed (default 20; 0: poll every CLAIM_SECONDS instead)
+    TRAINSHED_AGENT_CLAIM_SECONDS  the pause between claims when not waiting, or after a failure (default 1)
     TRAINSHED_AGENT_TIMEOUT  seconds one request to the control plane may take before it is
                              retried (default 30; connecting: at most 10)
     TRAINSHED_JUPYTER_COMMAND    the command notebooks start (default: python -m jupyterlab)
@@ -45,11 +47,16 @@ from trainshed.agent.jobs import JobRun, Settings, remove_workspace
 logger = logging.getLogger("trainshed.agent")
 
 
+class Interrupted(Exception):
+    """Raised by the SIGTERM handler out of a waiting claim."""
+
+
 class Agent:
     def __init__(self, *, url: str, token: str, settings: Settings, listen: str = "127.0.0.1:0",
                  public_url: str = "", capacity_gb: int | None = None,
                  transport: httpx.BaseTransport | None = None, serve: bool = True, timeout: float = 30.0):
         self.stopping = threading.Event()
+        self.waiting = False  # in a claim that waits on the control plane (SIGTERM interrupts it)
         self.control = Control(url, token, transport=transport, stopping=self.stopping, timeout=timeout)
         self.settings = settings
         self.settings.workdir.mkdir(parents=True, exist_ok=True)
@@ -137,8 +144,18 @@ class Agent:
                 remove_workspace(path)
 
     # -- jobs --------------------------------------------------------------------------------------
-    def claim(self) -> JobRun | None:
-        spec = self.control.call("POST", "/claim", retry_for=0)
+    def claim(self, *, wait: float = 0) -> JobRun | None:
+        """The next job placed on this node; with `wait`, the control plane holds the request up
+        to that long until one is placed (a long-poll: the job starts when it is placed)."""
+        if wait <= 0:
+            spec = self.control.call("POST", "/claim", retry_for=0)
+        else:
+            self.waiting = True
+            try:
+                spec = self.control.call("POST", "/claim", retry_for=0, params={"wait": f"{wait:.1f}"},
+                                         timeout=self.control.timeout + wait)
+            finally:
+                self.waiting = False
         return self._new_run(spec) if spec else None
 
     def _new_run(self, spec: dict) -> JobRun:
@@ -171,17 +188,21 @@ class Agent:
         self.threads[run.job_id] = thread
         thread.start()
 
-    def serve_forever(self, *, claim_every: float = 1.0) -> int:
-        """Until stopped (SIGTERM, Ctrl-C) or refused: heartbeats, claims, jobs in threads."""
+    def serve_forever(self, *, claim_every: float = 1.0, claim_wait: float = 0) -> int:
+        """Until stopped (SIGTERM, Ctrl-C) or refused: heartbeats, claims, jobs in threads.
+        With `claim_wait`, each claim waits on the control plane up to that long (and never past
+        the next heartbeat) for a job to be placed; `claim_every` is then the pause after a failure."""
         next_beat = 0.0
         while not self.stopping.is_set():
+            failed = False
             try:
                 now = time.monotonic()
                 if now >= next_beat:
                     for run in self.adopt(self.heartbeat(retry_for=0)):
                         self._start_thread(run)
                     next_beat = now + self.heartbeat_seconds
-                while (run := self.claim()) is not None:
+                wait = max(0.0, min(claim_wait, next_beat - time.monotonic()))
+                while (run := self.claim(wait=wait)) is not None:
                     self._start_thread(run)
             except TokenRefused as exc:
                 self.refused = str(exc)
@@ -189,9 +210,14 @@ class Agent:
             except ConnectionError as exc:
                 logger.warning("%s", exc)
                 next_beat = 0.0  # beat again as soon as the control plane answers
+                failed = True
+            except Interrupted:
+                break
             except Exception:
                 logger.exception("agent loop")
-            self.stopping.wait(claim_every)
+                failed = True
+            if failed or claim_wait <= 0:
+                self.stopping.wait(claim_every)
         self.shutdown()
         if self.refused:
             logger.error("%s Stopping.", self.refused)
@@ -264,11 +290,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def stop(*_):
         agent.stopping.set()
+        if agent.waiting:  # out of a claim that may wait 20 s more: stop now
+            raise Interrupted
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     logger.info("agent for %s, working in %s", args.url, settings.workdir)
-    return agent.serve_forever(claim_every=float(_env("TRAINSHED_AGENT_CLAIM_SECONDS", "1")))
+    return agent.serve_forever(claim_every=float(_env("TRAINSHED_AGENT_CLAIM_SECONDS", "1")),
+                               claim_wait=float(_env("TRAINSHED_AGENT_CLAIM_WAIT_SECONDS", "20")))
 
 
 if __name__ == "__main__":
