@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.forms import error_text
 from projects import access
 from projects.mfa import project_two_factor_set
 
@@ -20,7 +21,7 @@ def two_factor_setting(request: HttpRequest, project_id) -> HttpResponse:
     try:
         project = project_two_factor_set(project=project, actor=request.user, required=required)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, "Members must now use two-factor sign-in to open this project."
                          if project.require_two_factor else

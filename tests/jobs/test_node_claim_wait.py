@@ -11,18 +11,8 @@ from django.test import Client
 from compute import services as compute_services
 from resources.jobs import services
 from resources.models import JobStatus
-from tests.jobs_helpers import local_node, make_job, ready, seed_gpu_types, status_of
-
-NODE_API = "/api/v1/node"
-
-
-@pytest.fixture(autouse=True)
-def _catalogue(db):
-    seed_gpu_types()
-
-
-def _as_node(token):
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+from tests.jobs.test_node_agents import NODE_API, _as_node, _catalogue  # noqa: F401  (an autouse fixture)
+from tests.jobs_helpers import local_node, make_job, ready, status_of
 
 
 @pytest.mark.django_db(transaction=True)

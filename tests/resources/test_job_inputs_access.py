@@ -10,12 +10,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.api_keys import api_key_create
-from projects.forms import ACTIVE_PROJECT_FIELD
-from projects.middleware import SESSION_KEY
 from resources import services as resource_services
 from resources.models import Job
 from tests.factories import UserFactory, add_member
 from tests.jobs_helpers import local_node, make_job, ready
+from tests.resources.test_jobs import _form, _in  # the jobs page as a member signs in to it
 
 
 @pytest.fixture
@@ -41,22 +40,6 @@ def jobs_only(project):
     member = UserFactory(email="jobsonly@example.com")
     add_member(project, member, jobs="all", datasets="none", models="none")
     return member
-
-
-def _in(client, user, project):
-    client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = str(project.pk)
-    session.save()
-    return client
-
-
-def _form(project, **overrides):
-    data = {"name": "train", "type": "training", "gpu_type": "cpu", "gpu_count": 1, "disk_gb": 20,
-            "command": "python train.py", "env": "", "output_type": "none",
-            ACTIVE_PROJECT_FIELD: str(project.pk)}
-    data.update(overrides)
-    return data
 
 
 def test_job_form_lists_no_dataset_or_model_without_read_access(client, project, node, inputs, jobs_only):
