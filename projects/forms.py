@@ -1,5 +1,8 @@
 from django import forms
 
+from accounts.models import User
+from projects.models import Access, Project
+
 ACTIVE_PROJECT_FIELD = "active_project_id"
 STALE_TAB_MESSAGE = (
     "This form was opened for {rendered}, but your active project is now {active}. "
@@ -30,8 +33,6 @@ class ActiveProjectFormMixin:
         cleaned = super().clean()
         rendered_for = cleaned.get(ACTIVE_PROJECT_FIELD)
         if rendered_for is not None and rendered_for != self.active_project.pk:
-            from projects.models import Project
-
             rendered = Project.objects.filter(pk=rendered_for).values_list("name", flat=True).first()
             raise forms.ValidationError(
                 STALE_TAB_MESSAGE.format(
@@ -69,8 +70,6 @@ class ProjectDeleteForm(forms.Form):
 
 
 def _access_field(label: str, initial: str) -> forms.ChoiceField:
-    from projects.models import Access
-
     return forms.ChoiceField(choices=Access.choices, initial=initial, label=label)
 
 
@@ -99,8 +98,6 @@ class TransferOfferForm(forms.Form):
         self.project = project
 
     def clean_member(self):
-        from accounts.models import User
-
         email = self.cleaned_data["member"]
         user = User.objects.filter(memberships__project=self.project, email__iexact=email).first()
         if user is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
@@ -26,7 +27,8 @@ from projects.models import (
     Project,
     ProjectUserObjectPermission,
 )
-from projects.signals import project_deleting
+from projects.names import clean_display, has_control_characters, skeleton
+from projects.signals import member_removed, project_deleting
 
 PERSONAL_NAME = "Personal"
 OWNER_PERMS = (
@@ -92,7 +94,6 @@ def personal_project_create(*, owner) -> Project:
 def _clean_name(name: str, *, owner=None, exclude=None) -> str:
     """The name to store; refused when empty, too long, with control characters, reserved, or
     (given `owner`) like one of the owner's other projects' names (see projects/names.py)."""
-    from projects.names import clean_display, has_control_characters, skeleton
 
     if has_control_characters(name or ""):
         raise ValidationError({"name": "A project name cannot contain control characters such as line "
@@ -188,8 +189,6 @@ def _membership_delete(*, project: Project, user) -> dict[str, str]:
 
 
 def _member_removed(*, project: Project, user, actor, stop_running: bool) -> None:
-    from projects.signals import member_removed
-
     member_removed.send(sender=Project, project=project, user=user, actor=actor, stop_running=stop_running)
 
 
@@ -286,8 +285,6 @@ def member_add_by_email(
 
 
 def _verified(user, address: str) -> bool:
-    from allauth.account.models import EmailAddress
-
     return EmailAddress.objects.filter(user=user, email__iexact=address, verified=True).exists()
 
 
@@ -364,7 +361,6 @@ def invitations_pending(*, project: Project) -> list[Invitation]:
 def accept_invitations_for_verified(*, user) -> list[Membership]:
     """Accept the pending invitations to each of `user`'s verified addresses (after single
     sign-on, whose addresses the identity provider verified)."""
-    from allauth.account.models import EmailAddress
 
     accepted = []
     for email in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True):
@@ -414,10 +410,6 @@ def _withdraw_offer(*, project: Project, user, actor) -> None:
 
 
 def transfer_offer_expired(project: Project, *, now=None) -> bool:
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
 
     if project.transfer_offered_at is None:
         return False

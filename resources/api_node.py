@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from accounts.models import User
 from compute import services as compute_services
 from compute.api import NodeTokenAuth
 from compute.models import ComputeNode
@@ -307,7 +308,6 @@ class NotebookAccessOut(Schema):
 @router.post("/notebook-access", response={200: NotebookAccessOut, **ERRORS}, url_name="node-notebook-access")
 def notebook_access(request: HttpRequest, payload: NotebookAccessIn):
     """May this person open this running notebook now (jobs "read" on its project)?"""
-    from accounts.models import User
 
     job = Job.objects.select_related("project").filter(
         pk=payload.job_id, node=_node(request), status=JobStatus.RUNNING, type=JobType.NOTEBOOK,

@@ -2,7 +2,7 @@ from django import forms
 
 from compute.forms import GpuChoiceField
 from projects.forms import ActiveProjectFormMixin
-from resources.jobs.services import parse_env_text
+from resources.jobs.services import inputs_visible, parse_env_text
 from resources.models import Dataset, JobOutput, JobType, MLModel, StoredStatus
 
 
@@ -48,7 +48,6 @@ class JobForm(ActiveProjectFormMixin, forms.Form):
 
     def __init__(self, *args, active_project, user=None, **kwargs):
         super().__init__(*args, active_project=active_project, **kwargs)
-        from resources.jobs.services import inputs_visible
 
         self.fields["gpu_type"] = GpuChoiceField(project=active_project)
         # Only inputs the person may read are offered (the service refuses the others too).

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from resources.jobs import services
+
 MAX_BACKOFF = 30.0
 
 
@@ -36,8 +38,6 @@ class DatabaseWatch:
 
 
 def monitor_step(watch: DatabaseWatch) -> tuple[int, int]:
-    from resources.jobs import services
-
     began = time.monotonic()
     # Just after a failure the database's health is unknown: reap nothing this round.
     reaped = services.jobs_reap(healthy_since=watch.healthy_since) if watch.healthy_since else 0

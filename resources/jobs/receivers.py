@@ -4,6 +4,7 @@ from django.dispatch import receiver
 
 from compute.signals import capacity_freed
 from projects.signals import member_removed, project_deleting
+from resources.jobs.removal import jobs_end_for_former_member
 from resources.jobs.services import jobs_place_waiting
 from resources.models import JOB_ON_NODE, Dataset, Job, MLModel
 from resources.services import resource_delete_veto
@@ -40,6 +41,4 @@ def refuse_input_delete_while_running(sender, resource, **kwargs):
 
 @receiver(member_removed, dispatch_uid="jobs.end_former_members_jobs")
 def end_former_members_jobs(sender, project, user, actor, stop_running=False, **kwargs):
-    from resources.jobs.removal import jobs_end_for_former_member
-
     jobs_end_for_former_member(project=project, user=user, actor=actor, stop_running=stop_running)

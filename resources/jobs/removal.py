@@ -9,8 +9,10 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.models import User
 from projects import access
 from projects.models import Membership, Project
+from resources.jobs.services import job_stop
 from resources.models import Job, JobRun, JobStatus
 
 # Placed (not yet claimed by an agent) or waiting for a node: cancelled at once.
@@ -36,7 +38,6 @@ def _theirs(project: Project, user, statuses) -> list[Job]:
 def jobs_end_for_former_member(*, project: Project, user, actor, stop_running: bool) -> int:
     """Cancel `user`'s queued jobs in `project` (and stop their running ones if `stop_running`);
     returns how many. Runs as the system: the remover may not manage jobs, the rule says it."""
-    from resources.jobs.services import job_stop
 
     reason = f"Stopped: {user.email} was removed from the project."
     if actor is not None and getattr(actor, "pk", None) == user.pk:
@@ -65,7 +66,6 @@ def former_members_running_jobs(*, project: Project) -> list[Job]:
     present = set(Membership.objects.filter(project=project).values_list("user_id", flat=True))
     present.add(project.owner_id)
     gone = {j.pk for j in jobs if starters[j.pk] is not None and starters[j.pk] not in present}
-    from accounts.models import User
 
     emails = dict(User.objects.filter(pk__in={starters[pk] for pk in gone}).values_list("pk", "email"))
     out = []
@@ -78,7 +78,6 @@ def former_members_running_jobs(*, project: Project) -> list[Job]:
 
 def former_member_job_stop(*, project_id, pk, actor) -> Job:
     """The owner's one-click stop of such a job; 404 for anyone else or any other job."""
-    from resources.jobs.services import job_stop
 
     project = access.project_for(actor, project_id, "project", "administer")
     job = get_object_or_404(Job.objects.in_project(project).filter(removed_at__isnull=True), pk=pk)

@@ -8,6 +8,12 @@ from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from accounts.models import User
+from accounts.two_factor import users_with_two_factor
+from compute.models import ComputeNode
+from projects.mfa import members_locked_out
 
 STALE_TASK_MINUTES = 2
 
@@ -64,7 +70,6 @@ def checks() -> list[tuple[bool, str]]:
         )
 
     # Workers and nodes.
-    from django_tasks_db.models import DBTaskResult
 
     cutoff = timezone.now() - timedelta(minutes=STALE_TASK_MINUTES)
     waiting = DBTaskResult.objects.filter(status="READY", run_after__lt=cutoff).count()
@@ -73,7 +78,6 @@ def checks() -> list[tuple[bool, str]]:
         "No task waits for a worker.",
         f"{waiting} tasks have waited over {STALE_TASK_MINUTES} minutes: is `manage.py db_worker` running?",
     )
-    from compute.models import ComputeNode
 
     online = ComputeNode.objects.online().count()
     check(
@@ -96,8 +100,6 @@ def checks() -> list[tuple[bool, str]]:
 
 def _sign_in_checks(check) -> None:
     """Two-factor sign-in and single sign-on."""
-    from accounts.models import User
-    from accounts.two_factor import users_with_two_factor
 
     apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
     names = ", ".join(f"{app['name']} ({app['settings']['server_url']})" for app in apps)
@@ -126,7 +128,6 @@ def _sign_in_checks(check) -> None:
         f"Staff accounts without two-factor sign-in: {', '.join(without)} (Account settings → "
         "Two-factor sign-in).",
     )
-    from projects.mfa import members_locked_out
 
     locked = members_locked_out()
     check(True, "Projects that require two-factor sign-in: "
