@@ -238,7 +238,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     the person's permissions on it; the
     members' page (which says whether an invitation is pending), the pending invitations only if
     one is; the project's stored GPU types (and, the list being empty, whether it was ever
-    refreshed)."""
+    refreshed); who of the owner and the page's members has two-factor sign-in."""
     from projects import services
 
     for i in range(members):
@@ -249,7 +249,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     client.force_login(owner)
     url = reverse("projects:detail", args=[project.pk])
     client.get(url)
-    with django_assert_num_queries(8 if invited else 7):
+    with django_assert_num_queries(9 if invited else 8):
         page = client.get(url).content.decode()
     assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
     assert "m009@example.com" in page
@@ -330,14 +330,15 @@ def test_the_owners_forms_bring_input_back_with_their_errors(client, owner, proj
 @pytest.mark.parametrize("count", [2, 40])
 def test_dashboard_reads_the_same_queries_with_few_or_many_projects(client, user, count,
                                                                       django_assert_num_queries):
-    """Session, user, the active project; the owned page, the shared page: whatever the count."""
+    """Session, user, the active project; the owned page, the shared page, the projects locked
+    until the person turns two-factor on: whatever the count."""
     for i in range(count):
         ProjectFactory(owner=user, name=f"mine {i:02d}")
         add_member(ProjectFactory(name=f"theirs {i:02d}"), user)
     client.force_login(user)
     url = reverse("projects:list")
     client.get(url)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         page = client.get(url).content.decode()
     assert "mine 00" in page and "theirs 00" in page
     # a page of each list (mine holds the Personal project too, active: no button)
