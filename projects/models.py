@@ -53,6 +53,7 @@ class Project(models.Model):
     require_two_factor = models.BooleanField(
         "members must use two-factor sign-in",
         default=False,
+        db_default=False,  # rows written by code that predates the field (old migrations) get it too
         help_text="Members without two-factor sign-in cannot open the project until they turn it on.",
     )
     # Ownership transfer: the owner offers the project to a member, who accepts or declines.

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='project',
             name='require_two_factor',
-            field=models.BooleanField(default=False, help_text='Members without two-factor sign-in cannot open the project until they turn it on.', verbose_name='members must use two-factor sign-in'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Members without two-factor sign-in cannot open the project until they turn it on.', verbose_name='members must use two-factor sign-in'),
         ),
     ]
