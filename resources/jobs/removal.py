@@ -78,7 +78,6 @@ def former_members_running_jobs(*, project: Project) -> list[Job]:
 
 def former_member_job_stop(*, project_id, pk, actor) -> Job:
     """The owner's one-click stop of such a job; 404 for anyone else or any other job."""
-
     project = access.project_for(actor, project_id, "project", "administer")
     job = get_object_or_404(Job.objects.in_project(project).filter(removed_at__isnull=True), pk=pk)
     job = job_stop(job=job, actor=actor, reason=f"Stopped by {actor.email}: its member left the project.")

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.forms import error_text
 from resources.jobs.removal import former_member_job_stop
 
 
@@ -18,7 +19,7 @@ def former_member_job_stop_view(request: HttpRequest, project_id, pk) -> HttpRes
     try:
         job = former_member_job_stop(project_id=project_id, pk=pk, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Stopping {job.name}.")
     return redirect(reverse("projects:detail", kwargs={"project_id": project_id}) + "#members")

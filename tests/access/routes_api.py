@@ -36,6 +36,7 @@ ROUTES: dict[str, Route] = {
     "accounts:api-key-revoke": Route(
         kwargs=lambda w: {"key_id": w.api_key.pk}, post=OWNER_ONLY_HIDDEN
     ),
+    "accounts:api-keys-revoke-all": Route(post=ANY_SIGNED_IN),  # one's own keys only
 }
 
 

@@ -1,7 +1,7 @@
 """Jobs: read members list, view, download logs and open notebooks; "all" members create, start,
 stop and remove. Every URL acts in the active project (`as_active`)."""
 
-from tests.access.spec import TYPE_MANAGE, TYPE_READ, Route, builder, expect
+from tests.access.spec import OWNER_ADMIN, TYPE_MANAGE, TYPE_READ, Route, builder, expect
 
 # The outsider's session never points at the world's project: list and create act in the
 # outsider's own Personal project (allowed there, nothing of the world's project shown).
@@ -45,4 +45,7 @@ ROUTES = {
     "resources:job-start": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
     "resources:job-stop": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
     "resources:job-remove": Route(kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE, as_active=True),
+    # The owner's stop of a job someone who left started: project administration.
+    "resources:former-member-job-stop": Route(kwargs=lambda w: {"project_id": w.project.pk, "pk": w.job.pk},
+                                              post=OWNER_ADMIN),
 }
