@@ -209,7 +209,9 @@ class ServerProcess:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "DEBUG": "1",
             "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
             "TRAINSHED_FERNET_KEYS": ",".join(settings.TRAINSHED_FERNET_KEYS),  # the test's, to share secrets
-            "TRAINSHED_VAR_DIR": str(workdir / "var"), "ALLOWED_HOSTS": host, **(env or {}),
+            "TRAINSHED_VAR_DIR": str(workdir / "var"), "ALLOWED_HOSTS": host,
+            # A second host's agent reaches it on a veth address: the test means that bind.
+            "TRAINSHED_DEBUG_ALLOW_REMOTE": "1", **(env or {}),
         }
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
