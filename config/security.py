@@ -2,7 +2,6 @@
 Permissions-Policy. Scripts only from this site (no inline handlers anywhere in the templates);
 styles may be inline (style attributes); nothing may frame Trainshed."""
 
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -22,18 +21,13 @@ CSP = "; ".join([
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=()"
 
 
-@lru_cache(maxsize=8)
-def _csp_with(origins: tuple[str, ...]) -> str:
-    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
-
-
 def csp() -> str:
     """The policy, its form-action widened to the single sign-on providers' origins: the sign-in
     form's POST is answered with a redirect to the provider, which form-action also governs."""
     apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", ())
     origins = tuple(sorted({"{0.scheme}://{0.netloc}".format(urlsplit(app["settings"]["server_url"]))
                             for app in apps}))
-    return _csp_with(origins) if origins else CSP
+    return CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins])) if origins else CSP
 
 
 class SecurityHeadersMiddleware:
