@@ -116,6 +116,25 @@ def test_inputs_are_read_only(node):
     assert (node / "data" / "train.csv").exists() and not (node / "data" / "new").exists()
 
 
+def test_paths_with_spaces_and_backslashes_are_bound(node):
+    # As root, the stage binds every source through a mount table: such names must be escaped there.
+    data = node / "my data\\set\t1"
+    data.mkdir()
+    (data / "train.csv").write_text("a,b\n")
+    spec_ws = node / "a workspace"
+    spec = sb.SandboxSpec(job_id=f"t{os.getpid()}-{next(_slot)}", env={"PATH": PATH},
+                          argv=["/bin/sh", "-e", "-c", "cat /workspace/input/train.csv; echo out > /workspace/o"],
+                          workspace=spec_ws, uid=sb.job_uid(next(_slot)) if ROOT else None,
+                          inputs=[sb.Mount(data, "/workspace/input")], network="none")
+    box = sb.start(spec)
+    try:
+        assert box.wait(30) == 0
+        assert box.stdout.read().decode() == "a,b\n"
+    finally:
+        box.cleanup()
+    assert (spec_ws / "o").read_text() == "out\n"
+
+
 def _uid_processes(uid):
     """Processes of `uid` still running (a zombie has ended: it waits only to be reaped)."""
     out = []

@@ -397,20 +397,37 @@ def _chown_tree(root: Path, uid: int) -> None:
             os.lchown(os.path.join(dirpath, n), uid, uid)
 
 
-# Run as root in a private mount namespace: a tmpfs stage, each source bind-mounted into stage/N,
-# then exec the rest (setpriv ... bwrap ...).  Arguments: stage src... -- command...
+# Run as root in a private mount namespace (unshare(1)): a tmpfs stage, each source bind-mounted
+# into stage/N by one mount(8) reading a table of them, then exec the rest (setpriv ... bwrap ...).
+# Arguments: stage table file-mountpoint... -- command...  One mount(8) for all: a mkdir(1) and a
+# mount(8) per source (~35 of each, mount(8) reading the mount table each time) were 0.2-0.3 s of
+# the sandbox's start.
 _STAGE_SCRIPT = r'''set -e
-stage=$1; shift
+stage=$1 table=$2; shift 2
 mount -t tmpfs -o mode=0755,size=64k trainshed-stage "$stage"
-i=0
-while [ "$1" != "--" ]; do
-  if [ -d "$1" ]; then mkdir "$stage/$i"; else : > "$stage/$i"; fi
-  mount --rbind "$1" "$stage/$i"
-  i=$((i+1)); shift
-done
+while [ "$1" != "--" ]; do : > "$stage/$1"; shift; done
 shift
+mount -a -T "$table"
 exec "$@"
 '''
+
+
+def _fstab_field(path: str) -> str:
+    """A path as an fstab field: whitespace and backslashes octal-escaped, as mount(8) reads them."""
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in path)
+
+
+def _stage_table(stage: str, sources: list[str]) -> tuple[str, list[str]]:
+    """The stage's mount table (a bind of each source into stage/N; folders made by mount(8)) and
+    the names of the mount points that must be files (the sources that are not folders)."""
+    lines, files = [], []
+    for i, source in enumerate(sources):
+        is_dir = os.path.isdir(source)
+        if not is_dir:
+            files.append(str(i))
+        options = "rbind,X-mount.mkdir" if is_dir else "rbind"
+        lines.append(f"{_fstab_field(source)} {_fstab_field(f'{stage}/{i}')} none {options} 0 0\n")
+    return "".join(lines), files
 
 
 def _data_fd(text: str) -> int:
@@ -527,8 +544,13 @@ def start(spec: SandboxSpec) -> Sandbox:
             # The job's uid outside, no supplementary groups, no capabilities.
             cmd = ["setpriv", f"--reuid={outside_uid}", f"--regid={outside_uid}", "--clear-groups",
                    "--inh-caps=-all", "--bounding-set=-all", "--"] + cmd
+            table, files = _stage_table(stage, [b[0] for b in binds])
+            fd, table_path = tempfile.mkstemp(prefix=f"trainshed-stage-{spec.job_id}-", suffix=".fstab")
+            with os.fdopen(fd, "w") as out:
+                out.write(table)
+            cleanups.append(lambda: os.unlink(table_path))
             cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _STAGE_SCRIPT, "sh",
-                   stage, *[b[0] for b in binds], "--"] + cmd
+                   stage, table_path, *files, "--"] + cmd
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, pass_fds=fds_to_close,
                                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, start_new_session=True)
