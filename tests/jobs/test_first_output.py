@@ -39,3 +39,20 @@ def test_the_first_line_is_the_runs_first_request(owner, project, tmp_path):
     # while the job slept, it beat (the claim counted as its first heartbeat)
     assert any(path == f"/jobs/{job.pk}/heartbeat" for _, path, _ in after_claim)
     assert after_claim[-1][1] == f"/jobs/{job.pk}/end"
+
+
+def test_the_last_lines_are_stored_before_the_output_is_uploaded(owner, project, tmp_path):
+    # A follower sees the job's end when its command ends, not after its model's upload.
+    agent = agent_for(local_node(tmp_path), tmp_path)
+    ready(project)
+    job = make_job(project, owner, command="echo first\nsleep 1\necho w > output/w.bin\necho last",
+                   output_type="model")
+    services.job_start(job=job, actor=owner)
+    calls = _recording(agent)
+
+    assert agent.run_claimed() == JobStatus.FINISHED
+    paths = [(path, (body or {}).get("text", "")) for _, path, body in calls]
+    last_line = next(i for i, (path, text) in enumerate(paths) if path.endswith("/log") and "last" in text)
+    upload = paths.index((f"/jobs/{job.pk}/output", ""))
+    assert last_line < upload
+    assert "Saved output/ as the model" in "".join(text for _, text in paths[upload:])
