@@ -96,7 +96,7 @@ def test_cannot_see_host_processes_or_their_environment(node):
 
 def test_writes_land_in_the_workspace_only(node):
     code, out, _ = run(node, "echo result > /workspace/out.txt; mkdir -p sub; echo x > sub/y;"
-                             " for d in /usr /etc /root /tmp/.. / ; do touch $d/pwned 2>/dev/null && echo WROTE $d; done;"
+                             " for d in /usr /etc /etc/ssl /root /tmp/.. / ; do touch $d/pwned 2>/dev/null && echo WROTE $d; done;"
                              " echo tmp > /tmp/t && cat /tmp/t")
     assert code == 0 and "WROTE" not in out and "tmp" in out, out
     assert (node / "ws" / "out.txt").read_text() == "result\n"
