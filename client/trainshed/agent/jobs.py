@@ -31,7 +31,7 @@ logger = logging.getLogger("trainshed.agent")
 
 BYTES_PER_GB = 10**9
 LOG_FLUSH_SECONDS = 0.25  # with the job page's 1 s poll, a line shows within ~1 s
-LOG_FLUSH_BYTES = 512 * 1024  # a request costs the node API about what 0.5 MiB more text does
+LOG_FLUSH_BYTES = 64 * 1024
 LOG_CHUNK_MAX = 1024 * 1024  # characters in one chunk (the server takes requests up to 10 MB)
 NOTEBOOK_PORT = 8888
 
