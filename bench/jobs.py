@@ -319,6 +319,7 @@ def page_lag(project, owner, url: str) -> list[float]:
     every 1 s): for each line, seconds from the command writing it to the page showing it."""
     import httpx
     from django.test import Client
+    from django.urls import reverse
 
     from projects.middleware import SESSION_KEY
     from resources.jobs import services
@@ -338,7 +339,7 @@ def page_lag(project, owner, url: str) -> list[float]:
         done = threading.Event()
 
         def poll():
-            page = f"{url}/jobs/{job.pk}/"
+            page = url + reverse("resources:job-detail", args=[job.pk])
             headers = {"Cookie": f"sessionid={session.session_key}", "HX-Request": "true"}
             with httpx.Client(headers=headers, timeout=30) as http:
                 while not done.is_set():
