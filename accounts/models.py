@@ -47,9 +47,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     # Notice kinds (NoticeKind values) this person gets no e-mail for.
-    mail_off = models.JSONField(default=list, blank=True)
+    # Database defaults too: rows written by code predating the fields (old migrations) get them.
+    mail_off = models.JSONField(default=list, db_default=[], blank=True)
     # Unread notices, kept on the row every request loads anyway: the header's bell costs no query.
-    notices_unread = models.PositiveIntegerField(default=0, editable=False)
+    notices_unread = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
