@@ -80,6 +80,7 @@ def test_the_owner_reads_the_grouped_ledger_and_the_low_balance_warning(live_ser
     page.locator("form:has(#low-balance-threshold) button").click()
     page.wait_for_selector("text=You will be warned when your balance falls below 25.00 credits.")
     assert page.locator("#header-balance.low").inner_text() == "⚠ Low balance: 19.77 credits"
+    page.screenshot(path=str(screenshots / "billing-header-low.png"))
 
     group = page.locator("details.ledger-group", has_text="resnet-50")
     assert "45 entries" in group.locator("summary").inner_text()
@@ -88,4 +89,6 @@ def test_the_owner_reads_the_grouped_ledger_and_the_low_balance_warning(live_ser
     rows.first.wait_for()
     assert rows.count() == 45
     assert "< 0.01" in group.locator(".ledger-entries").inner_text()
+    group.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "billing-ledger-grouped.png"), full_page=True)
+    page.locator(".ledger").screenshot(path=str(screenshots / "billing-ledger-opened.png"))
