@@ -92,3 +92,10 @@ def test_the_owner_reads_the_grouped_ledger_and_the_low_balance_warning(live_ser
     group.scroll_into_view_if_needed()
     page.screenshot(path=str(screenshots / "billing-ledger-grouped.png"), full_page=True)
     page.locator(".ledger").screenshot(path=str(screenshots / "billing-ledger-opened.png"))
+
+    # Without JavaScript the row's link opens its entries on a page of their own.
+    href = page.locator("details.ledger-group", has_text="resnet-50").get_attribute("hx-get")
+    page.goto(base + href)
+    assert page.locator("h1").inner_text() == "resnet-50"
+    assert page.locator("table.ledger-entries-table tbody tr").count() == 45
+    page.screenshot(path=str(screenshots / "billing-ledger-group-page.png"))
