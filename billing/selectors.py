@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from billing.models import BillingAccount, LedgerEntry
@@ -27,11 +27,12 @@ def month_bounds(now: datetime, months_back: int = 0) -> tuple[datetime, datetim
 
 
 def statement(*, account: BillingAccount, start: datetime, end: datetime) -> dict:
-    """Charges in [start, end): by project and kind, and inside each project by member. Two
-    queries, whatever the number of rows."""
+    """Charges in [start, end): by project (with its owner when not the account's) and kind, and
+    inside each project by member. Two queries, whatever the number of rows."""
     by_kind = (
         _charges(account, start, end)
-        .values("project_id", "project_name", "kind")
+        .values("project_id", "project_name", "kind", owner_id=F("project__owner_id"),
+                owner_email=F("project__owner__email"))
         .annotate(total=Sum("amount"))
         .order_by("project_name", "kind")
     )
@@ -48,6 +49,9 @@ def statement(*, account: BillingAccount, start: datetime, end: datetime) -> dic
             {
                 "id": row["project_id"],
                 "name": row["project_name"],
+                # Charges sent here from someone else's projects (a shared billing account): their
+                # owner beside the name, as projects of different owners may share one.
+                "owner": row["owner_email"] if row["owner_id"] not in (None, account.owner_id) else "",
                 "compute": Decimal("0"),
                 "storage": Decimal("0"),
                 "total": Decimal("0"),
