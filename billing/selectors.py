@@ -88,6 +88,6 @@ def daily_spend(*, account: BillingAccount, now: datetime, days: int = 30) -> li
 def ledger(*, account: BillingAccount):
     return (
         LedgerEntry.objects.filter(account=account)
-        .select_related("created_by")
+        .select_related("created_by", "project__owner")  # others' projects show their owner
         .order_by("-created_at", "-id")
     )
