@@ -9,21 +9,19 @@ from click.testing import CliRunner
 from trainshed.cli import main
 
 from accounts.api_keys import api_key_create
+from tests.client.test_client_live import env  # noqa: F401 (the same config-dir fixture)
 from tests.factories import ProjectFactory, UserFactory, add_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def person(live_server, tmp_path, monkeypatch):
-    for name in ("TRAINSHED_API_URL", "TRAINSHED_API_KEY", "TRAINSHED_PROJECT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TRAINSHED_CONFIG_DIR", str(tmp_path / "cfg"))
+def person(env, live_server):  # noqa: F811 (env: the imported fixture)
     user = UserFactory(email="person@example.com")
     _key, raw = api_key_create(user=user, name="cli")
-    (tmp_path / "cfg").mkdir()
-    (tmp_path / "cfg" / "config.json").write_text(json.dumps({"api_url": live_server.url, "api_key": raw}))
-    user.config = tmp_path / "cfg" / "config.json"
+    env.parent.mkdir(parents=True)
+    env.write_text(json.dumps({"api_url": live_server.url, "api_key": raw}))
+    user.config = env
     return user
 
 

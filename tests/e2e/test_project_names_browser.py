@@ -3,35 +3,19 @@ project picker show whose is whose; and a company billing account that both owne
 the owner beside each "Team" in its statement."""
 
 import re
-from datetime import timedelta
-from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from billing import services as billing_services
-from billing.models import BillingAccount
 from tests.e2e.helpers import sign_in
-from tests.factories import ProjectFactory, UserFactory, add_member
+from tests.factories import UserFactory
+from tests.projects.test_project_names_apart import company_charged_by_two_teams
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_shared_names_show_their_owner(live_server, page, screenshots):
     pat = UserFactory(email="pat@example.com", name="Pat")
-    company_owner = UserFactory(email="finance@example.com", name="Finance")
-    company = BillingAccount.objects.get(owner=company_owner)
-    for email in ("ann@example.com", "bob@example.com"):
-        owner = UserFactory(email=email)
-        company.allowed_users.add(owner)
-        BillingAccount.objects.filter(owner=owner).update(charge_to=company)
-        team = ProjectFactory(owner=owner, name="Team")
-        add_member(team, pat, jobs="read", datasets="read", models="read")
-        end = timezone.now()
-        billing_services.charge_record(
-            project=team, kind="compute", resource="job:x", resource_name="train", quantity=Decimal("1"),
-            unit="gpu_hour", unit_price=Decimal("2"), amount=Decimal("2.00"),
-            period_start=end - timedelta(minutes=1), period_end=end, created_by=owner, key=f"k-{email}")
+    company_owner = company_charged_by_two_teams(also_member=pat)
     base = live_server.url
 
     sign_in(page, base, pat.email)

@@ -107,8 +107,9 @@ def test_the_api_key_picker_shows_whose_project(client, two_teams):
     assert ">Team · ann@example.com</option>" in page and ">Team · bob@example.com</option>" in page
 
 
-def test_billing_shows_whose_project_when_charges_come_from_others(client, owner):
-    """A company account that two people send charges to: both have a "Team"."""
+def company_charged_by_two_teams(*, also_member=None):
+    """A company billing account that ann and bob send charges to; each has a project "Team" with
+    a charge (and `also_member` reads both). Returns the company account's owner."""
     company_owner = UserFactory(email="company@example.com")
     company = BillingAccount.objects.get(owner=company_owner)
     for email in ("ann@example.com", "bob@example.com"):
@@ -116,11 +117,18 @@ def test_billing_shows_whose_project_when_charges_come_from_others(client, owner
         company.allowed_users.add(person)
         BillingAccount.objects.filter(owner=person).update(charge_to=company)
         team = ProjectFactory(owner=person, name="Team")
+        if also_member is not None:
+            add_member(team, also_member, jobs="read", datasets="read", models="read")
         end = timezone.now()
         billing_services.charge_record(
             project=team, kind="compute", resource="job:x", resource_name="train", quantity=Decimal("1"),
             unit="gpu_hour", unit_price=Decimal("1"), amount=Decimal("1.00"),
             period_start=end - timedelta(minutes=1), period_end=end, created_by=person, key=f"k-{email}")
+    return company_owner
+
+
+def test_billing_shows_whose_project_when_charges_come_from_others(client, owner):
+    company_owner = company_charged_by_two_teams()
     client.force_login(company_owner)
     page = client.get(reverse("billing:overview")).content.decode()
     assert 'Team <span class="muted small">· ann@example.com' in page
