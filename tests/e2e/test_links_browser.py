@@ -69,6 +69,17 @@ def test_a_link_to_another_projects_job(live_server, page, screenshots, settings
     assert page.url.endswith(f"/projects/{vision.pk}/")
     page.screenshot(path=str(screenshots / "e2e-links-switch-moved.png"), full_page=True)
 
+    # A model's link from her own project: the same banner; its button brings Vision Research back.
+    _switch_to(page, "Carol's Lab")
+    page.wait_for_selector("text=Active project: Carol's Lab.")
+    page.goto(f"{base}/models/{weights.pk}/")
+    assert "This model belongs to Vision Research" in page.locator("[data-other-project]").inner_text()
+    assert page.get_by_role("link", name="Delete").count() == 0  # read access: no actions
+    page.screenshot(path=str(screenshots / "e2e-links-model-other-project.png"), full_page=True)
+    page.get_by_role("button", name="Make Vision Research active").click()
+    page.wait_for_selector("text=Active project: Vision Research.")
+    assert page.url.endswith(f"/models/{weights.pk}/")
+
     # Signing out and in keeps the active project.
     page.locator(".account-menu summary").click()
     page.get_by_role("button", name="Sign out").click()
