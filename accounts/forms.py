@@ -26,6 +26,11 @@ class ApiKeyCreateForm(forms.Form):
         self.fields["project"].queryset = (
             projects.for_user(user).select_related("owner").order_by("-is_personal", "name")
         )
+        # Projects of different owners may share a name: others' projects show their owner, as
+        # the header's switcher does.
+        self.fields["project"].label_from_instance = (
+            lambda p: p.name if p.owner_id == user.pk else f"{p.name} · {p.owner.email}"
+        )
 
     def expires_at(self):
         days = self.cleaned_data.get("expires_in")

@@ -30,11 +30,12 @@ def month_bounds(now: datetime, months_back: int = 0) -> tuple[datetime, datetim
 
 
 def statement(*, account: BillingAccount, start: datetime, end: datetime) -> dict:
-    """Charges in [start, end): by project and kind, and inside each project by member. Two
-    queries, whatever the number of rows."""
+    """Charges in [start, end): by project (with its owner when not the account's) and kind, and
+    inside each project by member. Two queries, whatever the number of rows."""
     by_kind = (
         _charges(account, start, end)
-        .values("project_id", "project_name", "kind")
+        .values("project_id", "project_name", "kind", owner_id=F("project__owner_id"),
+                owner_email=F("project__owner__email"))
         .annotate(total=Sum("amount"))
         .order_by("project_name", "kind")
     )
@@ -51,6 +52,9 @@ def statement(*, account: BillingAccount, start: datetime, end: datetime) -> dic
             {
                 "id": row["project_id"],
                 "name": row["project_name"],
+                # Charges sent here from someone else's projects (a shared billing account): their
+                # owner beside the name, as projects of different owners may share one.
+                "owner": row["owner_email"] if row["owner_id"] not in (None, account.owner_id) else "",
                 "compute": Decimal("0"),
                 "storage": Decimal("0"),
                 "total": Decimal("0"),
@@ -88,7 +92,7 @@ def daily_spend(*, account: BillingAccount, now: datetime, days: int = 30) -> li
 def ledger(*, account: BillingAccount):
     return (
         LedgerEntry.objects.filter(account=account)
-        .select_related("created_by")
+        .select_related("created_by", "project__owner")  # others' projects show their owner
         .order_by("-created_at", "-id")
     )
 
@@ -113,7 +117,7 @@ def ledger_groups(*, account: BillingAccount):
     many entries. One query whatever the ledger's size; page it with core.paging.page_of."""
     return (
         _grouped(LedgerEntry.objects.filter(account=account))
-        .values("kind", "group", "day")
+        .values("kind", "group", "day", "project_id")
         .annotate(
             amount=Sum("amount"),
             used=Sum(EXACT_COST, output_field=DecimalField(max_digits=30, decimal_places=12)),
@@ -122,6 +126,8 @@ def ledger_groups(*, account: BillingAccount):
             unit=Max("unit"),
             project_name=Max("project_name"),
             resource_name=Max("resource_name"),
+            project_owner_id=Max("project__owner_id"),
+            project_owner=Max("project__owner__email"),  # shown beside others' projects' names
             note=Max("note"),
             by=Max("created_by__email"),
             first=Min("created_at"),

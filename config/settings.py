@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "projects.middleware.ActiveProjectMiddleware",
+    "config.errors.AppNotFoundMiddleware",  # the app's 404 page with DEBUG on too
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from projects.models import (
     RESOURCE_TYPES,
     Access,
     Invitation,
+    LastProject,
     Membership,
     Project,
     ProjectUserObjectPermission,
@@ -117,11 +118,23 @@ def _clean_name(name: str, *, owner=None, exclude=None) -> str:
     return name
 
 
+def _save_named(project: Project, **kwargs) -> None:
+    """Save, turning the database's "same name for one owner" refusal (two requests at once, past
+    `_clean_name`) into the same field error."""
+    try:
+        with transaction.atomic():
+            project.save(**kwargs)
+    except IntegrityError as exc:
+        if "project_name_unique_per_owner_ci" not in str(exc):
+            raise
+        raise ValidationError({"name": f"You already have a project named “{project.name}”."}) from exc
+
+
 @transaction.atomic
 def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Project:
     project = Project(name=_clean_name(name, owner=owner), owner=owner)
-    project.full_clean()
-    project.save()
+    project.full_clean(validate_constraints=False)  # the name rule: `_clean_name`, then the database
+    _save_named(project)
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
     audit_record(project=project, actor=owner, action="project.created", after={"name": project.name})
     if copy_personal_keys:
@@ -135,8 +148,8 @@ def project_rename(*, project: Project, name: str, actor) -> Project:
     _authorize(actor, project)
     old = project.name
     project.name = _clean_name(name, owner=project.owner, exclude=project)
-    project.full_clean()
-    project.save(update_fields=["name", "updated_at"])
+    project.full_clean(validate_constraints=False)
+    _save_named(project, update_fields=["name", "updated_at"])
     audit_record(
         project=project, actor=actor, action="project.renamed",
         before={"name": old}, after={"name": project.name},
@@ -464,6 +477,11 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
                                    accepted=False)
         return project
     old_owner = project.owner
+    try:
+        _clean_name(project.name, owner=user, exclude=project)
+    except ValidationError as exc:
+        raise ValidationError({"name": f"You already have a project named “{project.name}”: rename one "
+                                       "of them before accepting."}) from exc
     Membership.objects.filter(project=project, user=user).delete()
     project.owner = user
     project.save(update_fields=["owner", "transfer_to", "transfer_offered_at", "updated_at"])
@@ -476,3 +494,16 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
                          before={"owner": old_owner.email}, after={"owner": user.email})
     notices.ownership_answered(project=project, offerer=old_owner, user=user, event=event, accepted=True)
     return project
+
+
+def last_project_remember(*, user, project: Project) -> None:
+    """Remember `project` as the one `user` works in, for their next sign-in."""
+    if project.is_personal:
+        LastProject.objects.filter(user=user).delete()
+    else:
+        LastProject.objects.update_or_create(user=user, defaults={"project": project})
+
+
+def last_project_forget(*, user) -> None:
+    """Forget the remembered project (the person lost access to it): next time, Personal."""
+    LastProject.objects.filter(user=user).delete()

@@ -47,7 +47,7 @@ def _outside_object(target: str, user, project) -> str | None:
         match = resolve(path)
     except Resolver404:
         return None
-    kind = match.extra_kwargs.get("kind")
+    kind = _kind_of(match)
     if kind and not access.can(user, project, kind, "read"):
         return None
     if not match.captured_kwargs or "project_id" in match.captured_kwargs:
@@ -57,6 +57,25 @@ def _outside_object(target: str, user, project) -> str | None:
         return reverse(f"{match.namespace}:{base}-list" if match.namespace else f"{base}-list")
     except NoReverseMatch:
         return None
+
+
+def _kind_of(match) -> str | None:
+    """The resource type a page is about: datasets/models say so in their URL's `kind`, jobs by
+    their URL names ("resources:job-…")."""
+    if match.extra_kwargs.get("kind"):
+        return match.extra_kwargs["kind"]
+    if match.namespace == "resources" and (match.url_name or "").startswith("job-"):
+        return "jobs"
+    return None
+
+
+def _unreadable_kind(target: str | None, user, project) -> str | None:
+    """The resource type of the page `target` if `user` may not read it in `project`."""
+    try:
+        kind = target and _kind_of(resolve(urlsplit(target).path))
+    except Resolver404:
+        return None
+    return kind if kind and not access.can(user, project, kind, "read") else None
 
 
 @login_required
@@ -74,8 +93,19 @@ def switch(request: HttpRequest) -> HttpResponse:
         request.session.pop(SESSION_KEY, None)
     else:
         request.session[SESSION_KEY] = str(project.pk)
+    services.last_project_remember(user=request.user, project=project)
     messages.info(request, f"Active project: {project.name}.")
-    target = _safe_next(request, project)
+    unreadable = _unreadable_kind(next_url(request, referer=True), request.user, project)
+    if unreadable:
+        # Say why the person is not where they were: the type they were looking at is hidden here.
+        messages.info(request, f"You have no access to {unreadable} in {project.name}, so here is "
+                               "the project's page instead.")
+        target = reverse("projects:detail", args=[project.pk])
+    elif request.POST.get("stay"):
+        # "Make this project active" on a job/dataset/model page: stay on that page.
+        target = next_url(request) or reverse("home")
+    else:
+        target = _safe_next(request, project)
     if request.htmx:
         return HttpResponseClientRedirect(target)
     return redirect(target)

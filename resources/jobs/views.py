@@ -1,5 +1,6 @@
-"""Job pages. Each asks `access.require(user, project, "jobs", …)` in the active project and looks
-the job up inside it (another project's job is a 404)."""
+"""Job pages. Each asks `access.require(user, project, "jobs", …)` in the active project (one job's
+pages: in the job's own project, `access.object_project`) and looks the job up inside it (a job
+in a project the person may not read is a 404)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -21,7 +21,8 @@ from projects import access
 from resources.badges import job_badge
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
-from resources.models import JobStatus, JobType
+from resources.models import Job, JobStatus, JobType
+from resources.views import after_removal_url
 
 PAGE_SIZE = 25
 
@@ -30,6 +31,12 @@ def _active(request: HttpRequest):
     if not request.project:
         raise Http404
     return request.project
+
+
+def _owning(request: HttpRequest, pk):
+    """The job's own project (not necessarily the active one): a link to a job works wherever the
+    person may read its jobs, and every action on it acts in that project."""
+    return access.object_project(request.user, Job, pk, "jobs")
 
 
 @login_required
@@ -87,7 +94,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def job_detail(request: HttpRequest, pk) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, pk)
     access.require(request.user, project, "jobs", "read")
     job = selectors.job_get(project=project, pk=pk)
     context = {
@@ -109,7 +116,7 @@ def job_detail(request: HttpRequest, pk) -> HttpResponse:
 @require_GET
 def job_log(request: HttpRequest, pk) -> HttpResponse:
     """The whole log as a text file (secrets redacted)."""
-    project = _active(request)
+    project = _owning(request, pk)
     access.require(request.user, project, "jobs", "read")
     job = selectors.job_get(project=project, pk=pk)
     response = StreamingHttpResponse(selectors.job_log_stream(job=job),
@@ -123,7 +130,7 @@ def job_log(request: HttpRequest, pk) -> HttpResponse:
 def job_open(request: HttpRequest, pk) -> HttpResponse:
     """A running notebook (through its node's agent, with a short-lived ticket; the agent asks
     again on every request) or endpoint: read access suffices."""
-    project = _active(request)
+    project = _owning(request, pk)
     access.require(request.user, project, "jobs", "read")
     job = selectors.job_get(project=project, pk=pk)
     url = selectors.job_url(job=job)
@@ -137,7 +144,7 @@ def job_open(request: HttpRequest, pk) -> HttpResponse:
 
 
 def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, pk)
     job = access.require_object(
         request.user, project, "jobs", "manage", lambda: selectors.job_get(project=project, pk=pk)
     )
@@ -165,7 +172,7 @@ def job_stop(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def job_remove(request: HttpRequest, pk) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, pk)
     job = access.require_object(
         request.user, project, "jobs", "manage", lambda: selectors.job_get(project=project, pk=pk)
     )
@@ -173,5 +180,5 @@ def job_remove(request: HttpRequest, pk) -> HttpResponse:
         services.job_remove(job=job, actor=request.user)
         messages.success(request, f"Removed {job.name}." + (" It is being stopped." if job.status ==
                                                               JobStatus.RUNNING else ""))
-        return redirect(reverse("resources:job-list"))
+        return redirect(after_removal_url(request, project, "resources:job-list"))
     return render(request, "resources/job_confirm_remove.html", {"project": project, "job": job})
