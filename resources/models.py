@@ -306,6 +306,10 @@ class Job(models.Model):
         return self.status in JOB_ACTIVE
 
     @property
+    def is_ended(self) -> bool:
+        return self.status in JOB_ENDED
+
+    @property
     def is_restartable(self) -> bool:
         return self.type in RESTARTABLE_TYPES
 

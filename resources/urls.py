@@ -2,6 +2,7 @@ from django.urls import path
 
 from resources import views
 from resources.jobs import views as job_views
+from resources.jobs import views_copy
 from resources.jobs.views_removal import former_member_job_stop_view
 
 app_name = "resources"
@@ -30,6 +31,8 @@ urlpatterns = [
     path("jobs/<uuid:pk>/start/", job_views.job_start, name="job-start"),
     path("jobs/<uuid:pk>/stop/", job_views.job_stop, name="job-stop"),
     path("jobs/<uuid:pk>/remove/", job_views.job_remove, name="job-remove"),
+    path("jobs/<uuid:pk>/run-again/", views_copy.job_run_again, name="job-run-again"),
+    path("jobs/<uuid:pk>/copy/", views_copy.job_copy, name="job-copy"),
     path("projects/<uuid:project_id>/former-member-jobs/<uuid:pk>/stop/", former_member_job_stop_view,
          name="former-member-job-stop"),
     *_patterns("datasets", "datasets", "dataset"),

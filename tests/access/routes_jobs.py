@@ -44,6 +44,9 @@ ROUTES = {
     "resources:job-open": Route(kwargs=lambda w: {"pk": w.notebook.pk}, get=TYPE_READ, as_active=True),
     "resources:job-start": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
     "resources:job-stop": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
+    # Run again / Copy to new job: a new job in the job's project, so "all" on jobs.
+    "resources:job-run-again": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
+    "resources:job-copy": Route(kwargs=pk, get=TYPE_MANAGE, as_active=True),
     "resources:job-remove": Route(kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE, as_active=True),
     # The owner's stop of a job someone who left started: project administration.
     "resources:former-member-job-stop": Route(kwargs=lambda w: {"project_id": w.project.pk, "pk": w.job.pk},
