@@ -87,3 +87,11 @@ def ledger(*, account: BillingAccount):
         .select_related("created_by")
         .order_by("-created_at", "-id")
     )
+
+
+def job_charged(*, project_id, job_id) -> Decimal:
+    """The credits a job has been charged so far (its compute entries, as a positive number)."""
+    total = LedgerEntry.objects.filter(project_id=project_id, resource=f"job:{job_id}",
+                                       kind=LedgerEntry.Kind.COMPUTE).aggregate(
+        total=Coalesce(Sum("amount"), Decimal("0")))["total"]
+    return -total

@@ -27,6 +27,7 @@ urlpatterns = [
     path("jobs/new/", job_views.job_create, name="job-create"),
     path("jobs/<uuid:pk>/", job_views.job_detail, name="job-detail"),
     path("jobs/<uuid:pk>/log/", job_views.job_log, name="job-log"),
+    path("jobs/<uuid:pk>/log/part/", job_views.job_log_part, name="job-log-part"),
     path("jobs/<uuid:pk>/open/", job_views.job_open, name="job-open"),
     path("jobs/<uuid:pk>/start/", job_views.job_start, name="job-start"),
     path("jobs/<uuid:pk>/stop/", job_views.job_stop, name="job-stop"),

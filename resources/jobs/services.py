@@ -564,7 +564,8 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
         data = data[:room].decode("utf-8", errors="ignore").encode() + LOG_FULL.encode()
     JobLogChunk.objects.create(job=job, seq=seq, text=data.decode("utf-8", errors="replace"),
                                start=job.log_bytes)
-    Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data))
+    Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data),
+                                         log_lines=F("log_lines") + data.count(b"\n"))
     return seq
 
 

@@ -13,7 +13,7 @@ from core.forms import error_text
 from projects import access
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
-from resources.jobs.views import _active
+from resources.jobs.views import START_NEWS, _active
 
 
 def _job(request: HttpRequest, pk):
@@ -32,7 +32,8 @@ def job_run_again(request: HttpRequest, pk) -> HttpResponse:
         # Nothing was created (one transaction): say why on the job the person came from.
         messages.error(request, f"Could not run {job.name} again: {error_text(exc)}")
         return redirect("resources:job-detail", pk=job.pk)
-    messages.success(request, f"Created {copy.name} as a copy of the job you ran. Starting it.")
+    messages.success(request, f"Created {copy.name} as a copy of the job you ran. Starting it.",
+                     extra_tags=START_NEWS)
     return redirect("resources:job-detail", pk=copy.pk)
 
 

@@ -41,6 +41,7 @@ ROUTES = {
     "resources:job-create": Route(get=CREATE_MANAGE, post=CREATE_MANAGE, as_active=True),
     "resources:job-detail": Route(kwargs=pk, get=TYPE_READ, as_active=True),
     "resources:job-log": Route(kwargs=pk, get=TYPE_READ, as_active=True),
+    "resources:job-log-part": Route(kwargs=pk, get=TYPE_READ, as_active=True),
     "resources:job-open": Route(kwargs=lambda w: {"pk": w.notebook.pk}, get=TYPE_READ, as_active=True),
     "resources:job-start": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
     "resources:job-stop": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
