@@ -118,9 +118,10 @@ def resource_delete(*, resource: StoredResource, actor) -> None:
     store = resource.file_storage
     with transaction.atomic():
         # Who deleted what stays in the project's audit log after the row is gone.
-        audit_record(project=resource.project, actor=actor, action=f"{resource.kind.removesuffix('s')}.deleted",
-                     target=resource.name, before={"id": str(resource.pk), "files": resource.file_count,
-                                                   "bytes": resource.size_bytes})
+        audit_record(project=resource.project, actor=actor,
+                     action=f"{resource.kind.removesuffix('s')}.deleted", target=resource.name,
+                     before={"id": str(resource.pk), "files": resource.file_count,
+                             "bytes": resource.size_bytes})
         resource.delete()
         transaction.on_commit(lambda: storage.delete_tree(prefix, store))
 

@@ -446,6 +446,16 @@ def job_stop(*, job: Job, actor=None, reason: str = "") -> Job:
 
 
 @transaction.atomic
+def job_stop_by_operator(*, job: Job, operator) -> Job:
+    """An operator's stop (the Django admin's action): no project access is asked, the reason
+    on the job page says an operator stopped it, and the project's audit log names who."""
+    job = job_stop(job=job, actor=None, reason=f"Stopped by an operator ({operator.email})")
+    audit_record(project=job.project, actor=operator, action="job.stopped_by_operator", target=job.name,
+                 after={"id": str(job.pk), "operator": operator.email})
+    return job
+
+
+@transaction.atomic
 def job_remove(*, job: Job, actor) -> None:
     """Remove a job from its project: stopped first when it runs; its node's agent deletes its
     workspace once nothing runs there (`node_workspaces_kept`). The row stays (hidden) so its runs

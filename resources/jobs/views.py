@@ -81,7 +81,8 @@ def job_create(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             started = " Starting it." if request.POST.get("start") else ""
-            messages.success(request, f"Created {job.name}.{started}", extra_tags=START_NEWS if started else "")
+            messages.success(request, f"Created {job.name}.{started}",
+                             extra_tags=START_NEWS if started else "")
             return redirect("resources:job-detail", pk=job.pk)
     return render(request, "resources/job_form.html", {"project": project, "form": form},
                   status=200)
