@@ -8,3 +8,8 @@ project_deleting = Signal()
 # actor, stop_running. Lets the jobs app end the former member's queued work (and, when asked,
 # their running jobs) without `projects` importing it.
 member_removed = Signal()
+
+# Sent inside the transaction of `project_settings_update` when "only owned compute" changed;
+# kwargs: project, actor. Lets compute refresh the project's GPU types without `projects`
+# importing it (web, API and CLI alike).
+owned_compute_changed = Signal()

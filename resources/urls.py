@@ -4,6 +4,7 @@ from resources import views
 from resources.jobs import views as job_views
 from resources.jobs import views_copy
 from resources.jobs.views_removal import former_member_job_stop_view
+from resources.views_owned_only import public_leftovers_choose, public_leftovers_view
 
 app_name = "resources"
 
@@ -36,6 +37,9 @@ urlpatterns = [
     path("jobs/<uuid:pk>/copy/", views_copy.job_copy, name="job-copy"),
     path("projects/<uuid:project_id>/former-member-jobs/<uuid:pk>/stop/", former_member_job_stop_view,
          name="former-member-job-stop"),
+    path("projects/<uuid:project_id>/public-compute/", public_leftovers_view, name="public-leftovers"),
+    path("projects/<uuid:project_id>/public-compute/choose/", public_leftovers_choose,
+         name="public-leftovers-choose"),
     *_patterns("datasets", "datasets", "dataset"),
     *_patterns("models", "models", "model"),
 ]

@@ -49,6 +49,10 @@ ROUTES = {
     "resources:job-run-again": Route(kwargs=pk, post=TYPE_MANAGE, as_active=True),
     "resources:job-copy": Route(kwargs=pk, get=TYPE_MANAGE, as_active=True),
     "resources:job-remove": Route(kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE, as_active=True),
+    # What stays on public compute once "only owned compute" is on: the owner's page and choice.
+    "resources:public-leftovers": Route(kwargs=lambda w: {"project_id": w.project.pk}, get=OWNER_ADMIN),
+    "resources:public-leftovers-choose": Route(kwargs=lambda w: {"project_id": w.project.pk}, post=OWNER_ADMIN,
+                                               data=lambda w: {"choice": "keep"}),
     # The owner's stop of a job someone who left started: project administration.
     "resources:former-member-job-stop": Route(kwargs=lambda w: {"project_id": w.project.pk, "pk": w.job.pk},
                                               post=OWNER_ADMIN),
