@@ -13,3 +13,7 @@ member_removed = Signal()
 # kwargs: project, actor. Lets compute refresh the project's GPU types without `projects`
 # importing it (web, API and CLI alike).
 owned_compute_changed = Signal()
+
+# Asked before a member accepts ownership (kwargs: project, user). A receiver returns a warning
+# (str) the person should read first, e.g. compute: "only owned compute" and no node of theirs.
+ownership_accepting = Signal()
