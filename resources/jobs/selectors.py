@@ -90,10 +90,12 @@ def job_log_part(*, job: Job, before: int | None = None, after_lines: int = 0,
     chunks back until they hold that many (chunks hold whole lines and know their offsets). The
     log has `job.log_lines` lines; `after_lines` of them come after `before` (what the page shows
     already), so the lines before the part are counted without reading them."""
-    end = job.log_bytes if before is None else max(0, min(before, job.log_bytes))
+    end = None if before is None else max(0, min(before, job.log_bytes))
     chunks: list[tuple[int, str]] = []
     count = 0
-    older = job.log_chunks.filter(start__lt=end).order_by("-seq").values_list("start", "text")
+    older = job.log_chunks.order_by("-seq").values_list("start", "text")
+    if end is not None:
+        older = older.filter(start__lt=end)
     while count <= lines and (batch := list(older[len(chunks):len(chunks) + 50])):
         for start, text in batch:
             chunks.append((start, text))
@@ -101,7 +103,9 @@ def job_log_part(*, job: Job, before: int | None = None, after_lines: int = 0,
             if count > lines:
                 break
     if not chunks:
-        return LogPart(text="", start=end, end=end, lines=0, lines_before=0)
+        return LogPart(text="", start=end or 0, end=end or 0, lines=0, lines_before=0)
+    if end is None:  # the tail: up to the end of the newest chunk
+        end = chunks[0][0] + len(chunks[0][1].encode())
     chunks.reverse()
     data = "".join(text for _, text in chunks).encode()[: end - chunks[0][0]]
     kept = data.decode("utf-8", errors="ignore").splitlines(keepends=True)[-lines:]
