@@ -52,7 +52,7 @@ def job_get(*, project: Project, pk) -> Job:
 
 def job_for_log(*, project: Project, pk) -> Job:
     """One job of `project` with only what serving its log needs (a poll is frequent: one row)."""
-    fields = ("id", "project", "status", "log_bytes")
+    fields = ("id", "project", "status", "log_bytes", "log_lines")
     return get_object_or_404(Job.objects.in_project(project).only(*fields), pk=pk)
 
 

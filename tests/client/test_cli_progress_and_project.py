@@ -3,8 +3,6 @@ pipes; `project rename` and `project settings` take `--project` (default: the ac
 have help text. Against a live server over real HTTP."""
 
 import os
-import pty
-import subprocess
 import sys
 
 import pytest
@@ -14,6 +12,7 @@ from trainshed.cli import main
 from accounts.api_keys import api_key_create
 from projects.models import Project
 from resources.models import Dataset
+from tests.client.pty_run import run_in_pty
 from tests.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,23 +34,8 @@ def env(live_server, tmp_path, monkeypatch):
 
 
 def _in_terminal(args, values) -> str:
-    """The CLI in a real pseudo-terminal (stdout and stderr both the terminal)."""
-    main_fd, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", "from trainshed.cli import main; main()", *args], stdout=child, stderr=child,
-                            env={**os.environ, **values, "COLUMNS": "100"})
-    os.close(child)
-    out = b""
-    while True:
-        try:
-            data = os.read(main_fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    proc.wait(timeout=60)
-    os.close(main_fd)
-    return out.decode(errors="replace")
+    return run_in_pty([sys.executable, "-c", "from trainshed.cli import main; main()", *args],
+                      env={**os.environ, **values, "COLUMNS": "100"})
 
 
 def test_upload_and_download_show_a_bar_in_a_terminal(env, tmp_path):
