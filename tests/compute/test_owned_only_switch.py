@@ -124,3 +124,17 @@ def test_members_may_not_see_or_choose(client, project, member_all, on_public):
     assert client.post(reverse("resources:public-leftovers-choose", args=[project.pk]),
                        {"choice": "stop"}).status_code == 403
     assert Job.objects.filter(status=JobStatus.RUNNING).count() == 1
+
+
+@pytest.mark.parametrize("count", [3, 120])
+def test_the_list_costs_the_same_at_any_size(client, owner, project, nodes, count, django_assert_max_num_queries):
+    public, _own = nodes
+    for n in range(count):
+        job = make_job(project, owner, name=f"job-{n}")
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, node=public, started_at=timezone.now())
+    client.force_login(owner)
+    _turn_on(client, project)
+    with django_assert_max_num_queries(16):
+        section = client.get(reverse("resources:public-leftovers", args=[project.pk]),
+                             headers={"HX-Request": "true"}).content.decode()
+    assert f"{count} jobs on public nodes" in section

@@ -117,3 +117,15 @@ def test_a_start_message_is_dropped_by_the_poll_once_the_job_moved_on(client, pa
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
     running = page(job, **{"HX-Request": "true"}).content.decode()
     assert '<div hx-swap-oob="delete:#messages .job-start"></div>' in running
+
+
+@pytest.mark.parametrize("lines", [30, 3000])
+def test_the_job_page_and_a_log_part_cost_the_same_at_any_log_length(client, page, project, owner, lines,
+                                                                     django_assert_max_num_queries):
+    job = _with_log(project, owner, lines=lines)
+    with django_assert_max_num_queries(22):
+        assert page(job).status_code == 200
+    with django_assert_max_num_queries(14):
+        part = client.get(reverse("resources:job-log-part", args=[job.pk]), {"before": 200, "after": 0},
+                          headers={"HX-Request": "true"})
+    assert part.status_code == 200
