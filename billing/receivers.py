@@ -12,8 +12,8 @@ def create_billing_account(sender, user, **kwargs):
 
 
 @receiver(spending_requested, dispatch_uid="billing.spend_refusal")
-def refuse_spending(sender, project, **kwargs) -> str | None:
-    return spend_refusal(project=project)
+def refuse_spending(sender, project, actor=None, **kwargs) -> str | None:
+    return spend_refusal(project=project, actor=actor)
 
 
 @receiver(job_charges_requested, dispatch_uid="billing.job_charged")

@@ -9,14 +9,15 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
-from projects import access
+from accounts.notify import absolute_url, mail_send
+from projects import access, notices
 from projects.audit import audit_record
 from projects.keys.services import keys_copy_from_personal
 from projects.models import (
@@ -169,11 +170,13 @@ def membership_set(
     if before is not None and before != levels:
         _withdraw_offer(project=project, user=user, actor=actor)
     if before is None:
-        audit_record(project=project, actor=actor, action="member.added",
-                     target=user.email, after=levels)
+        event = audit_record(project=project, actor=actor, action="member.added",
+                             target=user.email, after=levels)
+        notices.member_added(project=project, user=user, event=event, actor=actor)
     elif before != levels:
-        audit_record(project=project, actor=actor, action="member.updated",
-                     target=user.email, before=before, after=levels)
+        event = audit_record(project=project, actor=actor, action="member.updated",
+                             target=user.email, before=before, after=levels)
+        notices.access_changed(project=project, user=user, event=event, actor=actor)
     return membership
 
 
@@ -200,8 +203,9 @@ def membership_remove(*, project: Project, user, actor, stop_running_jobs: bool 
     _authorize(actor, project)
     before = _membership_delete(project=project, user=user)
     _member_removed(project=project, user=user, actor=actor, stop_running=stop_running_jobs)
-    audit_record(project=project, actor=actor, action="member.removed",
-                 target=user.email, before=before)
+    event = audit_record(project=project, actor=actor, action="member.removed",
+                         target=user.email, before=before)
+    notices.member_removed(project=project, user=user, event=event, actor=actor)
 
 
 @transaction.atomic
@@ -301,16 +305,14 @@ def invitation_send(
     invitation.save()
     audit_record(project=project, actor=actor, action="invitation.sent", target=email,
                  after=invitation.access())
+    # After signing in (or signing up and verifying the address) the person lands on the project.
+    project_path = reverse("projects:detail", args=[project.pk])
     context = {"invitation": invitation, "project": project, "inviter": actor,
-               "days": settings.TRAINSHED_INVITATION_DAYS}
+               "days": settings.TRAINSHED_INVITATION_DAYS,
+               "signup_link": absolute_url(reverse("account_signup")),
+               "signin_link": absolute_url(f"{reverse('account_login')}?next={project_path}")}
     body = render_to_string("projects/email/invitation.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(
-            # A name stored before control characters were refused must not break the header.
-            f"[Trainshed] You are invited to {' '.join(project.name.split())}", body, None, [email],
-            fail_silently=False,
-        )
-    )
+    mail_send(to=email, subject=f"You are invited to {project.name}", body=body)
     return invitation
 
 
@@ -427,7 +429,8 @@ def transfer_offer(*, project: Project, to_user, actor) -> Project:
     project.transfer_to = to_user
     project.transfer_offered_at = timezone.now()
     project.save(update_fields=["transfer_to", "transfer_offered_at", "updated_at"])
-    audit_record(project=project, actor=actor, action="ownership.offered", target=to_user.email)
+    event = audit_record(project=project, actor=actor, action="ownership.offered", target=to_user.email)
+    notices.ownership_offered(project=project, user=to_user, event=event, actor=actor or project.owner)
     return project
 
 
@@ -457,7 +460,9 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
     project.transfer_offered_at = None
     if not accept:
         project.save(update_fields=["transfer_to", "transfer_offered_at", "updated_at"])
-        audit_record(project=project, actor=user, action="ownership.declined", target=user.email)
+        event = audit_record(project=project, actor=user, action="ownership.declined", target=user.email)
+        notices.ownership_answered(project=project, offerer=project.owner, user=user, event=event,
+                                   accepted=False)
         return project
     old_owner = project.owner
     Membership.objects.filter(project=project, user=user).delete()
@@ -468,6 +473,7 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
         project=project, user=old_owner, jobs=Access.ALL, datasets=Access.ALL, models=Access.ALL
     )
     _set_perms(project=project, user=old_owner, codenames=_member_perms(old))
-    audit_record(project=project, actor=user, action="ownership.accepted", target=user.email,
-                 before={"owner": old_owner.email}, after={"owner": user.email})
+    event = audit_record(project=project, actor=user, action="ownership.accepted", target=user.email,
+                         before={"owner": old_owner.email}, after={"owner": user.email})
+    notices.ownership_answered(project=project, offerer=old_owner, user=user, event=event, accepted=True)
     return project

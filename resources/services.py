@@ -41,7 +41,7 @@ resource_delete_veto = Signal()
 def resource_create_from_upload(*, kind: str, project: Project, name: str, files, created_by):
     """Several files as they are, or one .zip/.tar(.gz) archive that is unpacked."""
     access.require(created_by, project, kind, "manage")
-    spending_check(project=project)
+    spending_check(project=project, actor=created_by)
     files = list(files or [])
     if not files:
         raise ValidationError({"files": "The upload is empty: choose at least one file."})
@@ -62,7 +62,7 @@ def resource_create_from_upload(*, kind: str, project: Project, name: str, files
 def resource_create_from_url(*, kind: str, project: Project, name: str, url: str, created_by):
     """Create the row (status "new") and let the worker download it in the background."""
     access.require(created_by, project, kind, "manage")
-    spending_check(project=project)
+    spending_check(project=project, actor=created_by)
     try:
         URLValidator(schemes=["http", "https"])(url or "")
     except ValidationError as exc:

@@ -20,8 +20,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import NoticeKind
+from accounts.notify import notify
 from compute import selectors as compute_selectors
 from compute import services as compute_services
 from compute.models import BYTES_PER_GB, ComputeNode
@@ -66,9 +69,20 @@ def _set_status(job: Job, status: str, *, message: str = "", actor=None, now=Non
     for name, value in fields.items():
         setattr(job, name, value)
     job.save(update_fields=["status", "updated_at", *fields])
-    JobEvent.objects.create(job=job, status=status, message=message[:2000],
-                            actor=actor if getattr(actor, "pk", None) else None, at=now)
+    event = JobEvent.objects.create(job=job, status=status, message=message[:2000],
+                                    actor=actor if getattr(actor, "pk", None) else None, at=now)
+    if status in (JobStatus.FINISHED, JobStatus.FAILED) and job.created_by_id:
+        _tell_ended(job, event)
     return job
+
+
+def _tell_ended(job: Job, event: JobEvent) -> None:
+    """The person who started the job hears how it ended (once per ending: the event's id)."""
+    ended = job.get_status_display().lower()
+    notify(user=job.created_by, kind=NoticeKind.JOB_ENDED, key=f"job_ended:{event.pk}",
+           subject=f"Your job {job.name} {ended} ({job.project.name})",
+           text=event.message if event.message.lower() != ended else "",
+           url=reverse("resources:job-detail", args=[job.pk]))
 
 
 def _locked(job: Job) -> Job:
@@ -367,7 +381,7 @@ def job_start(*, job: Job, actor) -> Job:
             raise ValidationError(f"The job is already {job.get_status_display().lower()}.")
         raise ValidationError("A finished, failed or stopped training or inference job cannot be "
                               "started again: create a new job.")
-    spending_check(project=job.project)
+    spending_check(project=job.project, actor=actor)
     _require_inputs_readable(job, actor)
     job.stop_requested_at = None
     job.exit_code = None

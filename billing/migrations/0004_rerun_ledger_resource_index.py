@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_ledger'),
+        ('billing', '0003_notify_low_balance'),
         ('projects', '0006_project_require_two_factor'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
