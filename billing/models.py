@@ -113,6 +113,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["account", "-created_at"]),
             models.Index(fields=["project", "created_at"]),
+            # A job page sums its job's charges on every poll (`job_credits_spent`).
+            models.Index(fields=["resource"], name="ledger_resource"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -97,6 +97,14 @@ def ledger(*, account: BillingAccount):
     )
 
 
+def job_charged(*, project_id, job_id) -> Decimal:
+    """The credits a job has been charged so far (its compute entries, as a positive number)."""
+    total = LedgerEntry.objects.filter(project_id=project_id, resource=f"job:{job_id}",
+                                       kind=LedgerEntry.Kind.COMPUTE).aggregate(
+        total=Coalesce(Sum("amount"), Decimal("0")))["total"]
+    return -total
+
+
 # ---- the ledger, grouped per resource and day ---------------------------------------------------
 # A running job adds a row a minute: the ledger page shows one row per job (or dataset, model) and
 # UTC day, which opens onto its rows. Credits and adjustments (no resource) stay one row each.

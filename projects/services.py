@@ -30,7 +30,7 @@ from projects.models import (
     ProjectUserObjectPermission,
 )
 from projects.names import clean_display, has_control_characters, skeleton
-from projects.signals import member_removed, project_deleting
+from projects.signals import member_removed, owned_compute_changed, project_deleting
 
 PERSONAL_NAME = "Personal"
 OWNER_PERMS = (
@@ -245,6 +245,7 @@ def project_settings_update(*, project: Project, actor, owned_compute_only: bool
         audit_record(project=project, actor=actor, action="settings.updated",
                      before={"owned_compute_only": before},
                      after={"owned_compute_only": project.owned_compute_only})
+        owned_compute_changed.send(sender=Project, project=project, actor=actor)
     return project
 
 

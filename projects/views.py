@@ -192,6 +192,8 @@ def _detail_context(request, project, **overrides) -> dict:
         context["access_levels"] = Access.choices
     else:
         context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
+        if project.transfer_to_id == user.pk:  # an offer to this person: what to know first
+            context["offer_warnings"] = selectors.ownership_warnings(project=project, user=user)
     context |= overrides
     if is_owner:  # the owner's forms, bound when they come back with errors
         context.setdefault("rename_form",
@@ -412,6 +414,13 @@ def transfer_cancel(request: HttpRequest, project_id) -> HttpResponse:
 def transfer_respond(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id)
     accept = request.POST.get("decision") == "accept"
+    if accept and not request.POST.get("confirmed") and project.transfer_to_id == request.user.pk:
+        # Warn first (e.g. "only owned compute" and no node of theirs); accepting again confirms.
+        warnings = selectors.ownership_warnings(project=project, user=request.user)
+        if warnings:
+            template = "projects/project_detail.html#ownership-offer" if request.htmx else \
+                "projects/transfer_confirm.html"
+            return render(request, template, {"project": project, "offer_warnings": warnings})
     try:
         with transaction.atomic():
             services.transfer_respond(project=project, user=request.user, accept=accept)
@@ -421,4 +430,6 @@ def transfer_respond(request: HttpRequest, project_id) -> HttpResponse:
         messages.success(
             request, f"You now own {project.name}." if accept else "You declined the ownership offer."
         )
+    if request.htmx:  # the whole page changes (owner's panels): load it again
+        return HttpResponseClientRedirect(reverse("projects:detail", kwargs={"project_id": project.pk}))
     return redirect("projects:detail", project_id=project.pk)

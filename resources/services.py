@@ -18,6 +18,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from projects import access
+from projects.audit import audit_record
 from projects.models import Project
 from resources import storage
 from resources.models import MLModel, StoredResource, StoredStatus
@@ -116,6 +117,11 @@ def resource_delete(*, resource: StoredResource, actor) -> None:
     prefix = resource.storage_prefix
     store = resource.file_storage
     with transaction.atomic():
+        # Who deleted what stays in the project's audit log after the row is gone.
+        audit_record(project=resource.project, actor=actor,
+                     action=f"{resource.kind.removesuffix('s')}.deleted", target=resource.name,
+                     before={"id": str(resource.pk), "files": resource.file_count,
+                             "bytes": resource.size_bytes})
         resource.delete()
         transaction.on_commit(lambda: storage.delete_tree(prefix, store))
 

@@ -22,3 +22,16 @@ def spending_check(*, project, actor=None) -> None:
     refusal = spending_refusal(project=project, actor=actor)
     if refusal:
         raise ValidationError(refusal, code="no_credits")
+
+
+#: Asked for the credits a job has been charged so far (its page shows them beside GPU-hours).
+#: Arguments: sender=Job, job. A receiver returns a Decimal (billing: the sum of the job's
+#: ledger charges).
+job_charges_requested = Signal()
+
+
+def job_charges(*, job):
+    """The credits charged for `job` so far, or None when nothing answers (no billing app)."""
+    answers = [amount for _receiver, amount in job_charges_requested.send(sender=type(job), job=job)
+               if amount is not None]
+    return sum(answers) if answers else None

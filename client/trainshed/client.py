@@ -14,6 +14,7 @@ import httpx
 
 from trainshed.config import Config
 from trainshed.errors import TrainshedError
+from trainshed.progress import Progress, counting
 
 PROJECT_HEADER = "X-Trainshed-Project"
 PAGE = 100
@@ -253,8 +254,9 @@ class Trainshed:
             raise TrainshedError(f"Not a Trainshed API answer from {url}",
                                  status=response.status_code) from None
 
-    async def download(self, path: str, into: BinaryIO) -> int:
-        """Stream the body of `GET path` into the binary file `into`; returns the bytes written."""
+    async def download(self, path: str, into: BinaryIO, progress: Progress | None = None) -> int:
+        """Stream the body of `GET path` into the binary file `into`; returns the bytes written.
+        `progress` is called with (bytes, Content-Length or None) as they come."""
         headers = self._headers()
         url = f"{self.config.api_url}/api/v1{path}"
         written = 0
@@ -266,6 +268,8 @@ class Trainshed:
                 if response.status_code >= 400:
                     await response.aread()
                     raise self._refusal(response, url)
+                length = response.headers.get("content-length")
+                into = counting(into, progress, int(length) if length and length.isdigit() else None)
                 async for chunk in response.aiter_bytes():
                     into.write(chunk)
                     written += len(chunk)

@@ -19,6 +19,7 @@ import httpx
 
 from trainshed.client import Namespace, _seg
 from trainshed.errors import TrainshedError
+from trainshed.progress import Progress, counting
 
 #: Uploads and downloads may take long: no limit on reading the answer of an upload.
 TRANSFER_TIMEOUT = httpx.Timeout(30.0, read=None, write=None)
@@ -88,9 +89,10 @@ class _Resources(Namespace):
         return await self._list(f"{self._one(resource_id)}/files")
 
     async def create(self, name: str, *, path: str | os.PathLike | None = None,
-                     url: str | None = None) -> dict:
+                     url: str | None = None, progress: Progress | None = None) -> dict:
         """From a folder or a file on this machine (`path=`), or from an http(s) address the
-        server downloads in the background (`url=`; the answer's status is "new")."""
+        server downloads in the background (`url=`; the answer's status is "new"). `progress`
+        is called with (bytes sent, total) as an upload goes (see `trainshed.progress`)."""
         if (path is None) == (url is None):
             raise TrainshedError("Give either a path or a url.")
         if url is not None:
@@ -103,12 +105,13 @@ class _Resources(Namespace):
                 archive = Path(tmp) / f"{source.resolve().name or 'upload'}.zip"
                 if not _zip_folder(source, archive):
                     raise TrainshedError(f"The folder {source} holds no files.")
-                return await self._upload(name, archive, "application/zip")
+                return await self._upload(name, archive, "application/zip", progress)
         if source.is_file():
-            return await self._upload(name, source, "application/octet-stream")
+            return await self._upload(name, source, "application/octet-stream", progress)
         raise TrainshedError(f"No such file or folder: {source}")
 
-    async def _upload(self, name: str, file: Path, content_type: str) -> dict:
+    async def _upload(self, name: str, file: Path, content_type: str, progress: Progress | None = None
+                      ) -> dict:
         try:
             handle = file.open("rb")
         except OSError as exc:
@@ -116,7 +119,8 @@ class _Resources(Namespace):
         with handle:
             return await self._client.request(
                 "POST", f"/{self.kind}", data={"name": name},
-                files=[("files", (file.name, handle, content_type))], timeout=TRANSFER_TIMEOUT,
+                files=[("files", (file.name, counting(handle, progress, file.stat().st_size), content_type))],
+                timeout=TRANSFER_TIMEOUT,
             )
 
     async def rename(self, resource_id: str, name: str) -> dict:
@@ -125,7 +129,8 @@ class _Resources(Namespace):
     async def remove(self, resource_id: str) -> None:
         await self._client.request("DELETE", self._one(resource_id))
 
-    async def download(self, resource_id: str, dest: str | os.PathLike) -> list[str]:
+    async def download(self, resource_id: str, dest: str | os.PathLike, progress: Progress | None = None
+                       ) -> list[str]:
         """Stream the zip to a temporary file, then unpack it into the folder `dest` (created if
         needed; files already there with the same paths are replaced). Returns the paths written."""
         dest = Path(dest)
@@ -133,7 +138,7 @@ class _Resources(Namespace):
             raise TrainshedError(f"{dest} exists and is not a folder.")
         try:
             with tempfile.TemporaryFile(prefix="trainshed-download-") as tmp:
-                await self._client.download(f"{self._one(resource_id)}/download", tmp)
+                await self._client.download(f"{self._one(resource_id)}/download", tmp, progress=progress)
                 tmp.seek(0)
                 return _unpack(tmp, dest)
         except zipfile.BadZipFile as exc:
@@ -141,12 +146,14 @@ class _Resources(Namespace):
         except OSError as exc:
             raise TrainshedError(f"Cannot write into {dest}: {exc.strerror or exc}") from exc
 
-    async def download_file(self, resource_id: str, path: str, dest: str | os.PathLike) -> Path:
+    async def download_file(self, resource_id: str, path: str, dest: str | os.PathLike,
+                            progress: Progress | None = None) -> Path:
         """One file (its path inside the dataset/model) to the file `dest`."""
         dest = Path(dest)
         try:
             with open(dest, "wb") as out:
-                await self._client.download(f"{self._one(resource_id)}/files/{_seg(path, safe='/@')}", out)
+                await self._client.download(f"{self._one(resource_id)}/files/{_seg(path, safe='/@')}", out,
+                                            progress=progress)
         except OSError as exc:
             raise TrainshedError(f"Cannot write {dest}: {exc.strerror or exc}") from exc
         return dest

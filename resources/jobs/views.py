@@ -22,9 +22,13 @@ from resources.badges import job_badge
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
 from resources.models import Job, JobStatus, JobType
+from resources.signals import job_charges
 from resources.views import after_removal_url
 
 PAGE_SIZE = 25
+#: The tag of a flash message about a job's start: the job page's poll removes it once the job has
+#: moved on (its status says what happens now; "Starting" would be stale).
+START_NEWS = "job-start"
 
 
 def _active(request: HttpRequest):
@@ -84,7 +88,8 @@ def job_create(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             started = " Starting it." if request.POST.get("start") else ""
-            messages.success(request, f"Created {job.name}.{started}")
+            messages.success(request, f"Created {job.name}.{started}",
+                             extra_tags=START_NEWS if started else "")
             return redirect("resources:job-detail", pk=job.pk)
     return render(request, "resources/job_form.html", {"project": project, "form": form},
                   status=200)
@@ -100,11 +105,13 @@ def job_detail(request: HttpRequest, pk) -> HttpResponse:
     context = {
         "project": project, "job": job,
         "events": selectors.job_events(job=job),
-        "log_tail": selectors.job_log_tail(job=job),
+        "log": selectors.job_log_part(job=job),
         "job_url": selectors.job_url(job=job),
         "output_models": list(job.output_models.all()),
+        "credits": job_charges(job=job),
         "can_manage": access.can(request.user, project, "jobs", "manage"),
         "polling": job.is_active,
+        "start_news_over": job.status not in (JobStatus.NEW, JobStatus.STARTING),
     }
     template = "resources/job_detail.html"
     if request.htmx:
@@ -127,6 +134,26 @@ def job_log(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
+def job_log_part(request: HttpRequest, pk) -> HttpResponse:
+    """The lines before byte `before` of the log ("load earlier" on the job page); `after` is how
+    many lines the page shows after it already (for the count of those left)."""
+    project = _owning(request, pk)
+    job = selectors.job_get(project=project, pk=pk)
+    try:
+        before, after = int(request.GET.get("before", "")), int(request.GET.get("after", "0"))
+    except ValueError:
+        before, after = None, 0
+    part = selectors.job_log_part(job=job, before=before, after_lines=max(0, after))
+    template = "resources/job_log_part.html"
+    if request.htmx:
+        template += "#log-part"
+    return render(request, template, {"project": project, "job": job, "part": part,
+                                      "after": max(0, after) + part.lines})
+
+
+@login_required
+@require_GET
 def job_open(request: HttpRequest, pk) -> HttpResponse:
     """A running notebook (through its node's agent, with a short-lived ticket; the agent asks
     again on every request) or endpoint: read access suffices."""
@@ -143,7 +170,7 @@ def job_open(request: HttpRequest, pk) -> HttpResponse:
     return redirect(url)
 
 
-def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
+def _action(request: HttpRequest, pk, fn, done: str, tags: str = "") -> HttpResponse:
     project = _owning(request, pk)
     job = access.require_object(
         request.user, project, "jobs", "manage", lambda: selectors.job_get(project=project, pk=pk)
@@ -153,14 +180,14 @@ def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, done.format(name=job.name))
+        messages.success(request, done.format(name=job.name), extra_tags=tags)
     return redirect("resources:job-detail", pk=job.pk)
 
 
 @login_required
 @require_POST
 def job_start(request: HttpRequest, pk) -> HttpResponse:
-    return _action(request, pk, services.job_start, "Starting {name}.")
+    return _action(request, pk, services.job_start, "Starting {name}.", tags=START_NEWS)
 
 
 @login_required

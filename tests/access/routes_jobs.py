@@ -43,10 +43,18 @@ ROUTES = {
     "resources:job-create": Route(get=CREATE_MANAGE, post=CREATE_MANAGE, as_active=True),
     "resources:job-detail": Route(kwargs=pk, get=TYPE_READ),
     "resources:job-log": Route(kwargs=pk, get=TYPE_READ),
+    "resources:job-log-part": Route(kwargs=pk, get=TYPE_READ),
     "resources:job-open": Route(kwargs=lambda w: {"pk": w.notebook.pk}, get=TYPE_READ),
     "resources:job-start": Route(kwargs=pk, post=TYPE_MANAGE),
     "resources:job-stop": Route(kwargs=pk, post=TYPE_MANAGE),
+    # Run again / Copy to new job: a new job in the job's project, so "all" on jobs.
+    "resources:job-run-again": Route(kwargs=pk, post=TYPE_MANAGE),
+    "resources:job-copy": Route(kwargs=pk, get=TYPE_MANAGE),
     "resources:job-remove": Route(kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE),
+    # What stays on public compute once "only owned compute" is on: the owner's page and choice.
+    "resources:public-leftovers": Route(kwargs=lambda w: {"project_id": w.project.pk}, get=OWNER_ADMIN),
+    "resources:public-leftovers-choose": Route(kwargs=lambda w: {"project_id": w.project.pk}, post=OWNER_ADMIN,
+                                               data=lambda w: {"choice": "keep"}),
     # The owner's stop of a job someone who left started: project administration.
     "resources:former-member-job-stop": Route(kwargs=lambda w: {"project_id": w.project.pk, "pk": w.job.pk},
                                               post=OWNER_ADMIN),
