@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
+from accounts.two_factor import has_two_factor
 from projects import access
 from projects.audit import audit_record
 from projects.keys.services import keys_copy_from_personal
@@ -469,4 +470,24 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
     _set_perms(project=project, user=old_owner, codenames=_member_perms(old))
     audit_record(project=project, actor=user, action="ownership.accepted", target=user.email,
                  before={"owner": old_owner.email}, after={"owner": user.email})
+    return project
+
+
+@transaction.atomic
+def project_two_factor_set(*, project: Project, actor, required: bool) -> Project:
+    """The owner turns "Members must use two-factor sign-in" on or off (audited). To turn it on
+    the owner must use two-factor sign-in themselves."""
+    _refuse_personal(project, "configured")
+    _authorize(actor, project)
+    required = bool(required)
+    if required and not project.require_two_factor and not has_two_factor(project.owner):
+        raise ValidationError({"require_two_factor": (
+            "Turn on two-factor sign-in for your own account first (Account settings → Two-factor "
+            "sign-in): the owner of a project that requires it must use it too.")})
+    before = project.require_two_factor
+    if before != required:
+        project.require_two_factor = required
+        project.save(update_fields=["require_two_factor", "updated_at"])
+        audit_record(project=project, actor=actor, action="settings.updated",
+                     before={"require_two_factor": before}, after={"require_two_factor": required})
     return project
