@@ -23,7 +23,7 @@ from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
 from resources.models import JobStatus, JobType
 
-PAGE_SIZE = 25
+PAGE_SIZE = 10
 
 
 def _active(request: HttpRequest):
