@@ -46,6 +46,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Bumped by every write to the account's project permissions: the version of the cached
+    # permissions (projects.access), so a change counts from the very next request.
+    access_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
@@ -77,6 +80,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Personal project and billing account are created in the same transaction.
         self.email = normalize_email(self.email)
         creating = self._state.adding
+        if not creating and kwargs.get("update_fields") is None:
+            # `access_version` only ever grows, in the database (projects.access.access_changed):
+            # an object read before a bump must not write the old number back over it.
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name != "access_version"]
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
             if creating:

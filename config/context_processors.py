@@ -25,6 +25,9 @@ def _is_current(marks: str, match) -> bool:
 
 def layout(request) -> dict:
     match = getattr(request, "resolver_match", None)
-    return {"nav_sections": [{"label": label, "url_name": name, "current": _is_current(marks, match)}
-                             for label, name, marks in SECTIONS],
+    sections = [{"label": label, "url_name": name, "current": _is_current(marks, match)}
+                for label, name, marks in SECTIONS]
+    return {"nav_sections": sections,
+            # what the cached header links vary on (templates/_nav.html)
+            "nav_current": next((s["label"] for s in sections if s["current"]), ""),
             "password_signup": settings.TRAINSHED_PASSWORD_SIGNUP}

@@ -1,8 +1,11 @@
 from allauth.account.signals import email_confirmed, user_signed_up
 from allauth.socialaccount.signals import social_account_added
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.signals import account_created
+from projects.access import access_changed
+from projects.models import ProjectUserObjectPermission
 from projects.services import accept_invitations_for_verified, invitations_accept_for, personal_project_create
 
 
@@ -27,3 +30,12 @@ def accept_invitations_on_sso_signup(sender, request, user, sociallogin=None, **
 @receiver(social_account_added, dispatch_uid="projects.accept_invitations_sso_connect")
 def accept_invitations_on_sso_connect(sender, request, sociallogin, **kwargs):
     accept_invitations_for_verified(user=sociallogin.user)
+
+
+# Every write of a permission row, whoever makes it (services, guardian's admin, a project's
+# deletion cascading), makes the account's cached permissions out of date (projects.access).
+# `bulk_create` sends no signal: services._set_perms calls access_changed itself.
+@receiver(post_save, sender=ProjectUserObjectPermission, dispatch_uid="projects.access_changed_save")
+@receiver(post_delete, sender=ProjectUserObjectPermission, dispatch_uid="projects.access_changed_delete")
+def permission_row_written(sender, instance, **kwargs):
+    access_changed([instance.user_id])

@@ -80,6 +80,7 @@ def _set_perms(*, project: Project, user, codenames: list[str] | tuple[str, ...]
             [ProjectUserObjectPermission(content_object=project, user=user, permission_id=ids[c])
              for c in missing]
         )
+        access.access_changed([user.pk])
     access.forget(user)
 
 
