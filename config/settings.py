@@ -136,7 +136,7 @@ CACHES = {
         "TIMEOUT": 3600,
         "OPTIONS": {"MAX_ENTRIES": 20_000},
     },
-    # Rendered fragments that are the same for everyone (the header's links): `{% cache … using="fragments" %}`.
+    # Fragments that are the same for everyone (the header's links): {% cache … using="fragments" %}.
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "trainshed-fragments",
