@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """CPU time per request, in process: Django's test client on bench/pages.py's seeded database.
 
-For each page: the median `time.process_time()` of REPEAT requests, right after the same for the
-bare authenticated view (`/account/whoami/`), and their ratio. Steadier than wrk on a shared
-machine (other processes' load does not count), so it guides the work; bench/pages.py gives the
-figures under load. DEBUG is off, as in production.
+For each page: the median `time.process_time()` of REPEAT requests, each right after a request
+of the bare authenticated view (`/account/whoami/`), and the ratio of their medians. Steadier
+than wrk on a shared machine (other processes' load does not count), so it guides the work;
+bench/pages.py gives the figures under load. DEBUG is off, as in production.
 
     BENCH_DB=ts_speed_bench .venv/bin/python bench/pages_cpu.py            # seeds (a few minutes)
     BENCH_REUSE=1 BENCH_DB=ts_speed_bench .venv/bin/python bench/pages_cpu.py   # reuses the seed
@@ -26,16 +26,23 @@ from bench import pages  # noqa: E402  (the seed, sessions and settings of the w
 REPEAT = int(os.environ.get("BENCH_REPEAT", "40"))
 
 
-def cpu_ms(client, path: str, htmx: bool) -> float:
+def _cpu(client, path: str, headers: dict) -> float:
+    t0 = time.process_time()
+    response = client.get(path, headers=headers)
+    spent = time.process_time() - t0
+    assert response.status_code == 200, (path, response.status_code)
+    return spent
+
+
+def cpu_ms(bare_client, client, path: str, htmx: bool) -> tuple[float, float]:
+    """(bare view, page) median CPU ms, their requests interleaved so both see the machine alike."""
     headers = {"HX-Request": "true"} if htmx else {}
     client.get(path, headers=headers)  # a first view warms what every later one finds
-    times = []
+    bare, page = [], []
     for _ in range(REPEAT):
-        t0 = time.process_time()
-        response = client.get(path, headers=headers)
-        times.append(time.process_time() - t0)
-        assert response.status_code == 200, (path, response.status_code)
-    return statistics.median(times) * 1000
+        bare.append(_cpu(bare_client, "/account/whoami/", {}))
+        page.append(_cpu(client, path, headers))
+    return statistics.median(bare) * 1000, statistics.median(page) * 1000
 
 
 def client_for(session_key: str):
@@ -92,9 +99,8 @@ def main() -> None:
     for label, path, session, htmx in rows:
         if only and only not in label:
             continue
-        bare = cpu_ms(bare_client, "/account/whoami/", False)
         client = client_for(session)
-        page = cpu_ms(client, path, htmx)
+        bare, page = cpu_ms(bare_client, client, path, htmx)
         queries = pages.query_count(session, path, htmx=htmx)
         print(f"{label:34} {bare:8.2f} {page:8.2f} {page / bare:7.2f} {queries:8}")
         if os.environ.get("BENCH_PROFILE") == path:
