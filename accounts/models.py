@@ -37,6 +37,9 @@ class UserManager(BaseUserManager):
         return self.get(email=normalize_email(username))
 
 
+DATABASE_COUNTERS = ("access_version", "notices_unread")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """An account. The e-mail address is the login; there is no username anywhere."""
 
@@ -51,6 +54,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     mail_off = models.JSONField(default=list, db_default=[], blank=True)
     # Unread notices, kept on the row every request loads anyway: the header's bell costs no query.
     notices_unread = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Bumped by every write to the account's project permissions: the version of the cached
+    # permissions (projects.access), so a change counts from the very next request.
+    access_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
@@ -82,6 +88,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         # Personal project and billing account are created in the same transaction.
         self.email = normalize_email(self.email)
         creating = self._state.adding
+        if not creating and kwargs.get("update_fields") is None:
+            # These counters change in the database only (projects.access.access_changed, the
+            # notices): an object read before a change must not write the old number back.
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name not in DATABASE_COUNTERS]
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
             if creating:

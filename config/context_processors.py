@@ -35,6 +35,11 @@ def _shown(request, kind: str | None) -> bool:
 
 def layout(request) -> dict:
     match = getattr(request, "resolver_match", None)
-    return {"nav_sections": [{"label": label, "url_name": name, "current": _is_current(marks, match)}
-                             for label, name, marks, kind in SECTIONS if _shown(request, kind)],
+    sections = [{"label": label, "url_name": name, "current": _is_current(marks, match)}
+                for label, name, marks, kind in SECTIONS if _shown(request, kind)]
+    return {"nav_sections": sections,
+            # what the cached header links vary on (templates/_nav.html): the current one, and
+            # which are shown (a type with "none" access has no link)
+            "nav_key": ":".join([next((s["label"] for s in sections if s["current"]), "")]
+                                + [s["label"] for s in sections]),
             "password_signup": settings.TRAINSHED_PASSWORD_SIGNUP}

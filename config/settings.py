@@ -129,7 +129,20 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "trainshed_cache",
-    }
+    },
+    # Each process's copy of what the header reads on every page (projects.access): keyed by the
+    # account's access_version, which every permission write bumps, so no process serves a stale one.
+    "access": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "trainshed-access",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    },
+    # Fragments that are the same for everyone (the header's links): {% cache … using="fragments" %}.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "trainshed-fragments",
+    },
 }
 
 # --- Accounts -------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Every view, API endpoint and service asks `require()` (or `can()` to decide what to show).
 Answers come from django-guardian object permissions on the Project, which `services` keeps in
-step with Membership rows and ownership. Nothing is cached across requests: the permissions are
-read once per (user object, project), and a request builds a fresh user object.
+step with Membership rows and ownership. The header's reading of them (`viewable_project`, every
+page) is kept in the cache under the account's `access_version`, which every write to its
+permission rows bumps in the same transaction (`access_changed`): a change counts from the very
+next request, in every process. The project row itself is always read afresh.
 
 What a refusal looks like is part of the rule:
 - something you may not see at all answers 404 (Http404), identical to a missing id;
@@ -15,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, TypeVar
 
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef
 from django.http import Http404
@@ -28,6 +32,8 @@ What = Literal["project", "jobs", "datasets", "models", "secrets"]
 Level = Literal["read", "manage", "administer"]
 
 _CACHE_ATTR = "_trainshed_project_perms"
+_FRESH_ATTR = "_trainshed_access_changed"  # this user object's access_version is behind the row's
+CACHE_ALIAS = "access"
 
 
 def perms(user, project: Project) -> frozenset[str]:
@@ -54,36 +60,64 @@ def _signed_in(user) -> bool:
 
 def viewable_project(user, pk=None) -> Project | None:
     """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None.
-    One query, from guardian's table: the person's permission rows on the project, each with the
-    project and its owner, and whether they can view another project (the header then shows the
-    switcher); so the `can()`/`require()` calls that follow in this request ask nothing more.
+    Sets `has_other_projects` on it (the header then shows the switcher), and remembers the
+    person's permissions there for this request, so the `can()`/`require()` calls that follow ask
+    nothing more. One query: the project with its owner when the permissions are cached, else
+    the person's permission rows on it, each with the project and its owner.
     Raises ValidationError if `pk` is no project id."""
     if not _signed_in(user):
         return None
-    rows = ProjectUserObjectPermission.objects.filter(user_id=user.pk)
-    if pk is None:
-        rows = rows.filter(content_object__owner_id=user.pk, content_object__is_personal=True)
+    if pk is not None:
+        pk = Project._meta.pk.to_python(pk)
+    cache = caches[CACHE_ALIAS]
+    key, version = f"project-access:{user.pk}:{pk or 'personal'}", user.access_version
+    known = None if user.__dict__.get(_FRESH_ATTR) else cache.get(key, version=version)
+    if known is None:
+        project, held, others = _read_access(user, pk)
+        if project is None:
+            return None
+        cache.set(key, (project.pk, held, others), version=version)
     else:
-        rows = rows.filter(content_object_id=Project._meta.pk.to_python(pk))
-    others = (ProjectUserObjectPermission.objects.filter(user_id=user.pk, permission__codename="view_project")
-              .exclude(content_object_id=OuterRef("content_object_id")))
-    rows = list(rows.select_related("content_object__owner")
-                .annotate(codename=F("permission__codename"), has_other_projects=Exists(others)))
-    if not rows:
-        return None
-    project = rows[0].content_object
-    project.has_other_projects = rows[0].has_other_projects
-    held = frozenset(row.codename for row in rows)
+        project_pk, held, others = known
+        project = Project.objects.select_related("owner").filter(pk=project_pk).first()
+        if project is None:
+            return None
+    project.has_other_projects = others
     if lacks_required_mfa(user, project):  # the owner requires two-factor: no access until it is on
         held = frozenset()
     user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
     return project if "view_project" in held else None
 
 
+def _read_access(user, pk) -> tuple[Project | None, frozenset[str], bool]:
+    """(the project, the codenames `user` holds on it, whether they may view another project),
+    from guardian's table in one query; (None, …) if they hold nothing there."""
+    rows = ProjectUserObjectPermission.objects.filter(user_id=user.pk)
+    if pk is None:
+        rows = rows.filter(content_object__owner_id=user.pk, content_object__is_personal=True)
+    else:
+        rows = rows.filter(content_object_id=pk)
+    others = (ProjectUserObjectPermission.objects.filter(user_id=user.pk, permission__codename="view_project")
+              .exclude(content_object_id=OuterRef("content_object_id")))
+    rows = list(rows.select_related("content_object__owner")
+                .annotate(codename=F("permission__codename"), has_other_projects=Exists(others)))
+    if not rows:
+        return None, frozenset(), False
+    return rows[0].content_object, frozenset(row.codename for row in rows), rows[0].has_other_projects
+
+
+def access_changed(user_ids) -> None:
+    """Call in the transaction that writes these accounts' permission rows: their cached
+    permissions are then out of date for every later request (a new `access_version`)."""
+    get_user_model().objects.filter(pk__in=list(user_ids)).update(access_version=F("access_version") + 1)
+
+
 def forget(user) -> None:
-    """Drop what this user object knows of its permissions (after a change in the same request)."""
+    """Drop what this user object knows of its permissions (after a change in the same request):
+    its `access_version` is the one read at the start of the request, so skip the cache too."""
     if user is not None:
         user.__dict__.pop(_CACHE_ATTR, None)
+        user.__dict__[_FRESH_ATTR] = True
 
 
 def _needed(what: What, level: Level) -> tuple[str, str | None]:

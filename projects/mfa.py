@@ -12,12 +12,11 @@ with `locked_for`, one condition in the same query (no query per row).
 from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef
 
 from accounts.two_factor import FACTORS, has_two_factor, users_with_two_factor
-from projects.models import Membership, Project
+from projects.models import Membership, Project, locked_for
 
 SETTING = "Members must use two-factor sign-in"
 API_REFUSAL = (
@@ -33,16 +32,6 @@ def lacks_required_mfa(user, project: Project) -> bool:
         project.require_two_factor
         and project.owner_id != getattr(user, "pk", None)
         and not has_two_factor(user)
-    )
-
-
-def locked_for(user_id, prefix: str = "") -> Q:
-    """The condition, over Project (or a model reaching it by `prefix`, e.g. "project__"), that
-    the project is locked for the account `user_id` (an id or an OuterRef)."""
-    return (
-        Q(**{f"{prefix}require_two_factor": True})
-        & ~Q(**{f"{prefix}owner_id": user_id})
-        & ~Exists(Authenticator.objects.filter(user_id=user_id, type__in=FACTORS))
     )
 
 
@@ -76,29 +65,7 @@ def refuse_if_mfa_required(user, project_id) -> None:
         raise PermissionDenied(API_REFUSAL)
 
 
-# ---- the setting (service) and what the owner sees --------------------------------------------
-
-
-@transaction.atomic
-def project_two_factor_set(*, project: Project, actor, required: bool) -> Project:
-    """The owner turns "Members must use two-factor sign-in" on or off (audited). To turn it on
-    the owner must use two-factor sign-in themselves."""
-    from projects.services import _authorize, _refuse_personal, audit_record  # it imports access → us
-
-    _refuse_personal(project, "configured")
-    _authorize(actor, project)
-    required = bool(required)
-    if required and not project.require_two_factor and not has_two_factor(project.owner):
-        raise ValidationError({"require_two_factor": (
-            "Turn on two-factor sign-in for your own account first (Account settings → Two-factor "
-            "sign-in): the owner of a project that requires it must use it too.")})
-    before = project.require_two_factor
-    if before != required:
-        project.require_two_factor = required
-        project.save(update_fields=["require_two_factor", "updated_at"])
-        audit_record(project=project, actor=actor, action="settings.updated",
-                     before={"require_two_factor": before}, after={"require_two_factor": required})
-    return project
+# ---- what the owner sees (the setting itself is projects.services.project_two_factor_set) ----
 
 
 def owner_panel(*, project: Project, member_rows, is_owner: bool) -> dict:

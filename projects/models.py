@@ -1,9 +1,13 @@
 import uuid
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, Q
 from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from accounts.two_factor import FACTORS
 
 
 class Access(models.TextChoices):
@@ -15,6 +19,17 @@ class Access(models.TextChoices):
 
 
 RESOURCE_TYPES = ("jobs", "datasets", "models")
+
+
+def locked_for(user_id, prefix: str = "") -> Q:
+    """The condition, over Project (or a model reaching it by `prefix`, e.g. "project__"), that
+    the project is locked for the account `user_id` (an id or an OuterRef): it requires
+    two-factor sign-in of its members (projects.mfa) and this member has none."""
+    return (
+        Q(**{f"{prefix}require_two_factor": True})
+        & ~Q(**{f"{prefix}owner_id": user_id})
+        & ~Exists(Authenticator.objects.filter(user_id=user_id, type__in=FACTORS))
+    )
 
 
 class ProjectQuerySet(models.QuerySet):
@@ -29,8 +44,6 @@ class ProjectQuerySet(models.QuerySet):
 
     def viewable_by(self, user_id) -> "ProjectQuerySet":
         """`for_user` for an account known to be signed in and active, by its id."""
-        from projects.mfa import locked_for  # projects.mfa imports this module
-
         return self.filter(
             user_perms__user_id=user_id, user_perms__permission__codename="view_project"
         ).exclude(locked_for(user_id))  # owner-required two-factor

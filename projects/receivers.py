@@ -1,11 +1,13 @@
 from allauth.account.signals import email_confirmed, user_signed_up
 from allauth.socialaccount.signals import social_account_added
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.signals import account_created
+from projects.access import access_changed
 from projects.middleware import SESSION_KEY
-from projects.models import LastProject
+from projects.models import LastProject, ProjectUserObjectPermission
 from projects.services import accept_invitations_for_verified, invitations_accept_for, personal_project_create
 
 
@@ -41,3 +43,12 @@ def restore_last_project(sender, request, user, **kwargs):
     project_id = LastProject.objects.filter(user=user).values_list("project_id", flat=True).first()
     if project_id is not None:
         request.session[SESSION_KEY] = str(project_id)
+
+
+# Every write of a permission row, whoever makes it (services, guardian's admin, a project's
+# deletion cascading), makes the account's cached permissions out of date (projects.access).
+# `bulk_create` sends no signal: services._set_perms calls access_changed itself.
+@receiver(post_save, sender=ProjectUserObjectPermission, dispatch_uid="projects.access_changed_save")
+@receiver(post_delete, sender=ProjectUserObjectPermission, dispatch_uid="projects.access_changed_delete")
+def permission_row_written(sender, instance, **kwargs):
+    access_changed([instance.user_id])

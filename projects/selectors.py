@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
-from projects.mfa import locked_for
-from projects.models import AuditEvent, Invitation, Membership, Project
+from projects.models import AuditEvent, Invitation, Membership, Project, locked_for
 from projects.signals import ownership_accepting
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User, normalize_email
 from accounts.notify import absolute_url, mail_send
+from accounts.two_factor import has_two_factor
 from projects import access, notices
 from projects.audit import audit_record
 from projects.keys.services import keys_copy_from_personal
@@ -81,6 +82,7 @@ def _set_perms(*, project: Project, user, codenames: list[str] | tuple[str, ...]
             [ProjectUserObjectPermission(content_object=project, user=user, permission_id=ids[c])
              for c in missing]
         )
+        access.access_changed([user.pk])
     access.forget(user)
 
 
@@ -508,3 +510,23 @@ def last_project_remember(*, user, project: Project) -> None:
 def last_project_forget(*, user) -> None:
     """Forget the remembered project (the person lost access to it): next time, Personal."""
     LastProject.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def project_two_factor_set(*, project: Project, actor, required: bool) -> Project:
+    """The owner turns "Members must use two-factor sign-in" on or off (audited). To turn it on
+    the owner must use two-factor sign-in themselves."""
+    _refuse_personal(project, "configured")
+    _authorize(actor, project)
+    required = bool(required)
+    if required and not project.require_two_factor and not has_two_factor(project.owner):
+        raise ValidationError({"require_two_factor": (
+            "Turn on two-factor sign-in for your own account first (Account settings → Two-factor "
+            "sign-in): the owner of a project that requires it must use it too.")})
+    before = project.require_two_factor
+    if before != required:
+        project.require_two_factor = required
+        project.save(update_fields=["require_two_factor", "updated_at"])
+        audit_record(project=project, actor=actor, action="settings.updated",
+                     before={"require_two_factor": before}, after={"require_two_factor": required})
+    return project

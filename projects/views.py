@@ -29,8 +29,8 @@ from projects.middleware import SESSION_KEY
 from projects.models import RESOURCE_TYPES, Access, Invitation, Membership
 
 AUDIT_PAGE_SIZE = 20
-MEMBERS_PAGE_SIZE = 25
-DASHBOARD_PAGE_SIZE = 25
+MEMBERS_PAGE_SIZE = 10
+DASHBOARD_PAGE_SIZE = 10
 
 
 def _safe_next(request: HttpRequest, project, fallback: str = "home") -> str:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import error_text
 from projects import access
-from projects.mfa import project_two_factor_set
+from projects.services import project_two_factor_set
 
 
 @login_required

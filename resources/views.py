@@ -23,7 +23,7 @@ from resources.badges import resource_badge
 from resources.forms import RenameForm, UploadForm, UrlForm
 from resources.models import StoredStatus
 
-PAGE_SIZE = 25
+PAGE_SIZE = 10
 LABELS = {
     "datasets": {"plural": "Datasets", "singular": "dataset", "url": "dataset"},
     "models": {"plural": "Models", "singular": "model", "url": "model"},

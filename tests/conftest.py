@@ -1,6 +1,7 @@
 import time
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 
@@ -12,6 +13,8 @@ def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    caches["access"].clear()  # a rolled-back test's rows are gone; its cached permissions must go too
+    caches["fragments"].clear()
 
 
 _force_login = Client.force_login

@@ -25,7 +25,7 @@ from resources.models import Job, JobStatus, JobType
 from resources.signals import job_charges
 from resources.views import after_removal_url
 
-PAGE_SIZE = 25
+PAGE_SIZE = 10
 #: The tag of a flash message about a job's start: the job page's poll removes it once the job has
 #: moved on (its status says what happens now; "Starting" would be stale).
 START_NEWS = "job-start"

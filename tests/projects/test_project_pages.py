@@ -10,6 +10,7 @@ from django.urls import reverse
 from projects import services
 from projects.models import AuditEvent, Membership, Project
 from projects.signals import project_deleting
+from projects.views import DASHBOARD_PAGE_SIZE, MEMBERS_PAGE_SIZE
 from tests.factories import ProjectFactory, UserFactory, add_member
 
 pytestmark = pytest.mark.django_db
@@ -130,16 +131,18 @@ def test_dashboard_query_count_is_the_same_for_1_and_200_projects(client, owner)
         add_member(shared, owner)
     large = _count_queries(client, reverse("projects:list"))
     page = client.get(reverse("projects:list")).content.decode()
-    # both lists are paged at 25 (mine: Personal first, then by name; shared: by name)
+    # both lists are paged (mine: Personal first, then by name; shared: by name)
+    n = DASHBOARD_PAGE_SIZE
     mine = list(Project.objects.filter(owner=owner).order_by("-is_personal", "name", "pk")
                 .values_list("name", flat=True))
     shared = list(Project.objects.filter(memberships__user=owner).order_by("name").values_list("name", flat=True))
     assert len(mine) == 102 and len(shared) == 101
-    assert all(f">{name}</a>" in page for name in mine[:25] + shared[:25])
-    assert f">{mine[25]}</a>" not in page and f">{shared[25]}</a>" not in page
-    assert page.count("1–25") == 2 and "?mine_page=2" in page and "?shared_page=2" in page
-    last = client.get(reverse("projects:list"), {"mine_page": 5}).content.decode()
-    assert f">{mine[-1]}</a>" in last and "101–102" in last
+    assert all(f">{name}</a>" in page for name in mine[:n] + shared[:n])
+    assert f">{mine[n]}</a>" not in page and f">{shared[n]}</a>" not in page
+    assert page.count(f"1–{n}") == 2 and "?mine_page=2" in page and "?shared_page=2" in page
+    pages = -(-102 // n)
+    last = client.get(reverse("projects:list"), {"mine_page": pages}).content.decode()
+    assert f">{mine[-1]}</a>" in last and f"{(pages - 1) * n + 1}–102" in last
     assert large == small
 
 
@@ -192,16 +195,19 @@ def test_member_table_is_paged_and_htmx_pages_it(client, owner, project):
     url = reverse("projects:detail", args=[project.pk])
     first = client.get(url).content.decode()
     table = first.split('<section id="member-table">')[1].split("</section>")[0]
-    assert "m000@example.com" in table and "m024@example.com" in table and "m025@example.com" not in table
-    assert "Members 1–25" in table and "Next →" in table
-    fifth = client.get(url, {"members_page": 5}, headers={"HX-Request": "true"}).content.decode()
+    n = MEMBERS_PAGE_SIZE
+    assert "m000@example.com" in table and f"m{n - 1:03d}@example.com" in table and f"m{n:03d}@example.com" not in table
+    assert f"Members 1–{n}" in table and "Next →" in table
+    last = 120 // n
+    fifth = client.get(url, {"members_page": last}, headers={"HX-Request": "true"}).content.decode()
     assert fifth.lstrip().startswith('<section id="member-table">')
     assert "m119@example.com" in fifth and "m000@example.com" not in fifth and "Next →" not in fifth
-    assert (f'<a href="{url}?members_page=4#members" hx-get="{url}?members_page=4" hx-target="#member-table" '
-            'hx-swap="outerHTML">← Previous</a>') in fifth and "Members 101–120" in fifth
+    assert (f'<a href="{url}?members_page={last - 1}#members" hx-get="{url}?members_page={last - 1}" '
+            'hx-target="#member-table" hx-swap="outerHTML">← Previous</a>') in fifth
+    assert f"Members {120 - n + 1}–120" in fifth
     # The new-owner field suggests the members shown and takes any member's address.
     datalist = first.split('<datalist id="member-emails">')[1].split("</datalist>")[0]
-    assert datalist.count("<option") == 25 and "m119@example.com" not in datalist
+    assert datalist.count("<option") == n and "m119@example.com" not in datalist
     client.post(reverse("projects:transfer-offer", args=[project.pk]), {"member": "M119@example.com"})
     project.refresh_from_db()
     assert project.transfer_to.email == "m119@example.com"
@@ -254,7 +260,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
     assert "m009@example.com" in page
     assert ("later@example.com" in page) == invited
-    assert ('aria-label="Member pages"' in page) == (members > 25)  # a pager only past one page
+    assert ('aria-label="Member pages"' in page) == (members > MEMBERS_PAGE_SIZE)  # a pager only past one page
 
 
 def test_pending_invitations_show_on_every_member_page_and_without_members(client, owner, project):
@@ -342,4 +348,4 @@ def test_dashboard_reads_the_same_queries_with_few_or_many_projects(client, user
         page = client.get(url).content.decode()
     assert "mine 00" in page and "theirs 00" in page
     # a page of each list (mine holds the Personal project too, active: no button)
-    assert page.count("Make active") == min(count + 1, 25) - 1 + min(count, 25)
+    assert page.count("Make active") == min(count + 1, DASHBOARD_PAGE_SIZE) - 1 + min(count, DASHBOARD_PAGE_SIZE)

@@ -13,6 +13,7 @@ from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.middleware import SESSION_KEY
 from resources import services
 from resources.models import Dataset, DatasetFile
+from resources.views import PAGE_SIZE
 from tests.factories import ProjectFactory, UserFactory
 
 
@@ -311,10 +312,14 @@ def test_list_is_paginated_sorted_and_filtered(signed_in, project, owner):
     _bulk(project, owner, 30)
     Dataset.objects.create(project=project, name="zz fetching", status="downloading", created_by=owner)
     page = signed_in.get(reverse("resources:dataset-list") + "?sort=name").content.decode()
-    assert "ds-0000" in page and "ds-0024" in page and "ds-0025" not in page
-    assert "Datasets 1–25" in page and "?sort=name&amp;page=2" in page
+    n = PAGE_SIZE
+    assert "ds-0000" in page and f"ds-{n - 1:04}" in page and f"ds-{n:04}" not in page
+    assert f"Datasets 1–{n}" in page and "?sort=name&amp;page=2" in page
     page = signed_in.get(reverse("resources:dataset-list") + "?sort=name&page=2").content.decode()
-    assert "ds-0025" in page and "zz fetching" in page and "Datasets 26–31" in page and "Next →" not in page
+    assert f"ds-{n:04}" in page and "ds-0000" not in page
+    last = -(-31 // n)
+    page = signed_in.get(reverse("resources:dataset-list") + f"?sort=name&page={last}").content.decode()
+    assert "zz fetching" in page and f"Datasets {(last - 1) * n + 1}–31" in page and "Next →" not in page
     page = signed_in.get(reverse("resources:dataset-list") + "?sort=-size").content.decode()
     assert page.index("ds-0029") < page.index("ds-0028")
     page = signed_in.get(reverse("resources:dataset-list")).content.decode()  # newest first
@@ -346,7 +351,7 @@ def test_list_runs_the_same_number_of_queries_at_10_and_1000_rows(
     _bulk(project, owner, 990)
     with django_assert_num_queries(len(small.captured_queries)):
         page = signed_in.get(url).content.decode()
-    assert "Datasets 1–25" in page and "Next →" in page
+    assert f"Datasets 1–{PAGE_SIZE}" in page and "Next →" in page
 
 
 def test_a_body_far_over_the_limit_is_refused_before_it_is_read(signed_in, project, settings):

@@ -18,6 +18,7 @@ from projects.middleware import SESSION_KEY
 from projects.services import project_delete
 from resources import services as resource_services
 from resources.jobs import services
+from resources.jobs.views import PAGE_SIZE
 from resources.models import Job, JobLogChunk, JobRun, JobStatus
 from tests.factories import ProjectFactory, UserFactory, make_node
 from tests.jobs_helpers import local_node, make_job, ready
@@ -158,9 +159,9 @@ def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, proje
     with django_assert_num_queries(QUERIES):
         response = client.get(reverse("resources:job-list"))
     page = response.content.decode()
-    assert response.status_code == 200 and page.count("data-job=") == min(count, 25)
-    assert page.count("<td>2.000</td>") == min(count, 25)  # GPU-hours: 2 GPUs for one hour
-    assert ("Jobs 1–25" in page and "Next →" in page) if count > 25 else "Next →" not in page
+    assert response.status_code == 200 and page.count("data-job=") == min(count, PAGE_SIZE)
+    assert page.count("<td>2.000</td>") == min(count, PAGE_SIZE)  # GPU-hours: 2 GPUs for one hour
+    assert (f"Jobs 1–{PAGE_SIZE}" in page and "Next →" in page) if count > PAGE_SIZE else "Next →" not in page
 
 
 # session, user, project with permissions and whether there is another project (the header's

@@ -16,6 +16,7 @@ from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.middleware import SESSION_KEY
 from resources import records, services, storage, tasks
 from resources.models import MLModel, ModelFile
+from resources.views import PAGE_SIZE
 from tests.factories import ProjectFactory
 
 
@@ -141,7 +142,7 @@ def test_model_list_runs_the_same_number_of_queries_at_10_and_1000_rows(
     bulk(990)
     with django_assert_num_queries(len(small.captured_queries)):
         page = signed_in.get(url).content.decode()
-    assert "Models 1–25" in page and "Next →" in page
+    assert f"Models 1–{PAGE_SIZE}" in page and "Next →" in page
 
 
 @pytest.mark.parametrize("model_cls", [MLModel, "Dataset"])
