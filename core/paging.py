@@ -21,7 +21,7 @@ from functools import reduce
 from operator import and_, or_
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def _value(row, field: str):
         return row[name]
     for part in name.split("__"):
         row = getattr(row, part)
-    return row
+    return row.pk if isinstance(row, Model) else row  # ordered by a foreign key: its id
 
 
 def _after(fields: tuple[str, ...], key: tuple) -> Q:

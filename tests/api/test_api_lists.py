@@ -148,7 +148,7 @@ def _bulk_projects(viewer, count: int) -> None:
          for p in projects for c in ("view_project", "view_jobs")])
 
 
-def test_projects_list_is_flat_at_500_projects(client):
+def test_projects_list_is_flat_at_500_projects(client, db):
     few, many = UserFactory(), UserFactory()
     _bulk_projects(few, SMALL - 1)  # and each one's Personal project
     _bulk_projects(many, 500)
@@ -162,7 +162,7 @@ def test_projects_list_is_flat_at_500_projects(client):
     assert len(walked) == 501 and [p["name"] for p in walked[1:]] == sorted(f"Team {i:04}" for i in range(500))
 
 
-def test_a_project_that_requires_two_factor_is_not_listed_for_a_member_without_it(client):
+def test_a_project_that_requires_two_factor_is_not_listed_for_a_member_without_it(client, db):
     viewer = UserFactory()
     _bulk_projects(viewer, 3)
     Project.objects.filter(name="Team 0001").update(require_two_factor=True)
@@ -262,3 +262,14 @@ def test_short_lists_page_by_position_with_a_cursor_too(client, owner):
     assert walked == gpu_types
     bad = client.get(f"{API}/projects/{personal.pk}/gpu-types?cursor=x", headers=headers)
     assert bad.status_code == 400 and bad.json()["field"] == "cursor"
+
+
+def test_the_schema_documents_the_cursor_and_next(client):
+    schema = client.get(f"{API}/openapi.json").json()
+    for path in ("/api/v1/jobs", "/api/v1/projects", "/api/v1/projects/{project_id}/members"):
+        operation = schema["paths"][path]["get"]
+        params = {p["name"]: p for p in operation["parameters"]}
+        assert {"cursor", "limit", "offset"} <= set(params) and "`next`" in params["cursor"]["description"]
+        page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+        fields = schema["components"]["schemas"][page]["properties"]
+        assert set(fields) == {"items", "next"} and "cursor" in fields["next"]["description"]
