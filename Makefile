@@ -37,6 +37,7 @@ lint: install-test
 
 bench: install-test
 	$(PY) bench/pages.py
+	$(PY) bench/api.py
 	$(PY) bench/accrual.py
 	$(PY) bench/jobs.py
 	$(PY) bench/logs.py

@@ -175,10 +175,11 @@ def query_count(session_key: str, path: str, htmx: bool = False) -> int:
     return len(ctx.captured_queries)
 
 
-def start_gunicorn() -> subprocess.Popen:
+def start_gunicorn(*extra: str) -> subprocess.Popen:
+    """gunicorn on PORT, with `extra` arguments (bench/api.py adds an access log)."""
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     proc = subprocess.Popen(
-        [gunicorn, "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning"],
+        [gunicorn, "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}", "--log-level", "warning", *extra],
         cwd=ROOT, env=ENV,
     )
     for _ in range(100):
@@ -198,9 +199,15 @@ def start_gunicorn() -> subprocess.Popen:
 CSRF = "b" * 32
 
 
-def wrk_median_ms(path: str, session_key: str, post: str | None = None, htmx: bool = False) -> float:
+def wrk_median_ms(path: str, session_key: str, post: str | None = None, htmx: bool = False,
+                  headers: dict[str, str] | None = None) -> float:
+    """Median latency of GETs of `path` (or POSTs of the form body `post`) with a browser's cookies
+    for `session_key`, or with `headers` instead (an API key: bench/api.py)."""
     args = ["wrk", "-t2", "-c4", f"-d{DURATION}", "--latency"]
-    if post is None:
+    if headers is not None:
+        for name, value in headers.items():
+            args += ["-H", f"{name}: {value}"]
+    elif post is None:
         args += ["-H", f"Cookie: sessionid={session_key}; csrftoken={CSRF}"]
         if htmx:
             args += ["-H", "HX-Request: true"]
@@ -224,7 +231,8 @@ def wrk_median_ms(path: str, session_key: str, post: str | None = None, htmx: bo
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def main() -> None:
+def prepare() -> dict:
+    """A fresh, seeded and analysed database (bench/api.py measures the API on the same data)."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     fresh_database()
@@ -236,6 +244,11 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # as autovacuum would after a bulk load: real plans, not guesses
     print(f"seeded in {time.monotonic() - t0:.1f}s")
+    return w
+
+
+def main() -> None:
+    w = prepare()
 
     # (label, path, small session, large session)
     pages = [

@@ -12,7 +12,10 @@ An app's `<app>/api.py` imports these beside the key authentication and project 
     @paginate(Pagination)
     def job_list(request):
         project = active_project(request, "jobs", "read")   # X-Trainshed-Project, else Personal
-        return Job.objects.in_project(project)
+        return Job.objects.in_project(project).order_by("-created_at")
+
+A list returns an ordered queryset (paged by keyset: `{"items": [...], "next": "<cursor>"}`), a
+`core.paging.Chain` of them, or a short Python list (paged by position).
 
 Refusals are raised, not returned: Http404 (not visible), PermissionDenied (visible, not allowed),
 django ValidationError (bad input; name the field with a dict) — `install_error_handlers` turns
@@ -22,17 +25,21 @@ them into `{"detail": "...", "field": "..."}` with 404 / 403 / 400.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from django.http import Http404
 from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.pagination import LimitOffsetPagination
+from ninja.pagination import PaginationBase
 from pydantic import AfterValidator
 
+from core import paging
 from core.forms import error_text
 
 logger = logging.getLogger("trainshed.api")
@@ -51,15 +58,78 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
-class Pagination(LimitOffsetPagination):
-    """`?limit=&offset=` with bounds, so no client can ask the database for an absurd slice."""
+CURSOR_SALT = "trainshed.api.cursor"
+BAD_CURSOR = "Not a cursor of this list: pass the `next` of its previous page unchanged."
+
+
+class Pagination(PaginationBase):
+    """Keyset paging without `COUNT(*)`: each answer is `{"items": [...], "next": "<cursor>"}`, and
+    `?cursor=<next>` continues after the last item (`next` is null on the last page). The cursor
+    is the list's sort key of that item, signed, so no client can forge a position or bring one
+    from another list. `?limit=&offset=` stay accepted (an offset skips that many items after the
+    cursor, or from the start), with bounds, so no client can ask for an absurd slice.
+
+    `prepare(request, items)` runs on the page's items before they are shaped (e.g. to read the
+    access rules of a page of projects in one query instead of one per project)."""
 
     class Input(Schema):
-        limit: int = Field(100, ge=1, le=500)
-        offset: int = Field(0, ge=0, le=1_000_000)
+        limit: int = Field(100, ge=1, le=500, description="How many items, at most (1–500).")
+        offset: int = Field(0, ge=0, le=1_000_000,
+                            description="Skip this many items first (kept for compatibility: "
+                                        "follow `next` instead, which costs the same on every page).")
+        cursor: str | None = Field(None, description="The `next` of the previous page: the page "
+                                                     "after it.")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_limit=500, **kwargs)
+    class Output(Schema):
+        items: list[Any]
+        next: str | None = Field(description="Pass as `?cursor=` for the next page; null on the last.")
+
+    def __init__(self, *, prepare: Callable | None = None, **kwargs: Any) -> None:
+        self.prepare = prepare
+        super().__init__(**kwargs)
+
+    def paginate_queryset(self, queryset, pagination: Input, request, **params: Any) -> Any:
+        if isinstance(queryset, QuerySet | paging.Chain):
+            items, following = self._keyset(queryset, pagination, request)
+        else:  # a short list, computed whole: paged by position
+            start = self._decode(pagination.cursor, request, "list") + pagination.offset
+            items, more = paging.read_slice(queryset, start, pagination.limit)
+            following = self._encode(request, "list", start + len(items)) if more else None
+        if self.prepare is not None:
+            self.prepare(request, items)
+        return {"items": items, "next": following}
+
+    def _keyset(self, rows, pagination: Input, request) -> tuple[list, str | None]:
+        parts = rows.parts if isinstance(rows, paging.Chain) else (rows,)
+        order = "|".join(",".join(paging.ordering(part)) for part in parts)
+        saved = self._decode(pagination.cursor, request, order)
+        after = paging.Position(saved[0], tuple(saved[1])) if saved is not None else None
+        try:
+            page = paging.keyset_page(rows, after=after, size=pagination.limit, offset=pagination.offset)
+        except ValueError as exc:
+            raise DjangoValidationError({"cursor": BAD_CURSOR}) from exc
+        if page.next is None:
+            return page.items, None
+        key = [paging.plain(value) for value in page.next.key]
+        return page.items, self._encode(request, order, [page.next.part, key])
+
+    @staticmethod
+    def _encode(request, order: str, where) -> str:
+        return signing.dumps({"l": f"{request.path} {order}", "w": where}, salt=CURSOR_SALT, compress=True)
+
+    @staticmethod
+    def _decode(cursor: str | None, request, order: str):
+        """The position a cursor holds (None or 0 without one); a 400 naming `cursor` for anything
+        else, and for a cursor of another list or order."""
+        if not cursor:
+            return 0 if order == "list" else None
+        try:
+            saved = signing.loads(cursor, salt=CURSOR_SALT)
+        except signing.BadSignature as exc:
+            raise DjangoValidationError({"cursor": BAD_CURSOR}) from exc
+        if not isinstance(saved, dict) or saved.get("l") != f"{request.path} {order}":
+            raise DjangoValidationError({"cursor": BAD_CURSOR})
+        return saved["w"]
 
 
 # ---- errors -----------------------------------------------------------------------------------

@@ -112,6 +112,25 @@ def access_changed(user_ids) -> None:
     get_user_model().objects.filter(pk__in=list(user_ids)).update(access_version=F("access_version") + 1)
 
 
+def perms_preload(user, projects) -> None:
+    """Read `user`'s permissions on all of `projects` in one query (a page of a list), so that the
+    `can()`/`access_summary()` calls for each of them that follow in this request ask nothing more.
+    Like `perms`, within this request only."""
+    if not _signed_in(user):
+        return
+    cache: dict = user.__dict__.setdefault(_CACHE_ATTR, {})
+    wanted = {p.pk: p for p in projects if p.pk not in cache}
+    if not wanted:
+        return
+    held: dict = {pk: set() for pk in wanted}
+    rows = (ProjectUserObjectPermission.objects.filter(user_id=user.pk, content_object_id__in=wanted)
+            .values_list("content_object_id", "permission__codename"))
+    for pk, codename in rows:
+        held[pk].add(codename)
+    for pk, project in wanted.items():
+        cache[pk] = frozenset() if lacks_required_mfa(user, project) else frozenset(held[pk])
+
+
 def forget(user) -> None:
     """Drop what this user object knows of its permissions (after a change in the same request):
     its `access_version` is the one read at the start of the request, so skip the cache too."""

@@ -72,6 +72,10 @@ class MemberOut(Schema):
     datasets: Level
     models: Level
 
+    @staticmethod
+    def resolve_status(row: dict) -> str:
+        return row.get("listed_as") or row["status"]  # a listed row, or one `_member_out` shaped
+
 
 class MemberIn(Schema):
     """Levels to set; one left out keeps its current value (or the default for someone new)."""
@@ -103,8 +107,12 @@ def _membership(project: Project, address: str) -> Membership | None:
 # ---- projects ---------------------------------------------------------------------------------
 
 
+def _page_access(request: HttpRequest, projects: list[Project]) -> None:
+    access.perms_preload(request.user, projects)  # one query for the page, not one per project
+
+
 @router.get("/projects", response={200: list[ProjectOut], **ERRORS})
-@paginate(Pagination)
+@paginate(Pagination, prepare=_page_access)
 def project_list(request: HttpRequest):
     """Every project the key's account can view (only the key's project for a limited key)."""
     projects = selectors.projects_for_user(user=request.user)
@@ -163,10 +171,7 @@ def project_leave(request: HttpRequest, project_id: uuid.UUID):
 def member_list(request: HttpRequest, project_id: uuid.UUID):
     """The members; for the owner also the pending invitations (status "invited")."""
     project = project_by_id(request, project_id)
-    rows = [_member_out(m) for m in selectors.members_of(project=project)]
-    if access.is_owner(request.user, project):
-        rows += [_member_out(i) for i in services.invitations_pending(project=project)]
-    return rows
+    return selectors.member_list_rows(project=project, invitations=access.is_owner(request.user, project))
 
 
 @router.put("/projects/{project_id}/members/{path:email}",  # an address may hold "/"
@@ -311,7 +316,7 @@ def key_delete(request: HttpRequest, project_id: uuid.UUID, kind: str):
 def secret_list(request: HttpRequest, project_id: uuid.UUID):
     """The project's secrets (owner only): names and last 4 characters, never the value."""
     project = project_by_id(request, project_id, "secrets")
-    return [_secret_out(s) for s in keys.secrets_for_display(project=project)]
+    return keys.secrets_listed(project=project)
 
 
 @router.put("/projects/{project_id}/secrets/{name}", response={200: SecretOut, 201: SecretOut, **ERRORS},

@@ -65,11 +65,12 @@ class JobOut(Schema):
 
     @staticmethod
     def resolve_gpu_type(job: Job) -> str:
-        return job.gpu_type.slug
+        return getattr(job, "gpu_type_slug", None) or job.gpu_type.slug  # a list reads the slug alone
 
     @staticmethod
     def resolve_input_datasets(job: Job) -> list[uuid.UUID]:
-        return [d.pk for d in job.input_datasets.all()]
+        ids = getattr(job, "input_dataset_ids", None)  # a list's page reads them at once
+        return ids if ids is not None else [d.pk for d in job.input_datasets.all()]
 
     @staticmethod
     def resolve_input_model(job: Job) -> uuid.UUID | None:
@@ -90,6 +91,8 @@ class JobOut(Schema):
 
     @staticmethod
     def resolve_created_by(job: Job) -> str | None:
+        if hasattr(job, "created_by_email"):  # a list reads the e-mail alone
+            return job.created_by_email
         return job.created_by.email if job.created_by_id else None
 
 
@@ -234,13 +237,17 @@ def _log_tail(job: Job, *, tail: int, size: int, ended: bool) -> dict:
 # ---- operations --------------------------------------------------------------------------------
 
 
+def _page_input_datasets(request: HttpRequest, jobs: list[Job]) -> None:
+    selectors.jobs_with_input_dataset_ids(jobs=jobs)
+
+
 @router.get("/jobs", response={200: list[JobOut], **ERRORS}, operation_id="jobs_list",
             url_name="jobs-list", summary="List the jobs of the project")
-@paginate(Pagination)
+@paginate(Pagination, prepare=_page_input_datasets)
 def job_list(request: HttpRequest, status: JobStatus_ | None = None):
-    """Newest first; `?status=` keeps the jobs with that status."""
+    """Newest first; `?status=` keeps the jobs with that status. Paged: follow `next`."""
     project = active_project(request, "jobs", "read")
-    return selectors.jobs_list(project=project, status=status).prefetch_related("input_datasets")
+    return selectors.jobs_for_api_list(project=project, status=status)
 
 
 @router.post("/jobs", response={201: JobDetailOut, **ERRORS}, operation_id="jobs_create",

@@ -2,6 +2,11 @@
 
 Each namespace is a small class holding the client; another app adds its own (e.g. `jobs.py`
 with `class Jobs(Namespace)`) and registers it in NAMESPACES below.
+
+One client keeps one HTTP connection pool (an `httpx.AsyncClient`) for its lifetime, so a command
+that makes many calls (a long list, a followed log) opens one connection, not one per call:
+`async with Trainshed() as ts:` (or `await ts.aclose()`) closes it; `ts.sync` runs every call on
+one event loop of its own for the same reason (`with Trainshed().sync as ts:` or `ts.close()`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from trainshed.errors import TrainshedError
 from trainshed.progress import Progress, counting
 
 PROJECT_HEADER = "X-Trainshed-Project"
-PAGE = 100
+PAGE = 500  # the most the server gives in one answer: a 10,000-job list is 20 asks on one connection
 
 
 class Namespace:
@@ -25,15 +30,15 @@ class Namespace:
         self._client = client
 
     async def _list(self, path: str, **params) -> list[dict]:
-        """Every item of a paginated list, page by page."""
+        """Every item of a paged list: each page's `next` cursor asks for the one after it."""
         items: list[dict] = []
-        offset = 0
+        cursor = None
         while True:
-            page = await self._client.request("GET", path, params={**params, "limit": PAGE,
-                                                                   "offset": offset})
+            query = {**params, "limit": PAGE, **({"cursor": cursor} if cursor else {})}
+            page = await self._client.request("GET", path, params=query)
             items.extend(page["items"])
-            offset += len(page["items"])
-            if not page["items"] or offset >= page["count"]:
+            cursor = page.get("next")
+            if not cursor or not page["items"]:
                 return items
 
 
@@ -198,6 +203,9 @@ class Trainshed:
         self.config = Config.load(api_url=api_url, api_key=api_key, project=project)
         self.timeout = timeout
         self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._sync: SyncTrainshed | None = None
         for name, cls in NAMESPACES.items():
             setattr(self, name, cls(self))
 
@@ -207,7 +215,31 @@ class Trainshed:
 
     @property
     def sync(self) -> SyncTrainshed:
-        return SyncTrainshed(self)
+        """The blocking twin of this client (the same one each time: one event loop, one pool)."""
+        if self._sync is None:
+            self._sync = SyncTrainshed(self)
+        return self._sync
+
+    def _session(self) -> httpx.AsyncClient:
+        """The connection pool, made on first use. Its connections belong to the event loop that
+        opened them, so a call from another loop (a second `asyncio.run`) starts a new pool."""
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http.is_closed or self._http_loop is not loop:
+            self._http = httpx.AsyncClient(timeout=self.timeout, transport=self._transport)
+            self._http_loop = loop
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the connection pool (a later call opens a new one)."""
+        if self._http is not None and self._http_loop is asyncio.get_running_loop():
+            await self._http.aclose()
+        self._http = self._http_loop = None
+
+    async def __aenter__(self) -> Trainshed:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
 
     def _headers(self) -> dict[str, str]:
         if not self.config.api_key:
@@ -239,9 +271,9 @@ class Trainshed:
         headers = self._headers()
         url = f"{self.config.api_url}/api/v1{path}"
         try:
-            async with httpx.AsyncClient(timeout=timeout or self.timeout, transport=self._transport) as http:
-                response = await http.request(method, url, json=json, params=params, data=data,
-                                              files=files, headers=headers)
+            response = await self._session().request(
+                method, url, json=json, params=params, data=data, files=files, headers=headers,
+                timeout=timeout or self.timeout)
         except httpx.HTTPError as exc:
             raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
         if response.status_code == 204:
@@ -261,10 +293,7 @@ class Trainshed:
         url = f"{self.config.api_url}/api/v1{path}"
         written = 0
         try:
-            async with (
-                httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as http,
-                http.stream("GET", url, headers=headers) as response,
-            ):
+            async with self._session().stream("GET", url, headers=headers) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise self._refusal(response, url)
@@ -279,8 +308,9 @@ class Trainshed:
 
 
 class _SyncNamespace:
-    def __init__(self, namespace: Namespace):
+    def __init__(self, namespace: Namespace, runner: asyncio.Runner):
         self._namespace = namespace
+        self._runner = runner
 
     def __getattr__(self, name: str):
         attr = getattr(self._namespace, name)
@@ -288,18 +318,34 @@ class _SyncNamespace:
             return attr
 
         def call(*args, **kwargs):
-            return asyncio.run(attr(*args, **kwargs))
+            return self._runner.run(attr(*args, **kwargs))
 
         return call
 
 
 class SyncTrainshed:
-    """The same methods, blocking: `Trainshed(...).sync.projects.list()`."""
+    """The same methods, blocking: `Trainshed(...).sync.projects.list()`. Every call runs on this
+    object's own event loop, so they all share the client's connection pool; `close()` (or the
+    end of a `with` block) closes both."""
 
     def __init__(self, client: Trainshed | None = None, **kwargs):
         self._client = client or Trainshed(**kwargs)
+        self._runner = asyncio.Runner()
         for name in NAMESPACES:
-            setattr(self, name, _SyncNamespace(getattr(self._client, name)))
+            setattr(self, name, _SyncNamespace(getattr(self._client, name), self._runner))
+
+    def close(self) -> None:
+        self._runner.run(self._client.aclose())
+        self._runner.close()
+        self._runner = asyncio.Runner()  # usable again (a new loop and pool) after a close
+        for name in NAMESPACES:
+            getattr(self, name)._runner = self._runner
+
+    def __enter__(self) -> SyncTrainshed:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     @property
     def config(self) -> Config:

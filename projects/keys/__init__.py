@@ -12,7 +12,7 @@ function that holds one is `@sensitive_variables` so a crash report shows none.
 
 from projects.keys.environment import job_environment, job_environment_and_files
 from projects.keys.redaction import MIN_REDACTED_LENGTH, REDACTED, redactor
-from projects.keys.selectors import KeyRow, keys_for_display, secrets_for_display
+from projects.keys.selectors import KeyRow, keys_for_display, secrets_for_display, secrets_listed
 from projects.keys.services import (
     key_remove,
     key_set,
@@ -37,7 +37,7 @@ from projects.keys.validation import clean_secret_name
 __all__ = [
     "GCP_CREDENTIALS_FILE", "KEY_SPECS", "MAX_SECRET_LENGTH", "NAME_RE", "REDACTED", "RESERVED_NAMES",
     "RESERVED_PREFIXES", "KeyRow", "KeySpec", "PublicField", "clean_secret_name", "job_environment",
-    "job_environment_and_files", "MIN_REDACTED_LENGTH",
+    "job_environment_and_files", "MIN_REDACTED_LENGTH", "secrets_listed",
     "key_remove", "key_set", "keys_copy_from_personal", "keys_for_display",
     "keys_rotate_all", "redactor", "secret_remove", "secret_set", "secrets_for_display", "spec_for",
 ]

@@ -26,6 +26,11 @@ def keys_for_display(*, project: Project) -> list[KeyRow]:
     return [KeyRow(spec=spec, key=stored.get(kind)) for kind, spec in KEY_SPECS.items()]
 
 
+def secrets_listed(*, project: Project):
+    """The project's secrets by name (ciphertext deferred), as a queryset to page."""
+    return ProjectSecret.objects.filter(project=project).defer("ciphertext").order_by("name")
+
+
 def secrets_for_display(*, project: Project) -> list[ProjectSecret]:
     """The project's secrets by name (ciphertext deferred)."""
-    return list(ProjectSecret.objects.filter(project=project).defer("ciphertext").order_by("name"))
+    return list(secrets_listed(project=project))

@@ -64,8 +64,8 @@ def test_upload_then_download_returns_the_same_bytes(client, owner, project):
     one = client.get(f"{API}/datasets/{body['id']}/files/a.bin", headers=auth)
     assert one.status_code == 200 and b"".join(one.streaming_content) == payload
     listed = client.get(f"{API}/datasets/{body['id']}/files", headers=auth).json()
-    assert listed == {"count": 2, "items": [{"path": "a.bin", "size_bytes": len(payload)},
-                                            {"path": "b.txt", "size_bytes": 6}]}
+    assert listed == {"next": None, "items": [{"path": "a.bin", "size_bytes": len(payload)},
+                                             {"path": "b.txt", "size_bytes": 6}]}
 
 
 def test_an_uploaded_archive_keeps_its_folders(client, owner):
@@ -92,7 +92,7 @@ def test_a_dataset_of_project_b_is_404_with_project_a_header(client, owner):
                                   headers=auth)
         assert response.status_code == 404, (method, suffix)
         assert response.json()["detail"] == "Not found."
-    assert client.get(f"{API}/datasets", headers=auth).json() == {"count": 0, "items": []}
+    assert client.get(f"{API}/datasets", headers=auth).json() == {"next": None, "items": []}
     assert client.get(f"{API}/datasets/{in_b.pk}", headers=_auth(owner) | _in(project_b)).status_code == 200
     assert Dataset.objects.filter(pk=in_b.pk, name="only in B").exists()
 
@@ -107,7 +107,7 @@ def test_a_restricted_key_gets_404_on_another_projects_datasets(client, owner, p
     upload = client.post(f"{API}/datasets", headers=limited | _in(other),
                          data={"name": "x", "files": [SimpleUploadedFile("f", b"1")]})
     assert upload.status_code == 404
-    assert client.get(f"{API}/datasets", headers=limited).json()["count"] == 0  # its own project
+    assert client.get(f"{API}/datasets", headers=limited).json()["items"] == []  # its own project
 
 
 def test_levels_decide_reading_and_changing(client, project, owner, member_read, member_none):
@@ -175,8 +175,10 @@ def test_list_is_paginated_and_filtered(client, owner, kind):
                                              files=[SimpleUploadedFile("f", b"1")])
     auth = _auth(owner)
     page = client.get(f"{API}/{kind}?limit=2&sort=name", headers=auth).json()
-    assert page["count"] == 3 and [r["name"] for r in page["items"]] == ["r0", "r1"]
-    assert client.get(f"{API}/{kind}?status=failed", headers=auth).json()["count"] == 0
+    assert [r["name"] for r in page["items"]] == ["r0", "r1"] and page["next"]
+    rest = client.get(f"{API}/{kind}?limit=2&sort=name&cursor={page['next']}", headers=auth).json()
+    assert [r["name"] for r in rest["items"]] == ["r2"] and rest["next"] is None
+    assert client.get(f"{API}/{kind}?status=failed", headers=auth).json()["items"] == []
 
 
 @pytest.mark.parametrize("kind", ["datasets", "models"])

@@ -12,7 +12,12 @@ LEVELS = click.Choice(["none", "read", "all"])
 
 
 def client(project: str | None = None) -> SyncTrainshed:
-    return Trainshed(project=project).sync
+    """The command's client: one connection for all its calls, closed when the command ends."""
+    sync = Trainshed(project=project).sync
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.find_root().call_on_close(sync.close)
+    return sync
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -7,8 +7,7 @@ import os
 import click
 
 from trainshed import config as cfg
-from trainshed.cli.common import echo
-from trainshed.client import Trainshed
+from trainshed.cli.common import client, echo
 
 PERSONAL = "Personal"
 
@@ -26,7 +25,7 @@ def command() -> None:
     if changes:
         cfg.write_file(**changes)
 
-    ts = Trainshed().sync
+    ts = client()
     projects = [p for p in ts.projects.list() if not p["is_personal"]]
     labels = _labels(projects)
     by_id = {p["id"]: p for p in projects}
