@@ -120,13 +120,17 @@ class Entry:
     path: str
     size: int
     open: callable  # () -> binary file object
+    # True when `size` is what was received (Django counted the upload as it arrived): the file is
+    # handed to the storage as it is, so a temporary upload is moved into place, not copied.
+    exact: bool = False
 
 
 def entries_from_uploads(files: Iterable) -> list[Entry]:
     """Browser uploads as they are (each UploadedFile keeps its own name)."""
     out = []
     for f in files:
-        out.append(Entry(path=safe_relpath(Path(f.name).name), size=f.size, open=lambda f=f: f))
+        out.append(Entry(path=safe_relpath(Path(f.name).name), size=f.size, open=lambda f=f: f,
+                         exact=True))
     return out
 
 
@@ -219,24 +223,33 @@ def write_tree(
     written: list[tuple[str, int]] = []
     total = 0
     for entry in entries:
-        counter = _CountingReader(entry.open(), limit=max_bytes() - total)
         name = prefix + entry.path
-        saved = store.save(name, File(counter, name=posixpath.basename(entry.path)))
+        if entry.exact:
+            content, size = entry.open(), entry.size
+        else:
+            content = _CountingReader(entry.open(), path=entry.path, claimed=entry.size,
+                                      limit=max_bytes() - total)
+        saved = store.save(name, content if entry.exact else File(content, name=posixpath.basename(entry.path)))
         if saved != name:  # the storage renamed it: the prefix was not fresh
             store.delete(saved)
             raise ValidationError({"files": f"Could not store “{entry.path}”."})
-        total += counter.count
-        written.append((entry.path, counter.count))
+        if not entry.exact:
+            size = content.count
+        total += size
+        written.append((entry.path, size))
     if total == 0:
         raise ValidationError({"files": "The upload is empty: every file has zero bytes."})
     return written
 
 
 class _CountingReader:
-    """Wraps a binary stream: counts bytes read and stops past `limit` (archives may lie)."""
+    """Wraps a binary stream whose size is only claimed (an archive's member, a download): counts
+    the bytes read, stops past `limit` and at any difference from the claimed size (archives may
+    lie). The claimed size is shown to the storage, so a node's relay streams it without spooling
+    it first; a lie is caught here, as it is read."""
 
-    def __init__(self, raw, *, limit: int):
-        self.raw, self.limit, self.count = raw, limit, 0
+    def __init__(self, raw, *, path: str, claimed: int, limit: int):
+        self.raw, self.path, self.claimed, self.limit, self.count = raw, path, claimed, limit, 0
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size if size and size > 0 else CHUNK)
@@ -245,6 +258,9 @@ class _CountingReader:
             raise ValidationError(
                 {"files": f"The upload is larger than the limit of {human_size(max_bytes())}."}
             )
+        if self.count > self.claimed or (not data and self.count < self.claimed):
+            raise ValidationError({"files": f"“{self.path}” holds {'more' if data else 'fewer'} bytes "
+                                            f"than its archive says ({self.claimed})."})
         return data
 
     def chunks(self, chunk_size=CHUNK):
@@ -261,7 +277,7 @@ class _CountingReader:
 
     @property
     def size(self):
-        return None
+        return self.claimed
 
     def __iter__(self):
         return self.chunks()
