@@ -227,14 +227,14 @@ def write_tree(
         if entry.exact:
             content, size = entry.open(), entry.size
         else:
-            content = _CountingReader(entry.open(), path=entry.path, claimed=entry.size,
-                                      limit=max_bytes() - total)
-        saved = store.save(name, content if entry.exact else File(content, name=posixpath.basename(entry.path)))
+            content = File(_CountingReader(entry.open(), path=entry.path, claimed=entry.size,
+                                           limit=max_bytes() - total), name=posixpath.basename(entry.path))
+        saved = store.save(name, content)
         if saved != name:  # the storage renamed it: the prefix was not fresh
             store.delete(saved)
             raise ValidationError({"files": f"Could not store “{entry.path}”."})
         if not entry.exact:
-            size = content.count
+            size = content.file.count
         total += size
         written.append((entry.path, size))
     if total == 0:
@@ -333,13 +333,27 @@ class _Sink:
         return out
 
 
-def stream_zip(prefix: str, paths: list[str], store: Storage = default_storage) -> Iterator[bytes]:
-    """A zip of the files at `paths`, generated chunk by chunk (never whole in memory)."""
+def _read_exactly(prefix: str, path: str, size: int, store: Storage) -> Iterator[bytes]:
+    """The `size` bytes of a stored file, as its row records them: the archive's length was
+    announced from the rows, so a file that changed size cuts the response (an error to the
+    client) rather than sending a body whose length is not what was announced."""
+    left = size
+    with open_file(prefix, path, store) as src:
+        while left and (data := src.read(min(CHUNK, left))):
+            left -= len(data)
+            yield data
+    if left:
+        raise OSError(f"“{path}” is {left} bytes shorter in storage than its row says ({size}).")
+
+
+def stream_zip(prefix: str, files: list[tuple[str, int]],
+               store: Storage = default_storage) -> Iterator[bytes]:
+    """A zip of `files` ([(path, size)]), generated chunk by chunk (never whole in memory)."""
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for path in paths:
-            with open_file(prefix, path, store) as src, zf.open(path, mode="w", force_zip64=True) as dst:
-                while data := src.read(CHUNK):
+        for path, size in files:
+            with zf.open(path, mode="w", force_zip64=True) as dst:
+                for data in _read_exactly(prefix, path, size, store):
                     dst.write(data)
                     if chunk := sink.drain():
                         yield chunk
@@ -349,12 +363,71 @@ def stream_zip(prefix: str, paths: list[str], store: Storage = default_storage) 
         yield chunk
 
 
-def zip_download(resource, paths: list[str]) -> StreamingHttpResponse:
-    """The files at `paths` of a dataset or model as one zip attachment, streamed as it is written
-    (the web page and the API answer the same download)."""
+def zip_length(files: list[tuple[str, int]]) -> int:
+    """The exact length of `stream_zip(files)`, from the names and sizes alone, as Python's
+    zipfile lays it out for an unseekable output (stored, forced zip64 local headers, a zip64 data
+    descriptor after each file). It is sent as Content-Length, so a cut download is an error."""
+    limit = zipfile.ZIP64_LIMIT
+    offset = central = 0
+    for path, size in files:
+        name = len(zipfile.ZipInfo(path)._encodeFilenameFlags()[0])
+        header_offset = offset
+        offset += 30 + name + 20 + size + 24  # local header + zip64 extra, data, descriptor
+        extra = (2 if size > limit else 0) + (1 if header_offset > limit else 0)
+        central += 46 + name + (4 + 8 * extra if extra else 0)
+    zip64 = len(files) > zipfile.ZIP_FILECOUNT_LIMIT or offset > limit or central > limit
+    return offset + central + (56 + 20 if zip64 else 0) + 22
+
+
+def zip_download(resource, files: list[tuple[str, int]]) -> StreamingHttpResponse:
+    """The `files` ([(path, size)]) of a dataset or model as one zip attachment, streamed as it is
+    written (the web page and the API answer the same download), with its length announced."""
     response = StreamingHttpResponse(
-        stream_zip(resource.storage_prefix, paths, resource.file_storage), content_type="application/zip",
+        stream_zip(resource.storage_prefix, files, resource.file_storage), content_type="application/zip",
     )
+    response["Content-Length"] = zip_length(files)
     filename = f"{slugify(resource.name) or resource.kind[:-1]}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _tar_header(path: str, size: int, mtime: int) -> bytes:
+    info = tarfile.TarInfo(path)
+    info.size, info.mtime, info.mode = size, mtime, 0o644
+    return info.tobuf(format=tarfile.PAX_FORMAT)  # PAX: long and non-ASCII names, files over 8 GiB
+
+
+def _tar_padding(size: int) -> int:
+    return -size % tarfile.BLOCKSIZE
+
+
+TAR_END = b"\0" * (2 * tarfile.BLOCKSIZE)
+
+
+def stream_tar(prefix: str, files: list[tuple[str, int]], mtime: int,
+               store: Storage = default_storage) -> Iterator[bytes]:
+    """An uncompressed tar of `files`: what the CLI unpacks as it arrives (each member's size is
+    in its header, unlike a streamed zip's), so it needs no temporary copy."""
+    for path, size in files:
+        yield _tar_header(path, size, mtime)
+        yield from _read_exactly(prefix, path, size, store)
+        if pad := _tar_padding(size):
+            yield b"\0" * pad
+    yield TAR_END
+
+
+def tar_download(resource, files: list[tuple[str, int]]) -> StreamingHttpResponse:
+    """The `files` of a dataset or model as one tar, with its exact length and its file count
+    (`X-Trainshed-Files`), so the client can tell a cut download from a whole one."""
+    mtime = int(resource.created_at.timestamp())
+    response = StreamingHttpResponse(
+        stream_tar(resource.storage_prefix, files, mtime, resource.file_storage),
+        content_type="application/x-tar",
+    )
+    response["Content-Length"] = sum(
+        len(_tar_header(path, size, mtime)) + size + _tar_padding(size) for path, size in files
+    ) + len(TAR_END)
+    response["X-Trainshed-Files"] = len(files)
+    filename = f"{slugify(resource.name) or resource.kind[:-1]}.tar"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
