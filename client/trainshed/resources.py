@@ -142,11 +142,22 @@ class _Unpacker:
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                src = archive.extractfile(member)
-                with open(target, "wb") as out:
-                    while data := src.read(256 * 1024):
-                        out.write(data)
+                _write_whole(target, archive.extractfile(member))
                 self.written.append(rel.as_posix())
+
+
+def _write_whole(target: Path, src) -> None:
+    """`src` into `target` under a temporary name, renamed when complete: a file in the
+    destination is never a part of one (a download cut in its middle removes the part)."""
+    part = target.with_name(f".{target.name}.trainshed-part")
+    try:
+        with open(part, "wb") as out:
+            while data := src.read(256 * 1024):
+                out.write(data)
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 class _Resources(Namespace):
@@ -219,13 +230,18 @@ class _Resources(Namespace):
         return unpacker.finish()
 
     async def download_file(self, resource_id: str, path: str, dest: str | os.PathLike) -> Path:
-        """One file (its path inside the dataset/model) to the file `dest`."""
+        """One file (its path inside the dataset/model) to the file `dest` (left untouched when
+        the download fails)."""
         dest = Path(dest)
+        part = dest.with_name(f".{dest.name}.trainshed-part")
         try:
-            with open(dest, "wb") as out:
+            with open(part, "wb") as out:
                 await self._client.download(f"{self._one(resource_id)}/files/{_seg(path, safe='/@')}", out)
+            os.replace(part, dest)
         except OSError as exc:
             raise TrainshedError(f"Cannot write {dest}: {exc.strerror or exc}") from exc
+        finally:
+            part.unlink(missing_ok=True)
         return dest
 
 
