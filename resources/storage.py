@@ -215,28 +215,36 @@ def entries_from_folder(folder: Path) -> list[Entry]:
 def write_tree(
     prefix: str, entries: list[Entry], store: Storage = default_storage
 ) -> list[tuple[str, int]]:
-    """Write every entry under `prefix`; returns [(path, bytes written)]. The caller deletes the
-    prefix if anything goes wrong. Sizes are counted as written, not as claimed."""
+    """Write every entry under `prefix`; returns [(path, bytes written)]. Anything written is
+    deleted again if an entry fails (the caller deletes the prefix if anything later goes wrong).
+    Sizes are counted as written, not as claimed."""
     _check_total(entries)
     if not entries:
         raise ValidationError({"files": "The upload is empty: choose at least one file."})
     written: list[tuple[str, int]] = []
     total = 0
-    for entry in entries:
-        name = prefix + entry.path
-        if entry.exact:
-            content, size = entry.open(), entry.size
-        else:
-            content = File(_CountingReader(entry.open(), path=entry.path, claimed=entry.size,
-                                           limit=max_bytes() - total), name=posixpath.basename(entry.path))
-        saved = store.save(name, content)
-        if saved != name:  # the storage renamed it: the prefix was not fresh
-            store.delete(saved)
-            raise ValidationError({"files": f"Could not store “{entry.path}”."})
-        if not entry.exact:
-            size = content.file.count
-        total += size
-        written.append((entry.path, size))
+    try:
+        for entry in entries:
+            name = prefix + entry.path
+            if entry.exact:
+                content, size = entry.open(), entry.size
+            else:
+                reader = _CountingReader(entry.open(), path=entry.path, claimed=entry.size,
+                                         limit=max_bytes() - total)
+                content = File(reader, name=posixpath.basename(entry.path))
+            saved = store.save(name, content)
+            if saved != name:  # the storage renamed it: the prefix was not fresh
+                store.delete(saved)
+                raise ValidationError({"files": f"Could not store “{entry.path}”."})
+            if not entry.exact:
+                size = content.file.count
+            total += size
+            written.append((entry.path, size))
+    except BaseException:
+        # e.g. an archive member longer than it claimed: a node's relay may already hold the
+        # part sent before the lie showed
+        delete_tree(prefix, store)
+        raise
     if total == 0:
         raise ValidationError({"files": "The upload is empty: every file has zero bytes."})
     return written

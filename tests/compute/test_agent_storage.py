@@ -290,3 +290,26 @@ def test_prefix_scopes_every_name(node):
     assert store.listdir("") == ([], ["f.txt"])
     store.delete("f.txt")
     assert os.listdir(node.root) == []
+
+
+def test_an_upload_goes_to_the_node_written_once(store, node):
+    """A received upload (Django's temporary file, its size known) streams to the node's relay:
+    the node writes it once and nothing is spooled on the way (was: spooled, then sent)."""
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    data = os.urandom(12 * 1024 * 1024)  # over the relay's 8 MiB in-memory spool
+    upload = TemporaryUploadedFile("big.bin", "application/octet-stream", len(data), None)
+    upload.write(data)
+    upload.flush()
+    upload.seek(0)
+
+    def written() -> int:  # the relay runs in this process: its writes count here too
+        with open("/proc/self/io") as f:
+            return int(next(li for li in f if li.startswith("write_bytes:")).split()[1])
+
+    before = written()
+    assert storage.write_tree("datasets/p/up/", storage.entries_from_uploads([upload]), store) == [
+        ("big.bin", len(data))]
+    assert len(data) <= written() - before < 1.2 * len(data)
+    assert (node.root / "datasets/p/up/big.bin").read_bytes() == data
+    upload.close()
