@@ -412,29 +412,48 @@ def _tar_padding(size: int) -> int:
 TAR_END = b"\0" * (2 * tarfile.BLOCKSIZE)
 
 
-def stream_tar(prefix: str, files: list[tuple[str, int]], mtime: int,
+def tar_members(files: list[tuple[str, int]], mtime: int) -> list[tuple[str, int, bytes]]:
+    """[(path, size, tar header)] for `stream_tar`: each header made once, for the announced
+    length and for the stream."""
+    return [(path, size, _tar_header(path, size, mtime)) for path, size in files]
+
+
+def stream_tar(prefix: str, members: list[tuple[str, int, bytes]],
                store: Storage = default_storage) -> Iterator[bytes]:
-    """An uncompressed tar of `files`: what the CLI unpacks as it arrives (each member's size is
-    in its header, unlike a streamed zip's), so it needs no temporary copy."""
-    for path, size in files:
-        yield _tar_header(path, size, mtime)
-        yield from _read_exactly(prefix, path, size, store)
-        if pad := _tar_padding(size):
-            yield b"\0" * pad
-    yield TAR_END
+    """An uncompressed tar of `members` (from `tar_members`): what the CLI unpacks as it arrives
+    (each member's size is in its header, unlike a streamed zip's), so it needs no temporary copy."""
+    def pieces():
+        for path, size, header in members:
+            yield header
+            yield from _read_exactly(prefix, path, size, store)
+            if pad := _tar_padding(size):
+                yield b"\0" * pad
+        yield TAR_END
+
+    # Small files make small pieces: sent in CHUNK-sized batches, not one write each.
+    batch = bytearray()
+    for piece in pieces():
+        if not batch and len(piece) >= CHUNK:
+            yield piece
+            continue
+        batch += piece
+        if len(batch) >= CHUNK:
+            yield bytes(batch)
+            batch.clear()
+    if batch:
+        yield bytes(batch)
 
 
 def tar_download(resource, files: list[tuple[str, int]]) -> StreamingHttpResponse:
     """The `files` of a dataset or model as one tar, with its exact length and its file count
     (`X-Trainshed-Files`), so the client can tell a cut download from a whole one."""
-    mtime = int(resource.created_at.timestamp())
+    members = tar_members(files, int(resource.created_at.timestamp()))
     response = StreamingHttpResponse(
-        stream_tar(resource.storage_prefix, files, mtime, resource.file_storage),
+        stream_tar(resource.storage_prefix, members, resource.file_storage),
         content_type="application/x-tar",
     )
-    response["Content-Length"] = sum(
-        len(_tar_header(path, size, mtime)) + size + _tar_padding(size) for path, size in files
-    ) + len(TAR_END)
+    response["Content-Length"] = sum(len(header) + size + _tar_padding(size)
+                                     for _path, size, header in members) + len(TAR_END)
     response["X-Trainshed-Files"] = len(files)
     filename = f"{slugify(resource.name) or resource.kind[:-1]}.tar"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -223,7 +223,7 @@ def test_a_dataset_round_trips_through_resources_storage(store, node, tmp_path, 
     assert len(blob) == storage.zip_length(sized)
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
         assert {n: zf.read(n) for n in zf.namelist()} == files
-    blob = b"".join(storage.stream_tar(prefix, sized, 0, store))
+    blob = b"".join(storage.stream_tar(prefix, storage.tar_members(sized, 0), store))
     with tarfile.open(fileobj=io.BytesIO(blob)) as tf:
         assert {m.name: tf.extractfile(m).read() for m in tf} == files
 
