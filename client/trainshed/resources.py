@@ -39,6 +39,7 @@ COMPRESSED = frozenset({
     ".parquet", ".safetensors", ".tfrecord",
 })
 SAMPLE = 64 * 1024
+CHUNK = 256 * 1024
 
 
 def _compression_for(path: Path) -> int:
@@ -111,10 +112,10 @@ class _Unpacker:
             if chunk is None:
                 self._queue.put(None)  # stays at the end for later reads
                 return b""
-            self._pending = chunk
+            self._pending = memoryview(chunk)  # sliced without copying the rest each time
         size = len(self._pending) if size is None or size < 0 else size
         out, self._pending = self._pending[:size], self._pending[size:]
-        return out
+        return bytes(out)
 
     def _run(self) -> None:
         try:
@@ -132,7 +133,8 @@ class _Unpacker:
     def _unpack(self) -> None:
         self.dest.mkdir(parents=True, exist_ok=True)
         root = self.dest.resolve()
-        with tarfile.open(fileobj=self, mode="r|") as archive:
+        # read in big blocks: tarfile's default (10 KiB) costs a Python loop per block
+        with tarfile.open(fileobj=self, mode="r|", bufsize=CHUNK) as archive:
             for member in archive:
                 rel = _safe_member(member.name)
                 target = (root / rel).resolve() if rel is not None else None
@@ -152,7 +154,7 @@ def _write_whole(target: Path, src) -> None:
     part = target.with_name(f".{target.name}.trainshed-part")
     try:
         with open(part, "wb") as out:
-            while data := src.read(256 * 1024):
+            while data := src.read(CHUNK):
                 out.write(data)
         os.replace(part, target)
     except BaseException:
