@@ -277,6 +277,13 @@ def main() -> None:
              lambda: api_download(base, w["key"], made["api"]), 0)
         out = VAR / "out"
 
+        def sdk_down():
+            shutil.rmtree(out, ignore_errors=True)
+            sdk().datasets.download(made["api"], out)
+
+        pair(f"download {BIG_MB} MiB: SDK in this process (unpacked to disk)",
+             lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), sdk_down, 0)
+
         def cli_down():
             shutil.rmtree(out, ignore_errors=True)
             cli_peak["down"] = cli("dataset", "download", made["api"], str(out))
