@@ -5,7 +5,7 @@ from django.contrib.auth.forms import UserChangeForm as BaseChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseCreationForm
 from django.db.models import Exists, OuterRef
 
-from accounts.models import ApiKey, User
+from accounts.models import ApiKey, Notice, User
 from accounts.two_factor import FACTORS, two_factor_reset
 
 
@@ -50,6 +50,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("name",)}),
+        ("E-mail", {"fields": ("mail_off",)}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )
@@ -90,4 +91,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
               "created_at", "last_used_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """What people were told (read-only: a notice records an event)."""
+
+    list_display = ["subject", "user", "kind", "created_at", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["subject", "user__email", "key"]
+    readonly_fields = ["user", "kind", "key", "subject", "text", "url", "created_at", "read_at"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

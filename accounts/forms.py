@@ -3,7 +3,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
-from accounts.models import ApiKey
+from accounts.models import ApiKey, NoticeKind
 
 EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"),
                   ("365", "In a year")]
@@ -26,7 +26,21 @@ class ApiKeyCreateForm(forms.Form):
         self.fields["project"].queryset = (
             projects.for_user(user).select_related("owner").order_by("-is_personal", "name")
         )
+        # Projects of different owners may share a name: others' projects show their owner, as
+        # the header's switcher does.
+        self.fields["project"].label_from_instance = (
+            lambda p: p.name if p.owner_id == user.pk else f"{p.name} · {p.owner.email}"
+        )
 
     def expires_at(self):
         days = self.cleaned_data.get("expires_in")
         return timezone.now() + timedelta(days=int(days)) if days else None
+
+
+class MailPreferencesForm(forms.Form):
+    """One checkbox per kind of notice: ticked, it also comes by e-mail."""
+
+    mail_on = forms.MultipleChoiceField(
+        choices=NoticeKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        label="E-mail me when",
+    )

@@ -46,6 +46,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    # Notice kinds (NoticeKind values) this person gets no e-mail for.
+    # Database defaults too: rows written by code predating the fields (old migrations) get them.
+    mail_off = models.JSONField(default=list, db_default=[], blank=True)
+    # Unread notices, kept on the row every request loads anyway: the header's bell costs no query.
+    notices_unread = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
@@ -126,3 +131,43 @@ class ApiKey(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.is_expired else "active"
+
+
+class NoticeKind(models.TextChoices):
+    """What a person can be told about. Each kind's e-mail can be turned off in Account settings;
+    the in-app notice is always kept."""
+
+    MEMBER_ADDED = "member_added", "Added to a project"
+    ACCESS_CHANGED = "access_changed", "Your access to a project changed"
+    MEMBER_REMOVED = "member_removed", "Removed from a project"
+    OWNERSHIP_OFFER = "ownership_offer", "A project's ownership offered to you"
+    OWNERSHIP_ANSWER = "ownership_answer", "The answer to your ownership offer"
+    JOB_ENDED = "job_ended", "A job you started finished or failed"
+    LOW_CREDITS = "low_credits", "Your credits are below your warning threshold"
+    SPENDING_STOPPED = "spending_stopped", "Jobs stopped: no credits left or a spending cap reached"
+
+
+class Notice(models.Model):
+    """One thing a person was told, in the app (and by e-mail unless they turned that kind off).
+
+    `key` names the event: one notice (and so one e-mail) per person and event, whoever reports
+    it and however often."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=32, choices=NoticeKind.choices)
+    key = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True, help_text="Where the notice leads (a path).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notice_once_per_event")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="notice_user_recent"),
+                   models.Index(fields=["user"], condition=models.Q(read_at__isnull=True),
+                                name="notice_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.user}"

@@ -7,10 +7,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.api_keys import api_key_create, api_key_revoke, api_keys_of, api_keys_revoke_all
-from accounts.forms import ApiKeyCreateForm
+from accounts.forms import ApiKeyCreateForm, MailPreferencesForm
+from accounts.models import NoticeKind
+from accounts.notices import mail_preferences_set, notices_mark_read, notices_of
 from accounts.reauth import require_recent_sign_in
 from accounts.two_factor import sign_in_settings
 from core.forms import apply_service_errors
+from core.paging import page_of
+
+NOTICES_PAGE = 25
 
 
 @login_required
@@ -24,7 +29,51 @@ def whoami(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def settings_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/settings.html", sign_in_settings(request.user))
+    return render(request, "accounts/settings.html", _settings_context(request))
+
+
+def _settings_context(request, mail_form=None) -> dict:
+    mail_on = [kind for kind in NoticeKind.values if kind not in (request.user.mail_off or [])]
+    return {**sign_in_settings(request.user),
+            "mail_form": mail_form or MailPreferencesForm(initial={"mail_on": mail_on})}
+
+
+@login_required
+@require_POST
+def mail_preferences(request: HttpRequest) -> HttpResponse:
+    form = MailPreferencesForm(request.POST)
+    if form.is_valid():
+        try:
+            mail_preferences_set(user=request.user, mail_on=form.cleaned_data["mail_on"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "E-mail preferences saved.")
+            return redirect("accounts:settings")
+    return render(request, "accounts/settings.html", _settings_context(request, form), status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notices(request: HttpRequest) -> HttpResponse:
+    """The person's notices, newest first; POST marks them all read."""
+    if request.method == "POST":
+        count = notices_mark_read(user=request.user)
+        messages.success(request, f"Marked {count} notice{'s' if count != 1 else ''} read.")
+        return redirect("accounts:notices")
+    page = page_of(notices_of(user=request.user), request.GET.get("page"), size=NOTICES_PAGE)
+    return render(request, "accounts/notice_list.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notice_open(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """Mark one notice read and go where it leads (its own page when it leads nowhere)."""
+    notice = get_object_or_404(notices_of(user=request.user), pk=notice_id)
+    notices_mark_read(user=request.user, notice_id=notice.pk)
+    if notice.url.startswith("/") and not notice.url.startswith("//"):
+        return redirect(notice.url)
+    return redirect("accounts:notices")
 
 
 class LoginView(allauth_views.LoginView):

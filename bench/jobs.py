@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """Jobs benchmark: how long from Start to the command's first output line seen by the control
 plane, against spawning the same command directly (a bare subprocess) and in the sandbox alone;
-with and without the sandbox; and the agent's log throughput (100,000 lines through the node API).
+with and without the sandbox, step by step; the agent's log throughput (100,000 lines through the
+node API); how far behind the job the CLI's `job logs --follow` of 100,000 lines ends; and how long a
+line takes to show on the job's page, polled as the page polls it.
 
 The control plane is gunicorn (3 sync workers: the agent's waiting claim holds one) on PostgreSQL;
 the node's agent is a real `trainshed-agent` process on this machine. Start is the `job_start`
@@ -15,12 +17,14 @@ import datetime as dt
 import os
 import platform
 import random
+import re
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -178,23 +182,52 @@ def run_job(project, owner, command: str, *, timeout=120.0):
                               gpu_count=1, command=command)
     started = time.time()
     services.job_start(job=job, actor=owner)
+    job.placed_at = time.time()  # job_start has returned: placed, and the agent's wake sent
     deadline = time.monotonic() + timeout
     ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
     while Job.objects.filter(pk=job.pk).values_list("status", flat=True).get() not in ended:
         if time.monotonic() > deadline:
             raise SystemExit(f"job {job.pk} did not end in {timeout}s")
         time.sleep(0.05)
+    placed_at = job.placed_at
     job.refresh_from_db()
+    job.placed_at = placed_at
     if job.status != JobStatus.FINISHED:
         raise SystemExit(f"job {job.pk} {job.status}: {job.status_reason}")
     return started, job
 
 
-def start_latencies(project, owner, url: str, **env) -> list[float]:
+RUN_LINE = re.compile(r"job (\S+) \w+: claim answered at ([\d.]+), then (.*)")
+
+
+def agent_steps(log_path: Path) -> dict[str, tuple[float, dict[str, float]]]:
+    """job id -> (when the claim's answer reached the agent, {step: seconds after it}), from the
+    line the agent logs at each run's end."""
+    out = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        if m := RUN_LINE.search(line):
+            steps = {name: float(ms) / 1000 for name, ms in re.findall(r"([a-z ]+) \+([\d.]+) ms", m[3])}
+            out[m[1]] = (float(m[2]), {name.strip(): v for name, v in steps.items()})
+    return out
+
+
+STEPS = [  # (label, from, to): the moments of one start, in order
+    ("Start → placed (the `job_start` service: checks, placement, commit)", "start", "placed"),
+    ("→ the claim taken on the server (NOTIFY, the waiting claim's query)", "placed", "claimed"),
+    ("→ the claim's answer at the agent", "claimed", "answered"),
+    ("→ workspace ready (folders, inputs, key files)", "answered", "workspace ready"),
+    ("→ the command started (sandbox, or a plain process)", "workspace ready", "started"),
+    ("→ its first output read by the agent", "started", "first output read"),
+    ("→ the first chunk stored on the server", "first output read", "seen"),
+]
+
+
+def start_latencies(project, owner, url: str, **env) -> tuple[list[float], list[dict[str, float]]]:
+    """Start → seen of RUNS starts, and each start's moments (epoch seconds) for STEPS."""
     agent = Agent(owner, url, **env)
     project_gpu_types_refresh(project=project, actor=None)
     try:
-        out = []
+        out, moments = [], []
         run_job(project, owner, FIRST)  # its first job warms the agent (imports, first sandbox)
         for _ in range(RUNS):
             time.sleep(random.uniform(0, 1.2))  # a start at any moment of the agent's claim interval or wait
@@ -203,9 +236,17 @@ def start_latencies(project, owner, url: str, **env) -> list[float]:
             seen = next(at for at, text in job.log_chunks.order_by("seq").values_list("created_at", "text")
                         if "ready" in text)
             out.append(seen.timestamp() - started)
-        return out
+            moments.append({"start": started, "placed": job.placed_at, "claimed": job.started_at.timestamp(),
+                            "seen": seen.timestamp(), "job": str(job.pk)})
     finally:
         agent.stop()
+    steps = agent_steps(VAR / f"agent-{Agent.count}.log")
+    for m in moments:
+        answered, after = steps.get(m.pop("job"), (None, {}))
+        if answered is not None:
+            m["answered"] = answered
+            m.update({name: answered + seconds for name, seconds in after.items()})
+    return out, moments
 
 
 def log_throughput(project, owner, url: str) -> tuple[float, int, int]:
@@ -221,6 +262,110 @@ def log_throughput(project, owner, url: str) -> tuple[float, int, int]:
         return (chunks[-1][0] - chunks[0][0]).total_seconds(), len(chunks), len(text.encode())
     finally:
         agent.stop()
+
+
+def api_env(owner, project, url: str) -> dict:
+    from accounts.api_keys import api_key_create
+
+    config = VAR / "cli"
+    config.mkdir(exist_ok=True)
+    return {"PATH": os.environ["PATH"], "HOME": str(config), "TRAINSHED_CONFIG_DIR": str(config),
+            "TRAINSHED_API_URL": url, "TRAINSHED_API_KEY": api_key_create(user=owner, name="bench")[1],
+            "TRAINSHED_PROJECT": str(project.pk)}
+
+
+# The last of LINES lines carries the moment the command wrote it.
+FOLLOWED = (f"{PY} -c \"import time; [print(f'line {{i:06d}} ' + 'x' * 28) for i in range({LINES - 1})]; "
+            "print('last', time.time(), flush=True)\"")
+
+
+def follow_lag(project, owner, url: str) -> tuple[float, float]:
+    """`trainshed job logs ID --follow` started with the job: (seconds from the command writing
+    its last line to the CLI printing it, the command's own run time)."""
+    from resources.jobs import services
+    from resources.models import Job, JobStatus
+
+    agent = Agent(owner, url)
+    project_gpu_types_refresh(project=project, actor=None)
+    cli = shutil.which("trainshed", path=str(Path(PY).parent)) or "trainshed"
+    try:
+        run_job(project, owner, FIRST)  # warm
+        job = services.job_create(project=project, actor=owner, name="follow", type="training",
+                                  gpu_type="cpu", gpu_count=1, command=FOLLOWED)
+        services.job_start(job=job, actor=owner)
+        proc = subprocess.Popen([cli, "job", "logs", str(job.pk), "--follow"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=api_env(owner, project, url))
+        first = last = None
+        for line in proc.stdout:
+            if first is None and line.startswith(b"line "):
+                first = time.time()
+            if line.startswith(b"last "):
+                last = time.time(), float(line.split()[1])
+        proc.wait(60)
+        assert last is not None, "the follower never printed the last line"
+        assert Job.objects.get(pk=job.pk).status == JobStatus.FINISHED
+        return last[0] - last[1], last[1] - first
+    finally:
+        agent.stop()
+
+
+TICKS = 25  # lines, one every 0.2 s
+TICKER = (f"{PY} -c \"import time\nfor i in range({TICKS}):\n    print('tick', i, time.time(), flush=True); "
+          "time.sleep(0.2)\"")
+
+
+def page_lag(project, owner, url: str) -> list[float]:
+    """A job writing a line every 0.2 s while its page is polled as the page polls it (htmx,
+    every 1 s): for each line, seconds from the command writing it to the page showing it."""
+    import httpx
+    from django.test import Client
+    from django.urls import reverse
+
+    from projects.middleware import SESSION_KEY
+    from resources.jobs import services
+
+    browser = Client()
+    browser.force_login(owner)
+    session = browser.session
+    session[SESSION_KEY] = str(project.pk)
+    session.save()
+    agent = Agent(owner, url)
+    project_gpu_types_refresh(project=project, actor=None)
+    shown: dict[int, float] = {}
+    try:
+        run_job(project, owner, FIRST)  # warm
+        job = services.job_create(project=project, actor=owner, name="ticks", type="training",
+                                  gpu_type="cpu", gpu_count=1, command=TICKER)
+        done = threading.Event()
+
+        def poll():
+            page = url + reverse("resources:job-detail", args=[job.pk])
+            headers = {"Cookie": f"sessionid={session.session_key}", "HX-Request": "true"}
+            with httpx.Client(headers=headers, timeout=30) as http:
+                while not done.is_set():
+                    next_at = time.monotonic() + 1.0
+                    text = http.get(page).text
+                    now = time.time()
+                    for i, at in re.findall(r"tick (\d+) ([\d.]+)", text):
+                        shown.setdefault(int(i), now - float(at))
+                    done.wait(max(0.0, next_at - time.monotonic()))
+
+        poller = threading.Thread(target=poll)
+        services.job_start(job=job, actor=owner)
+        poller.start()
+        from resources.models import Job, JobStatus
+
+        deadline = time.monotonic() + 120
+        ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
+        while Job.objects.filter(pk=job.pk).values_list("status", flat=True).get() not in ended:
+            assert time.monotonic() < deadline, "the ticking job did not end"
+            time.sleep(0.1)
+        time.sleep(1.5)  # the page's next poll shows the last lines
+        done.set()
+        poller.join()
+    finally:
+        agent.stop()
+    return [shown[i] for i in sorted(shown)]
 
 
 def main() -> None:
@@ -251,18 +396,36 @@ def main() -> None:
             ("sandbox, network none, claim every 1 s without waiting (before)",
              {"TRAINSHED_AGENT_CLAIM_WAIT_SECONDS": "0"}),
         ]
+        moments = {}
         for label, env in configs:
             print(f"{label} …", flush=True)
-            whole[label] = start_latencies(project, owner, url, **env)
+            whole[label], moments[label] = start_latencies(project, owner, url, **env)
         print("log throughput …", flush=True)
         seconds, chunks, size = log_throughput(project, owner, url)
+        print("following a log …", flush=True)
+        follows = [follow_lag(project, owner, url) for _ in range(3)]
+        print("the job's page …", flush=True)
+        page = page_lag(project, owner, url)
     finally:
         server.terminate()
         server.wait(40)  # gunicorn lets a waiting claim (up to 20 s) end first
-    write_results(bare, in_box, whole, flood_bare, seconds, chunks, size)
+    write_results(bare, in_box, whole, moments, flood_bare, seconds, chunks, size, follows, page)
 
 
-def write_results(bare, in_box, whole, flood_bare, seconds, chunks, size) -> None:
+def step_rows(moments: dict[str, list[dict[str, float]]]) -> list[str]:
+    """The median of each step of a start, per configuration (a column each)."""
+    labels = list(moments)
+    rows = ["| step (median of each) | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
+    for name, frm, to in STEPS:
+        cells = []
+        for label in labels:
+            values = [m[to] - m[frm] for m in moments[label] if frm in m and to in m]
+            cells.append(f"{statistics.median(values) * 1000:.0f} ms" if values else "–")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def write_results(bare, in_box, whole, moments, flood_bare, seconds, chunks, size, follows, page) -> None:
     from bench.results import write_section
 
     def ms(values):
@@ -299,6 +462,10 @@ def write_results(bare, in_box, whole, flood_bare, seconds, chunks, size) -> Non
         f"{statistics.median(bare_box) * 1000:.0f} ms: "
         f"**+{(statistics.median(box) - statistics.median(bare_box)) * 1000:.0f} ms**.",
     ]
+    columns = dict(zip(["sandbox (default)", "no sandbox", "sandbox, claim every 1 s (before)"],
+                       moments.values(), strict=True))
+    lines += ["", "Where the time of a start goes (the agent's own line for each run, beside the server's "
+              "times; one clock):", "", *step_rows(columns)]
     mb = size / 1e6
     lines += [
         "",
@@ -306,6 +473,16 @@ def write_results(bare, in_box, whole, flood_bare, seconds, chunks, size) -> Non
         f"(sandboxed, network none): **{LINES / seconds:,.0f} lines/s, {mb / seconds:.1f} MB/s** "
         f"(first chunk stored to last: {seconds:.2f} s, {chunks} chunks). The same command alone, read "
         f"from a pipe: {LINES / flood_bare:,.0f} lines/s, {mb / flood_bare:.1f} MB/s.",
+        "",
+        f"Following it: `trainshed job logs ID --follow` started with a job writing {LINES:,} lines, the "
+        f"last one stamped with the moment it was written (target: printed within 0.5 s of it). Lag of "
+        f"the last line, 3 runs: **{', '.join(f'{lag * 1000:.0f} ms' for lag, _ in follows)}** (the "
+        f"command itself ran {', '.join(f'{run:.2f} s' for _, run in follows)}).",
+        "",
+        f"The job's page, polled as it polls (htmx, every 1 s), while the job writes a line every 0.2 s "
+        f"(target: a line shows within 1 s): from a line written to the page showing it, median "
+        f"**{statistics.median(page) * 1000:.0f} ms**, max {max(page) * 1000:.0f} ms ({len(page)} of "
+        f"{TICKS} lines seen).",
     ]
     print("\n".join(lines))
     write_section("jobs", lines)

@@ -24,7 +24,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from billing.models import BillingAccount, LedgerEntry, ProjectBudget
-from billing.services import account_for, balance, project_month_spend, slice_amount
+from billing.notices import cap_reached_stop, low_balances_warn, no_credits_stop
+from billing.services import account_for, balance, month_start, project_month_spend, slice_amount
 from compute.models import GpuType
 from projects.models import Project
 from resources.jobs.services import OUT_OF_CREDITS, job_stop
@@ -165,6 +166,7 @@ def accrue(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     results = {"compute": accrue_compute(now=now), "storage": accrue_storage(now=now)}
     results["jobs_stopped"] = enforce_limits(now=now)
+    results["low_balances_told"] = low_balances_warn()
     return results
 
 
@@ -270,12 +272,15 @@ def enforce_limits(*, now: datetime | None = None) -> int:
             balances[account.pk] = balance(account)
         if balances[account.pk] <= 0:
             reasons[("owner", owner.pk)] = OUT_OF_CREDITS
+            no_credits_stop(owner=owner, account=account)
     caps = ProjectBudget.objects.filter(
         project__in=active.values("project_id"), monthly_cap__isnull=False
-    ).select_related("project")
+    ).select_related("project__owner")
     for budget in caps:
         if project_month_spend(project=budget.project, now=now) >= budget.monthly_cap:
             reasons[("project", budget.project_id)] = "monthly spending cap reached"
+            cap_reached_stop(project=budget.project, cap=budget.monthly_cap,
+                             month=month_start(now or timezone.now()).strftime("%Y-%m"))
     if not reasons:
         return 0
     broke = [key[1] for key in reasons if key[0] == "owner"]

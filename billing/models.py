@@ -31,11 +31,22 @@ class BillingAccount(models.Model):
         related_name="usable_billing_accounts",
         help_text="Accounts that may send their charges here.",
     )
+    low_balance_threshold = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text="Warn the owner (header, notice, e-mail) when the balance falls below this.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["owner__email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(low_balance_threshold__isnull=True)
+                           | models.Q(low_balance_threshold__gt=0)),
+                name="billing_low_balance_threshold_positive",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Billing account of {self.owner}"
@@ -102,6 +113,8 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["account", "-created_at"]),
             models.Index(fields=["project", "created_at"]),
+            # A job page sums its job's charges on every poll (`job_credits_spent`).
+            models.Index(fields=["resource"], name="ledger_resource"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -26,6 +26,9 @@ from projects.services import audit_record
 
 CENT = Decimal("0.01")
 NO_CREDITS_MESSAGE = "The project owner's account has no credits left: ask the project owner to add credits."
+# The same refusal said to the person who meets it: the owner pays, a member asks the owner.
+NO_CREDITS_OWNER = "Your account has no credits: add credits to start jobs or store data again."
+NO_CREDITS_MEMBER = "The owner ({owner}) has no credits: ask them to add credits."
 CAP_REACHED_MESSAGE = "This project has reached its monthly spending cap set by the project owner."
 
 
@@ -79,20 +82,30 @@ def project_month_spend(*, project, now: datetime | None = None) -> Decimal:
     return -total
 
 
-def spend_refusal(*, project) -> str | None:
+def no_credits_message(*, project, actor=None) -> str:
+    """The no-credits refusal said to `actor`: the owner hears it is their account, a member who
+    the owner is; the system (a queued job stopped) the neutral form."""
+    if actor is None or not getattr(actor, "pk", None):
+        return NO_CREDITS_MESSAGE
+    if actor.pk == project.owner_id:
+        return NO_CREDITS_OWNER
+    return NO_CREDITS_MEMBER.format(owner=project.owner.get_full_name())
+
+
+def spend_refusal(*, project, actor=None) -> str | None:
     """Why new spending in `project` is refused right now, or None. Said so a member can read it:
     no balance figures."""
     if balance(account_for_project(project)) <= 0:
-        return NO_CREDITS_MESSAGE
+        return no_credits_message(project=project, actor=actor)
     cap = ProjectBudget.objects.filter(project=project).values_list("monthly_cap", flat=True).first()
     if cap is not None and project_month_spend(project=project) >= cap:
         return CAP_REACHED_MESSAGE
     return None
 
 
-def ensure_can_spend(*, project) -> None:
+def ensure_can_spend(*, project, actor=None) -> None:
     """Starting a job or creating a dataset/model calls this first."""
-    refusal = spend_refusal(project=project)
+    refusal = spend_refusal(project=project, actor=actor)
     if refusal:
         raise ValidationError(refusal, code="no_credits")
 
@@ -206,6 +219,18 @@ def budget_set(*, project, monthly_cap: Decimal | None, actor) -> ProjectBudget:
             after={"monthly_cap": str(budget.monthly_cap) if budget.monthly_cap else None},
         )
     return budget
+
+
+@transaction.atomic
+def low_balance_threshold_set(*, account: BillingAccount, threshold: Decimal | None) -> BillingAccount:
+    """The balance under which the owner is warned (header, notice, e-mail); None: never."""
+    if threshold is not None and threshold <= 0:
+        raise ValidationError({"low_balance_threshold": "A warning threshold must be more than 0 "
+                                                        "credits, or empty for no warning."})
+    account.low_balance_threshold = to_cents(threshold) if threshold is not None else None
+    account.full_clean()
+    account.save(update_fields=["low_balance_threshold", "updated_at"])
+    return account
 
 
 @transaction.atomic

@@ -1,17 +1,20 @@
 import csv
+from datetime import date
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from accounts.reauth import require_recent_sign_in
 from billing import selectors, services
-from billing.models import BillingAccount, ProjectBudget
+from billing.models import BillingAccount, LedgerEntry, ProjectBudget
 from core.forms import error_text
 from core.paging import page_of
 from projects import access
@@ -19,6 +22,7 @@ from projects.models import Project
 
 CHART_W, CHART_H = 600, 140
 LEDGER_PAGE = 25  # the ledger grows fastest of all tables: paged without COUNT(*)
+LEDGER_GROUP_PAGE = 100  # a job's day has up to 1,440 minute rows
 
 
 def _own_account(request) -> BillingAccount:
@@ -43,6 +47,15 @@ def _chart(days: list[dict]) -> dict:
     return {"bars": bars, "peak": peak, "w": CHART_W, "h": CHART_H}
 
 
+def _ledger_page(account: BillingAccount, number):
+    """A page of the grouped ledger, each row with its label and the query that opens it."""
+    page = page_of(selectors.ledger_groups(account=account), number, size=LEDGER_PAGE)
+    for row in page:
+        row["kind_label"] = LedgerEntry.Kind(row["kind"]).label
+        row["query"] = urlencode({"kind": row["kind"], "group": row["group"], "day": row["day"].isoformat()})
+    return page
+
+
 @login_required
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
@@ -56,21 +69,74 @@ def overview(request: HttpRequest) -> HttpResponse:
     this_month = selectors.statement(account=account, start=this_start, end=this_end)
     spent = {row["id"]: row["total"] for row in this_month["projects"]}
     budgets = [{"project": p, "cap": caps.get(p.pk), "spent": spent.get(p.pk, Decimal("0"))} for p in owned]
+    own_balance = services.balance(account)
+    effective = services.account_for(request.user)
     context = {
         "account": account,
-        "balance": services.balance(account),
-        "effective": services.account_for(request.user),
+        "balance": own_balance,
+        "effective": effective,
+        # The header's balance, from what this page reads anyway (no query of its own).
+        "header_balance": selectors.BalanceStatus(
+            balance=own_balance if effective.pk == account.pk else services.balance(effective),
+            threshold=account.low_balance_threshold),
         "this_month": this_month,
         "last_month": selectors.statement(account=account, start=last_start, end=last_end),
         "this_month_start": this_start,
         "last_month_start": last_start,
         "chart": _chart(selectors.daily_spend(account=account, now=now)),
-        "ledger_page": page_of(selectors.ledger(account=account), request.GET.get("page"), size=LEDGER_PAGE),
+        "ledger_page": _ledger_page(account, request.GET.get("page")),
         "usable_accounts": BillingAccount.objects.filter(allowed_users=request.user).select_related("owner"),
         "allowed_users": account.allowed_users.order_by("email"),
         "budgets": budgets,
     }
     return render(request, "billing/overview.html", context)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def ledger_group(request: HttpRequest) -> HttpResponse:
+    """The entries behind one row of the grouped ledger (a job's minutes on one day): inline when
+    the row is opened (htmx), or as a page of their own."""
+    account = _own_account(request)
+    kind, group = request.GET.get("kind", ""), request.GET.get("group", "")
+    try:
+        day = date.fromisoformat(request.GET.get("day", ""))
+    except ValueError:
+        raise Http404("No such ledger row.") from None
+    if kind not in LedgerEntry.Kind.values or not group:
+        raise Http404("No such ledger row.")
+    entries = selectors.ledger_group_entries(account=account, kind=kind, group=group, day=day)
+    page = page_of(entries, request.GET.get("page"), size=LEDGER_GROUP_PAGE)
+    if not page.items:
+        raise Http404("No such ledger row.")
+    template = "billing/ledger_group.html"
+    context = {"page": page, "first": page.items[0], "day": day}
+    return render(request, f"{template}#entries" if request.htmx else template, context)
+
+
+@login_required
+@require_POST
+def low_balance(request: HttpRequest) -> HttpResponse:
+    account = _own_account(request)
+    raw = (request.POST.get("low_balance_threshold") or "").strip()
+    try:
+        threshold = Decimal(raw) if raw else None
+        if threshold is not None and not threshold.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        messages.error(request, "Low-balance warning: enter a number of credits, or leave it empty "
+                                "for no warning.")
+        return redirect("billing:overview")
+    try:
+        services.low_balance_threshold_set(account=account, threshold=threshold)
+    except ValidationError as exc:
+        messages.error(request, "Low-balance warning: " + error_text(exc))
+    else:
+        messages.success(request, "You will be warned when your balance falls below "
+                                  f"{account.low_balance_threshold} credits." if threshold is not None
+                         else "Low-balance warning turned off.")
+    return redirect("billing:overview")
 
 
 class _Echo:

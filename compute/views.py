@@ -189,13 +189,12 @@ def project_settings_update_view(request: HttpRequest, project_id) -> HttpRespon
     except ValidationError as exc:
         return _after_settings_action(request, project, error_text(exc), error=True)
     text = (
-        "Settings updated: jobs, datasets and models use only your own compute."
+        "Settings updated: new jobs, datasets and models use only your own compute."
         if project.owned_compute_only
         else "Settings updated: the project may use public compute as well as yours."
     )
-    return _after_settings_action(
-        request, project, text + " Refresh the available GPU types to apply it to job forms."
-    )
+    names = ", ".join(t.name for t in selectors.available_gpu_types(project=project)) or "none"
+    return _after_settings_action(request, project, f"{text} Available GPU types refreshed: {names}.")
 
 
 @login_required

@@ -1,17 +1,21 @@
-"""The header's sections, each marked current when the page belongs to it (values, no markup)."""
+"""The header's sections, each marked current when the page belongs to it (values, no markup);
+a resource type the person has "none" access to in the active project is left out."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
-# (label, URL name, the URL namespace or URL-name prefix of the pages it is current on)
+from projects import access
+
+# (label, URL name, the URL namespace or URL-name prefix of the pages it is current on, the
+# resource type the person must be able to read in the active project to see it)
 SECTIONS = (
-    ("Projects", "projects:list", "projects:"),
-    ("Jobs", "resources:job-list", "job-"),
-    ("Datasets", "resources:dataset-list", "dataset-"),
-    ("Models", "resources:model-list", "model-"),
-    ("Compute", "compute:node-list", "compute:"),
-    ("Billing", "billing:overview", "billing:"),
+    ("Projects", "projects:list", "projects:", None),
+    ("Jobs", "resources:job-list", "job-", "jobs"),
+    ("Datasets", "resources:dataset-list", "dataset-", "datasets"),
+    ("Models", "resources:model-list", "model-", "models"),
+    ("Compute", "compute:node-list", "compute:", None),
+    ("Billing", "billing:overview", "billing:", None),
 )
 
 
@@ -23,8 +27,14 @@ def _is_current(marks: str, match) -> bool:
     return (match.url_name or "").startswith(marks)
 
 
+def _shown(request, kind: str | None) -> bool:
+    # The active project's permissions were read with it (one query), so this asks nothing more.
+    project = getattr(request, "project", None)
+    return kind is None or not project or access.can(request.user, project, kind, "read")
+
+
 def layout(request) -> dict:
     match = getattr(request, "resolver_match", None)
     return {"nav_sections": [{"label": label, "url_name": name, "current": _is_current(marks, match)}
-                             for label, name, marks in SECTIONS],
+                             for label, name, marks, kind in SECTIONS if _shown(request, kind)],
             "password_signup": settings.TRAINSHED_PASSWORD_SIGNUP}

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "projects.middleware.ActiveProjectMiddleware",
+    "config.errors.AppNotFoundMiddleware",  # the app's 404 page with DEBUG on too
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "projects.context_processors.active_project",
+                "billing.context_processors.header_balance",
                 "config.context_processors.layout",
             ],
             "builtins": ["template_partials.templatetags.partials"],
@@ -302,6 +304,8 @@ LOGGING = {
 
 # --- Trainshed --------------------------------------------------------------------------------
 TRAINSHED_INVITATION_DAYS = env_int("TRAINSHED_INVITATION_DAYS", 7)
+# The address people reach this server at: e-mails (invitations, notices) link to it.
+TRAINSHED_SITE_URL = env_str("TRAINSHED_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRAINSHED_TRANSFER_OFFER_DAYS = env_int("TRAINSHED_TRANSFER_OFFER_DAYS", 7)
 TRAINSHED_DEMO_PASSWORD = "trainshed-demo"
 TRAINSHED_NODE_HEARTBEAT_SECONDS = env_int("TRAINSHED_NODE_HEARTBEAT_SECONDS", 90)

@@ -20,3 +20,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/v1/(?P<rest>.*)$", api_not_found),  # JSON 404 for any other API path
 ]
+
+# The app's own pages (config/errors.py), with the header and a way back.
+handler403 = "config.errors.forbidden"
+handler404 = "config.errors.not_found"

@@ -155,3 +155,18 @@ def require_object(user, project: Project, what: What, level: Level, get: Callab
     obj = get()
     require(user, project, what, level)
     return obj
+
+
+def object_project(user, model, pk, what: What) -> Project:
+    """The project that object `pk` of `model` (anything with a `project` FK) belongs to, if `user`
+    may read `what` there, whatever their active project: a link to a job, dataset or model works
+    for anyone who may read it, and everything done on that page acts in ITS project. A missing
+    id, a malformed one and an object in a project the person may not read all answer the same
+    404. The caller still looks the object up inside the returned project's scope."""
+    try:
+        project_id = model._default_manager.filter(pk=pk).values_list("project_id", flat=True).first()
+    except (ValueError, TypeError, ValidationError) as exc:
+        raise Http404 from exc
+    if project_id is None:
+        raise Http404
+    return project_for(user, project_id, what, "read")

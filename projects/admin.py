@@ -3,7 +3,7 @@ from guardian.admin import GuardedModelAdmin
 
 from core.admin_utils import ReadOnlyModelAdmin
 from projects import services
-from projects.models import AuditEvent, Invitation, Membership, Project
+from projects.models import AuditEvent, Invitation, LastProject, Membership, Project
 
 
 @admin.register(Project)
@@ -47,6 +47,15 @@ class AuditEventAdmin(ReadOnlyModelAdmin):
     list_filter = ["action"]
     search_fields = ["project_name", "actor__email", "target", "project__id"]
     list_select_related = ["actor"]
+
+
+@admin.register(LastProject)
+class LastProjectAdmin(ReadOnlyModelAdmin):
+    """Each account's remembered active project (written by switching; operators only look)."""
+
+    list_display = ["user", "project", "updated_at"]
+    search_fields = ["user__email", "project__name"]
+    list_select_related = ["user", "project"]
 
 
 @admin.register(Invitation)

@@ -4,6 +4,7 @@ from django.utils.functional import SimpleLazyObject
 
 from projects import access
 from projects.models import Project
+from projects.services import last_project_forget
 
 SESSION_KEY = "trainshed_project"
 
@@ -41,6 +42,7 @@ class ActiveProjectMiddleware:
             if project is not None:
                 return project
             request.session.pop(SESSION_KEY, None)
+            last_project_forget(user=user)  # so the next sign-in does not bring it back either
             gone = chosen and Project.objects.filter(pk=chosen).values_list("name", flat=True).first()
             messages.warning(request, f"You no longer have access to {gone or 'that project'}.")
         return access.viewable_project(user)

@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
@@ -81,6 +82,9 @@ class Project(models.Model):
                 condition=models.Q(is_personal=True),
                 name="one_personal_project_per_owner",
             ),
+            # Names people can tell apart: one owner's projects never share a name, whatever the
+            # case (services also compare look-alikes; this is the database's last word).
+            models.UniqueConstraint(Lower("name"), "owner", name="project_name_unique_per_owner_ci"),
         ]
         permissions = [
             ("view_jobs", "View jobs"),
@@ -140,6 +144,19 @@ class Membership(models.Model):
 
     def access(self) -> dict[str, str]:
         return {field: getattr(self, field) for field in RESOURCE_TYPES}
+
+
+class LastProject(models.Model):
+    """The project a person last made active, put back into the session when they sign in (the
+    session itself ends at sign-out). Personal is the default, so it has no row."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} last in {self.project}"
 
 
 class AuditEvent(models.Model):

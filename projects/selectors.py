@@ -4,6 +4,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet
 
 from projects.mfa import locked_for
 from projects.models import AuditEvent, Invitation, Membership, Project
+from projects.signals import ownership_accepting
 
 
 def projects_for_user(*, user):
@@ -64,3 +65,9 @@ def audit_events(*, project: Project) -> QuerySet:
 
 __all__ = ["audit_events", "member_rows", "members_of", "projects_for_user",
            "projects_owned", "projects_shared", "switcher_choices"]
+
+
+def ownership_warnings(*, project: Project, user) -> list[str]:
+    """What `user` should know before accepting ownership of `project` (other apps answer
+    `ownership_accepting`); empty when nothing stands in the way. Reads only."""
+    return [str(w) for _r, w in ownership_accepting.send(sender=Project, project=project, user=user) if w]

@@ -9,26 +9,28 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
-from projects import access
+from accounts.notify import absolute_url, mail_send
+from projects import access, notices
 from projects.audit import audit_record
 from projects.keys.services import keys_copy_from_personal
 from projects.models import (
     RESOURCE_TYPES,
     Access,
     Invitation,
+    LastProject,
     Membership,
     Project,
     ProjectUserObjectPermission,
 )
 from projects.names import clean_display, has_control_characters, skeleton
-from projects.signals import member_removed, project_deleting
+from projects.signals import member_removed, owned_compute_changed, project_deleting
 
 PERSONAL_NAME = "Personal"
 OWNER_PERMS = (
@@ -116,11 +118,23 @@ def _clean_name(name: str, *, owner=None, exclude=None) -> str:
     return name
 
 
+def _save_named(project: Project, **kwargs) -> None:
+    """Save, turning the database's "same name for one owner" refusal (two requests at once, past
+    `_clean_name`) into the same field error."""
+    try:
+        with transaction.atomic():
+            project.save(**kwargs)
+    except IntegrityError as exc:
+        if "project_name_unique_per_owner_ci" not in str(exc):
+            raise
+        raise ValidationError({"name": f"You already have a project named “{project.name}”."}) from exc
+
+
 @transaction.atomic
 def project_create(*, owner, name: str, copy_personal_keys: bool = False) -> Project:
     project = Project(name=_clean_name(name, owner=owner), owner=owner)
-    project.full_clean()
-    project.save()
+    project.full_clean(validate_constraints=False)  # the name rule: `_clean_name`, then the database
+    _save_named(project)
     _set_perms(project=project, user=owner, codenames=OWNER_PERMS)
     audit_record(project=project, actor=owner, action="project.created", after={"name": project.name})
     if copy_personal_keys:
@@ -134,8 +148,8 @@ def project_rename(*, project: Project, name: str, actor) -> Project:
     _authorize(actor, project)
     old = project.name
     project.name = _clean_name(name, owner=project.owner, exclude=project)
-    project.full_clean()
-    project.save(update_fields=["name", "updated_at"])
+    project.full_clean(validate_constraints=False)
+    _save_named(project, update_fields=["name", "updated_at"])
     audit_record(
         project=project, actor=actor, action="project.renamed",
         before={"name": old}, after={"name": project.name},
@@ -169,11 +183,13 @@ def membership_set(
     if before is not None and before != levels:
         _withdraw_offer(project=project, user=user, actor=actor)
     if before is None:
-        audit_record(project=project, actor=actor, action="member.added",
-                     target=user.email, after=levels)
+        event = audit_record(project=project, actor=actor, action="member.added",
+                             target=user.email, after=levels)
+        notices.member_added(project=project, user=user, event=event, actor=actor)
     elif before != levels:
-        audit_record(project=project, actor=actor, action="member.updated",
-                     target=user.email, before=before, after=levels)
+        event = audit_record(project=project, actor=actor, action="member.updated",
+                             target=user.email, before=before, after=levels)
+        notices.access_changed(project=project, user=user, event=event, actor=actor)
     return membership
 
 
@@ -200,8 +216,9 @@ def membership_remove(*, project: Project, user, actor, stop_running_jobs: bool 
     _authorize(actor, project)
     before = _membership_delete(project=project, user=user)
     _member_removed(project=project, user=user, actor=actor, stop_running=stop_running_jobs)
-    audit_record(project=project, actor=actor, action="member.removed",
-                 target=user.email, before=before)
+    event = audit_record(project=project, actor=actor, action="member.removed",
+                         target=user.email, before=before)
+    notices.member_removed(project=project, user=user, event=event, actor=actor)
 
 
 @transaction.atomic
@@ -228,6 +245,7 @@ def project_settings_update(*, project: Project, actor, owned_compute_only: bool
         audit_record(project=project, actor=actor, action="settings.updated",
                      before={"owned_compute_only": before},
                      after={"owned_compute_only": project.owned_compute_only})
+        owned_compute_changed.send(sender=Project, project=project, actor=actor)
     return project
 
 
@@ -300,16 +318,14 @@ def invitation_send(
     invitation.save()
     audit_record(project=project, actor=actor, action="invitation.sent", target=email,
                  after=invitation.access())
+    # After signing in (or signing up and verifying the address) the person lands on the project.
+    project_path = reverse("projects:detail", args=[project.pk])
     context = {"invitation": invitation, "project": project, "inviter": actor,
-               "days": settings.TRAINSHED_INVITATION_DAYS}
+               "days": settings.TRAINSHED_INVITATION_DAYS,
+               "signup_link": absolute_url(reverse("account_signup")),
+               "signin_link": absolute_url(f"{reverse('account_login')}?next={project_path}")}
     body = render_to_string("projects/email/invitation.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(
-            # A name stored before control characters were refused must not break the header.
-            f"[Trainshed] You are invited to {' '.join(project.name.split())}", body, None, [email],
-            fail_silently=False,
-        )
-    )
+    mail_send(to=email, subject=f"You are invited to {project.name}", body=body)
     return invitation
 
 
@@ -426,7 +442,8 @@ def transfer_offer(*, project: Project, to_user, actor) -> Project:
     project.transfer_to = to_user
     project.transfer_offered_at = timezone.now()
     project.save(update_fields=["transfer_to", "transfer_offered_at", "updated_at"])
-    audit_record(project=project, actor=actor, action="ownership.offered", target=to_user.email)
+    event = audit_record(project=project, actor=actor, action="ownership.offered", target=to_user.email)
+    notices.ownership_offered(project=project, user=to_user, event=event, actor=actor or project.owner)
     return project
 
 
@@ -456,9 +473,16 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
     project.transfer_offered_at = None
     if not accept:
         project.save(update_fields=["transfer_to", "transfer_offered_at", "updated_at"])
-        audit_record(project=project, actor=user, action="ownership.declined", target=user.email)
+        event = audit_record(project=project, actor=user, action="ownership.declined", target=user.email)
+        notices.ownership_answered(project=project, offerer=project.owner, user=user, event=event,
+                                   accepted=False)
         return project
     old_owner = project.owner
+    try:
+        _clean_name(project.name, owner=user, exclude=project)
+    except ValidationError as exc:
+        raise ValidationError({"name": f"You already have a project named “{project.name}”: rename one "
+                                       "of them before accepting."}) from exc
     Membership.objects.filter(project=project, user=user).delete()
     project.owner = user
     project.save(update_fields=["owner", "transfer_to", "transfer_offered_at", "updated_at"])
@@ -467,6 +491,20 @@ def transfer_respond(*, project: Project, user, accept: bool) -> Project:
         project=project, user=old_owner, jobs=Access.ALL, datasets=Access.ALL, models=Access.ALL
     )
     _set_perms(project=project, user=old_owner, codenames=_member_perms(old))
-    audit_record(project=project, actor=user, action="ownership.accepted", target=user.email,
-                 before={"owner": old_owner.email}, after={"owner": user.email})
+    event = audit_record(project=project, actor=user, action="ownership.accepted", target=user.email,
+                         before={"owner": old_owner.email}, after={"owner": user.email})
+    notices.ownership_answered(project=project, offerer=old_owner, user=user, event=event, accepted=True)
     return project
+
+
+def last_project_remember(*, user, project: Project) -> None:
+    """Remember `project` as the one `user` works in, for their next sign-in."""
+    if project.is_personal:
+        LastProject.objects.filter(user=user).delete()
+    else:
+        LastProject.objects.update_or_create(user=user, defaults={"project": project})
+
+
+def last_project_forget(*, user) -> None:
+    """Forget the remembered project (the person lost access to it): next time, Personal."""
+    LastProject.objects.filter(user=user).delete()

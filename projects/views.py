@@ -47,7 +47,7 @@ def _outside_object(target: str, user, project) -> str | None:
         match = resolve(path)
     except Resolver404:
         return None
-    kind = match.extra_kwargs.get("kind")
+    kind = _kind_of(match)
     if kind and not access.can(user, project, kind, "read"):
         return None
     if not match.captured_kwargs or "project_id" in match.captured_kwargs:
@@ -57,6 +57,25 @@ def _outside_object(target: str, user, project) -> str | None:
         return reverse(f"{match.namespace}:{base}-list" if match.namespace else f"{base}-list")
     except NoReverseMatch:
         return None
+
+
+def _kind_of(match) -> str | None:
+    """The resource type a page is about: datasets/models say so in their URL's `kind`, jobs by
+    their URL names ("resources:job-…")."""
+    if match.extra_kwargs.get("kind"):
+        return match.extra_kwargs["kind"]
+    if match.namespace == "resources" and (match.url_name or "").startswith("job-"):
+        return "jobs"
+    return None
+
+
+def _unreadable_kind(target: str | None, user, project) -> str | None:
+    """The resource type of the page `target` if `user` may not read it in `project`."""
+    try:
+        kind = target and _kind_of(resolve(urlsplit(target).path))
+    except Resolver404:
+        return None
+    return kind if kind and not access.can(user, project, kind, "read") else None
 
 
 @login_required
@@ -74,8 +93,19 @@ def switch(request: HttpRequest) -> HttpResponse:
         request.session.pop(SESSION_KEY, None)
     else:
         request.session[SESSION_KEY] = str(project.pk)
+    services.last_project_remember(user=request.user, project=project)
     messages.info(request, f"Active project: {project.name}.")
-    target = _safe_next(request, project)
+    unreadable = _unreadable_kind(next_url(request, referer=True), request.user, project)
+    if unreadable:
+        # Say why the person is not where they were: the type they were looking at is hidden here.
+        messages.info(request, f"You have no access to {unreadable} in {project.name}, so here is "
+                               "the project's page instead.")
+        target = reverse("projects:detail", args=[project.pk])
+    elif request.POST.get("stay"):
+        # "Make this project active" on a job/dataset/model page: stay on that page.
+        target = next_url(request) or reverse("home")
+    else:
+        target = _safe_next(request, project)
     if request.htmx:
         return HttpResponseClientRedirect(target)
     return redirect(target)
@@ -162,6 +192,8 @@ def _detail_context(request, project, **overrides) -> dict:
         context["access_levels"] = Access.choices
     else:
         context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
+        if project.transfer_to_id == user.pk:  # an offer to this person: what to know first
+            context["offer_warnings"] = selectors.ownership_warnings(project=project, user=user)
     context |= overrides
     if is_owner:  # the owner's forms, bound when they come back with errors
         context.setdefault("rename_form",
@@ -382,6 +414,13 @@ def transfer_cancel(request: HttpRequest, project_id) -> HttpResponse:
 def transfer_respond(request: HttpRequest, project_id) -> HttpResponse:
     project = access.project_for(request.user, project_id)
     accept = request.POST.get("decision") == "accept"
+    if accept and not request.POST.get("confirmed") and project.transfer_to_id == request.user.pk:
+        # Warn first (e.g. "only owned compute" and no node of theirs); accepting again confirms.
+        warnings = selectors.ownership_warnings(project=project, user=request.user)
+        if warnings:
+            template = "projects/project_detail.html#ownership-offer" if request.htmx else \
+                "projects/transfer_confirm.html"
+            return render(request, template, {"project": project, "offer_warnings": warnings})
     try:
         with transaction.atomic():
             services.transfer_respond(project=project, user=request.user, accept=accept)
@@ -391,4 +430,6 @@ def transfer_respond(request: HttpRequest, project_id) -> HttpResponse:
         messages.success(
             request, f"You now own {project.name}." if accept else "You declined the ownership offer."
         )
+    if request.htmx:  # the whole page changes (owner's panels): load it again
+        return HttpResponseClientRedirect(reverse("projects:detail", kwargs={"project_id": project.pk}))
     return redirect("projects:detail", project_id=project.pk)

@@ -27,7 +27,7 @@ from ninja.pagination import paginate
 from core.api import ERRORS, Pagination, Text
 from projects import access
 from projects.api_auth import active_project
-from resources import api_jobs, selectors, services, storage
+from resources import api_jobs, api_jobs_copy, selectors, services, storage
 from resources.models import StoredResource, StoredStatus
 
 router = Router()
@@ -227,3 +227,4 @@ for _kind in ("datasets", "models"):
 # Jobs have their own module, mounted here (after the datasets' and models' operations) so the
 # API root lists only apps.
 router.add_router("", api_jobs.router)
+router.add_router("", api_jobs_copy.router)

@@ -221,25 +221,14 @@ def _log_slice(job: Job, *, offset: int, tail: int | None) -> dict:
 
 
 def _log_tail(job: Job, *, tail: int, size: int, ended: bool) -> dict:
-    """The last `tail` lines, read from the last chunks back until they hold that many."""
-    chunks: list[tuple[int, str]] = []
-    lines = 0
-    newest = job.log_chunks.order_by("-seq").values_list("start", "text")
-    while lines <= tail and (batch := list(newest[len(chunks):len(chunks) + 50])):
-        for start, text in batch:
-            chunks.append((start, text))
-            lines += text.count("\n")
-            if lines > tail:
-                break
-    if not chunks:
+    """The last `tail` lines (`selectors.job_log_part`: read from the last chunks back until they
+    hold that many), redacted; offsets are bytes of the log as stored."""
+    part = selectors.job_log_part(job=job, lines=tail)
+    if not part.end:
         return {"text": "", "offset": size, "next_offset": size, "size": size, "status": job.status,
                 "ended": ended}
-    chunks.reverse()
-    stored = "".join(text for _, text in chunks)
-    kept = "".join(stored.splitlines(keepends=True)[-tail:])
-    end = chunks[0][0] + len(stored.encode())
-    return {"text": selectors.job_redactor(job=job)(kept), "offset": end - len(kept.encode()),
-            "next_offset": end, "size": max(size, end), "status": job.status, "ended": ended}
+    return {"text": part.text, "offset": part.start, "next_offset": part.end, "size": max(size, part.end),
+            "status": job.status, "ended": ended}
 
 
 # ---- operations --------------------------------------------------------------------------------

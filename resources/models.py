@@ -267,6 +267,9 @@ class Job(models.Model):
     stop_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     removed_at = models.DateTimeField(null=True, blank=True, editable=False)
     log_bytes = models.BigIntegerField(default=0, editable=False)
+    # Newlines in the stored log, counted as chunks come: the job page says "last 200 of N lines"
+    # without reading the whole log.
+    log_lines = models.BigIntegerField(default=0, editable=False)
     # GPU-seconds of the job's ended runs, added where a run ends (`jobs.services`): lists show a
     # job's GPU time without reading its runs.
     ended_gpu_seconds = models.FloatField(default=0, editable=False)
@@ -304,6 +307,10 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in JOB_ACTIVE
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in JOB_ENDED
 
     @property
     def is_restartable(self) -> bool:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from projects import access
+from projects.audit import audit_record
 from projects.models import Project
 from resources import storage
 from resources.models import MLModel, StoredResource, StoredStatus
@@ -40,7 +41,7 @@ resource_delete_veto = Signal()
 def resource_create_from_upload(*, kind: str, project: Project, name: str, files, created_by):
     """Several files as they are, or one .zip/.tar(.gz) archive that is unpacked."""
     access.require(created_by, project, kind, "manage")
-    spending_check(project=project)
+    spending_check(project=project, actor=created_by)
     files = list(files or [])
     if not files:
         raise ValidationError({"files": "The upload is empty: choose at least one file."})
@@ -61,7 +62,7 @@ def resource_create_from_upload(*, kind: str, project: Project, name: str, files
 def resource_create_from_url(*, kind: str, project: Project, name: str, url: str, created_by):
     """Create the row (status "new") and let the worker download it in the background."""
     access.require(created_by, project, kind, "manage")
-    spending_check(project=project)
+    spending_check(project=project, actor=created_by)
     try:
         URLValidator(schemes=["http", "https"])(url or "")
     except ValidationError as exc:
@@ -116,6 +117,11 @@ def resource_delete(*, resource: StoredResource, actor) -> None:
     prefix = resource.storage_prefix
     store = resource.file_storage
     with transaction.atomic():
+        # Who deleted what stays in the project's audit log after the row is gone.
+        audit_record(project=resource.project, actor=actor,
+                     action=f"{resource.kind.removesuffix('s')}.deleted", target=resource.name,
+                     before={"id": str(resource.pk), "files": resource.file_count,
+                             "bytes": resource.size_bytes})
         resource.delete()
         transaction.on_commit(lambda: storage.delete_tree(prefix, store))
 

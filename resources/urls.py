@@ -2,7 +2,9 @@ from django.urls import path
 
 from resources import views
 from resources.jobs import views as job_views
+from resources.jobs import views_copy
 from resources.jobs.views_removal import former_member_job_stop_view
+from resources.views_owned_only import public_leftovers_choose, public_leftovers_view
 
 app_name = "resources"
 
@@ -26,12 +28,18 @@ urlpatterns = [
     path("jobs/new/", job_views.job_create, name="job-create"),
     path("jobs/<uuid:pk>/", job_views.job_detail, name="job-detail"),
     path("jobs/<uuid:pk>/log/", job_views.job_log, name="job-log"),
+    path("jobs/<uuid:pk>/log/part/", job_views.job_log_part, name="job-log-part"),
     path("jobs/<uuid:pk>/open/", job_views.job_open, name="job-open"),
     path("jobs/<uuid:pk>/start/", job_views.job_start, name="job-start"),
     path("jobs/<uuid:pk>/stop/", job_views.job_stop, name="job-stop"),
     path("jobs/<uuid:pk>/remove/", job_views.job_remove, name="job-remove"),
+    path("jobs/<uuid:pk>/run-again/", views_copy.job_run_again, name="job-run-again"),
+    path("jobs/<uuid:pk>/copy/", views_copy.job_copy, name="job-copy"),
     path("projects/<uuid:project_id>/former-member-jobs/<uuid:pk>/stop/", former_member_job_stop_view,
          name="former-member-job-stop"),
+    path("projects/<uuid:project_id>/public-compute/", public_leftovers_view, name="public-leftovers"),
+    path("projects/<uuid:project_id>/public-compute/choose/", public_leftovers_choose,
+         name="public-leftovers-choose"),
     *_patterns("datasets", "datasets", "dataset"),
     *_patterns("models", "models", "model"),
 ]

@@ -1,5 +1,6 @@
 """Dataset and model pages. Each view gets `kind` ("datasets"/"models") from its URL pattern,
-asks `access.require` about that kind in the active project, and looks objects up inside it."""
+asks `access.require` about that kind in the active project (one object's pages: in the object's
+own project, `access.object_project`), and looks objects up inside it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,20 @@ def _active(request: HttpRequest):
     if not request.project:
         raise Http404
     return request.project
+
+
+def after_removal_url(request: HttpRequest, project, list_name: str) -> str:
+    """After removing a job/dataset/model: its list if its project is the active one, else that
+    project's page (the list shows the active project's)."""
+    if request.project and request.project.pk == project.pk:
+        return reverse(list_name)
+    return reverse("projects:detail", args=[project.pk])
+
+
+def _owning(request: HttpRequest, kind: str, pk):
+    """The project of the dataset/model `pk` (not necessarily the active one): links work wherever
+    the person may read it, and actions on it act in its own project."""
+    return access.object_project(request.user, selectors.KINDS[kind][0], pk, kind)
 
 
 # ---- list ---------------------------------------------------------------------------------------
@@ -158,7 +173,7 @@ FILES_SHOWN = 500
 @require_GET
 @vary_on_headers("HX-Request")
 def resource_detail(request: HttpRequest, kind: str, pk) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, kind, pk)
     access.require(request.user, project, kind, "read")
     resource = selectors.resource_get(kind=kind, project=project, pk=pk)
     files = list(selectors.resource_files(resource=resource)[:FILES_SHOWN])
@@ -177,7 +192,7 @@ def resource_detail(request: HttpRequest, kind: str, pk) -> HttpResponse:
 @require_GET
 def resource_download(request: HttpRequest, kind: str, pk) -> HttpResponse:
     """The whole resource as a zip, streamed as it is written."""
-    project = _active(request)
+    project = _owning(request, kind, pk)
     access.require(request.user, project, kind, "read")
     resource = selectors.resource_get(kind=kind, project=project, pk=pk)
     if resource.status != StoredStatus.READY:
@@ -189,7 +204,7 @@ def resource_download(request: HttpRequest, kind: str, pk) -> HttpResponse:
 @login_required
 @require_GET
 def resource_file(request: HttpRequest, kind: str, pk, path: str) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, kind, pk)
     access.require(request.user, project, kind, "read")
     resource = selectors.resource_get(kind=kind, project=project, pk=pk)
     if resource.status != StoredStatus.READY:
@@ -204,7 +219,7 @@ def resource_file(request: HttpRequest, kind: str, pk, path: str) -> HttpRespons
 @login_required
 @require_http_methods(["GET", "POST"])
 def resource_rename(request: HttpRequest, kind: str, pk) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, kind, pk)
     resource = access.require_object(
         request.user, project, kind, "manage",
         lambda: selectors.resource_get(kind=kind, project=project, pk=pk),
@@ -226,7 +241,7 @@ def resource_rename(request: HttpRequest, kind: str, pk) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def resource_delete(request: HttpRequest, kind: str, pk) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, kind, pk)
     resource = access.require_object(
         request.user, project, kind, "manage",
         lambda: selectors.resource_get(kind=kind, project=project, pk=pk),
@@ -239,7 +254,7 @@ def resource_delete(request: HttpRequest, kind: str, pk) -> HttpResponse:
             error = error_text(exc)
         else:
             messages.success(request, f"Deleted {resource.name}.")
-            return redirect(reverse(f"resources:{LABELS[kind]['url']}-list"))
+            return redirect(after_removal_url(request, project, f"resources:{LABELS[kind]['url']}-list"))
     return render(request, "resources/resource_confirm_delete.html",
                   _ctx(kind, project=project, resource=resource, error=error),
                   status=409 if error else 200)

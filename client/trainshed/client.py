@@ -14,6 +14,7 @@ import httpx
 
 from trainshed.config import Config
 from trainshed.errors import TrainshedError
+from trainshed.progress import Progress, counting
 
 PROJECT_HEADER = "X-Trainshed-Project"
 PAGE = 100
@@ -253,9 +254,11 @@ class Trainshed:
             raise TrainshedError(f"Not a Trainshed API answer from {url}",
                                  status=response.status_code) from None
 
-    async def download(self, path: str, into: BinaryIO, *, params: dict | None = None) -> int:
+    async def download(self, path: str, into: BinaryIO, progress: Progress | None = None, *,
+                       params: dict | None = None) -> int:
         """Stream the body of `GET path` into the binary file `into`; returns the bytes written.
-        A body that ends before its announced length is an error, never a short file."""
+        `progress` is called with (bytes, Content-Length or None) as they come. A body that ends
+        before its announced length is an error, never a short file."""
         headers = self._headers()
         url = f"{self.config.api_url}/api/v1{path}"
         written = 0
@@ -270,9 +273,11 @@ class Trainshed:
                     await response.aread()
                     raise self._refusal(response, url)
                 response_started = True
+                length = response.headers.get("content-length")
                 # the announced length counts the bytes as sent (before any Content-Encoding)
                 if "Content-Encoding" not in response.headers:
-                    expected = response.headers.get("Content-Length")
+                    expected = length if length and length.isdigit() else None
+                into = counting(into, progress, int(length) if length and length.isdigit() else None)
                 async for chunk in response.aiter_bytes():
                     into.write(chunk)
                     written += len(chunk)

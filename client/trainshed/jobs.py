@@ -65,6 +65,20 @@ class Jobs(Namespace):
         }
         return await self._client.request("POST", "/jobs", json=body)
 
+    async def copy(self, job_id: str, *, start: bool = False, **changes) -> dict:
+        """A new job with `job_id`'s spec, changed by `changes` (any field of `create`), started
+        at once with `start=True`."""
+        body: dict = {"start": start}
+        for name, value in changes.items():
+            if name == "command":
+                value = command_text(value)
+            elif name == "input_datasets":
+                value = [str(d) for d in value]
+            elif name == "env":
+                value = {str(k): str(v) for k, v in value.items()}
+            body[name] = value
+        return await self._client.request("POST", f"{self._one(job_id)}/copy", json=body)
+
     async def start(self, job_id: str) -> dict:
         return await self._client.request("POST", f"{self._one(job_id)}/start")
 

@@ -26,6 +26,7 @@ import httpx
 
 from trainshed.client import Namespace, _seg
 from trainshed.errors import TrainshedError
+from trainshed.progress import Progress, counting
 
 #: Uploads and downloads may take long: no limit on reading the answer of an upload.
 TRANSFER_TIMEOUT = httpx.Timeout(30.0, read=None, write=None)
@@ -179,9 +180,10 @@ class _Resources(Namespace):
         return await self._list(f"{self._one(resource_id)}/files")
 
     async def create(self, name: str, *, path: str | os.PathLike | None = None,
-                     url: str | None = None) -> dict:
+                     url: str | None = None, progress: Progress | None = None) -> dict:
         """From a folder or a file on this machine (`path=`), or from an http(s) address the
-        server downloads in the background (`url=`; the answer's status is "new")."""
+        server downloads in the background (`url=`; the answer's status is "new"). `progress`
+        is called with (bytes sent, total) as an upload goes (see `trainshed.progress`)."""
         if (path is None) == (url is None):
             raise TrainshedError("Give either a path or a url.")
         if url is not None:
@@ -194,12 +196,13 @@ class _Resources(Namespace):
                 archive = Path(tmp) / f"{source.resolve().name or 'upload'}.zip"
                 if not _zip_folder(source, archive):
                     raise TrainshedError(f"The folder {source} holds no files.")
-                return await self._upload(name, archive, "application/zip")
+                return await self._upload(name, archive, "application/zip", progress)
         if source.is_file():
-            return await self._upload(name, source, "application/octet-stream")
+            return await self._upload(name, source, "application/octet-stream", progress)
         raise TrainshedError(f"No such file or folder: {source}")
 
-    async def _upload(self, name: str, file: Path, content_type: str) -> dict:
+    async def _upload(self, name: str, file: Path, content_type: str, progress: Progress | None = None
+                      ) -> dict:
         try:
             handle = file.open("rb")
         except OSError as exc:
@@ -207,7 +210,8 @@ class _Resources(Namespace):
         with handle:
             return await self._client.request(
                 "POST", f"/{self.kind}", data={"name": name},
-                files=[("files", (file.name, handle, content_type))], timeout=TRANSFER_TIMEOUT,
+                files=[("files", (file.name, counting(handle, progress, file.stat().st_size), content_type))],
+                timeout=TRANSFER_TIMEOUT,
             )
 
     async def rename(self, resource_id: str, name: str) -> dict:
@@ -216,7 +220,8 @@ class _Resources(Namespace):
     async def remove(self, resource_id: str) -> None:
         await self._client.request("DELETE", self._one(resource_id))
 
-    async def download(self, resource_id: str, dest: str | os.PathLike) -> list[str]:
+    async def download(self, resource_id: str, dest: str | os.PathLike, progress: Progress | None = None
+                       ) -> list[str]:
         """Download into the folder `dest` (created if needed; files already there with the same
         paths are replaced), unpacking as it arrives. Returns the paths written."""
         dest = Path(dest)
@@ -225,20 +230,22 @@ class _Resources(Namespace):
         unpacker = _Unpacker(dest)
         try:
             await self._client.download(f"{self._one(resource_id)}/download", unpacker,
-                                        params={"format": "tar"})
+                                        progress=progress, params={"format": "tar"})
         except BaseException:
             unpacker.finish(raise_error=False)  # the download's own error says more
             raise
         return unpacker.finish()
 
-    async def download_file(self, resource_id: str, path: str, dest: str | os.PathLike) -> Path:
+    async def download_file(self, resource_id: str, path: str, dest: str | os.PathLike,
+                            progress: Progress | None = None) -> Path:
         """One file (its path inside the dataset/model) to the file `dest` (left untouched when
         the download fails)."""
         dest = Path(dest)
         part = dest.with_name(f".{dest.name}.trainshed-part")
         try:
             with open(part, "wb") as out:
-                await self._client.download(f"{self._one(resource_id)}/files/{_seg(path, safe='/@')}", out)
+                await self._client.download(f"{self._one(resource_id)}/files/{_seg(path, safe='/@')}", out,
+                                            progress=progress)
             os.replace(part, dest)
         except OSError as exc:
             raise TrainshedError(f"Cannot write {dest}: {exc.strerror or exc}") from exc

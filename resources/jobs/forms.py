@@ -2,7 +2,7 @@ from django import forms
 
 from compute.forms import GpuChoiceField
 from projects.forms import ActiveProjectFormMixin
-from resources.jobs.services import inputs_visible, parse_env_text
+from resources.jobs.services import inputs_visible, job_spec, parse_env_text
 from resources.models import Dataset, JobOutput, JobType, MLModel, StoredStatus
 
 
@@ -57,6 +57,13 @@ class JobForm(ActiveProjectFormMixin, forms.Form):
         self.fields["input_model"].queryset = (MLModel.objects.in_project(active_project).filter(
             status=StoredStatus.READY).order_by("name") if models else MLModel.objects.none())
         self.order_fields(self.field_order)
+
+    @staticmethod
+    def initial_from(job) -> dict:
+        """The form's initial values for a copy of `job` (the environment as NAME=value lines)."""
+        spec = job_spec(job=job)
+        spec["env"] = "\n".join(f"{k}={v}" for k, v in spec["env"].items())
+        return spec
 
     def clean_env(self):
         return parse_env_text(self.cleaned_data.get("env") or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
@@ -51,7 +52,7 @@ def job_get(*, project: Project, pk) -> Job:
 
 def job_for_log(*, project: Project, pk) -> Job:
     """One job of `project` with only what serving its log needs (a poll is frequent: one row)."""
-    fields = ("id", "project", "status", "log_bytes")
+    fields = ("id", "project", "status", "log_bytes", "log_lines")
     return get_object_or_404(Job.objects.in_project(project).only(*fields), pk=pk)
 
 
@@ -70,6 +71,49 @@ def job_log_tail(*, job: Job, lines: int = TAIL_LINES, redact: Callable[[str], s
     text = "\n".join(text.splitlines()[-lines:])
     redact = redact or job_redactor(job=job)
     return redact(text)
+
+
+@dataclass(frozen=True)
+class LogPart:
+    """Lines of a log between two byte offsets of the stored log, secrets replaced by ***."""
+
+    text: str
+    start: int  # where the part starts: "load earlier" asks for what comes before it
+    end: int
+    lines: int  # lines in the part
+    lines_before: int  # lines of the log before `start`
+
+
+def job_log_part(*, job: Job, before: int | None = None, after_lines: int = 0,
+                 lines: int = TAIL_LINES) -> LogPart:
+    """The `lines` lines before byte `before` of the stored log (None: its end), read from the
+    chunks back until they hold that many (chunks hold whole lines and know their offsets). The
+    log has `job.log_lines` lines; `after_lines` of them come after `before` (what the page shows
+    already), so the lines before the part are counted without reading them."""
+    end = None if before is None else max(0, min(before, job.log_bytes))
+    chunks: list[tuple[int, str]] = []
+    count = 0
+    older = job.log_chunks.order_by("-seq").values_list("start", "text")
+    if end is not None:
+        older = older.filter(start__lt=end)
+    while count <= lines and (batch := list(older[len(chunks):len(chunks) + 50])):
+        for start, text in batch:
+            chunks.append((start, text))
+            count += text.count("\n")
+            if count > lines:
+                break
+    if not chunks:
+        return LogPart(text="", start=end or 0, end=end or 0, lines=0, lines_before=0)
+    if end is None:  # the tail: up to the end of the newest chunk
+        end = chunks[0][0] + len(chunks[0][1].encode())
+    chunks.reverse()
+    data = "".join(text for _, text in chunks).encode()[: end - chunks[0][0]]
+    kept = data.decode("utf-8", errors="ignore").splitlines(keepends=True)[-lines:]
+    text = "".join(kept)
+    start = end - len(text.encode())
+    shown = len(kept)
+    return LogPart(text=job_redactor(job=job)(text), start=start, end=end, lines=shown,
+                   lines_before=max(0, max(job.log_lines, shown + after_lines) - shown - after_lines))
 
 
 def job_log_stream(*, job: Job) -> Iterator[str]:

@@ -20,12 +20,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import NoticeKind
+from accounts.notify import notify
 from compute import selectors as compute_selectors
 from compute import services as compute_services
 from compute.models import BYTES_PER_GB, ComputeNode
 from projects import access
+from projects.audit import audit_record
 from projects.keys import NAME_RE, RESERVED_NAMES, RESERVED_PREFIXES
 from projects.models import Project
 from resources import services as resource_services
@@ -65,9 +69,20 @@ def _set_status(job: Job, status: str, *, message: str = "", actor=None, now=Non
     for name, value in fields.items():
         setattr(job, name, value)
     job.save(update_fields=["status", "updated_at", *fields])
-    JobEvent.objects.create(job=job, status=status, message=message[:2000],
-                            actor=actor if getattr(actor, "pk", None) else None, at=now)
+    event = JobEvent.objects.create(job=job, status=status, message=message[:2000],
+                                    actor=actor if getattr(actor, "pk", None) else None, at=now)
+    if status in (JobStatus.FINISHED, JobStatus.FAILED) and job.created_by_id:
+        _tell_ended(job, event)
     return job
+
+
+def _tell_ended(job: Job, event: JobEvent) -> None:
+    """The person who started the job hears how it ended (once per ending: the event's id)."""
+    ended = job.get_status_display().lower()
+    notify(user=job.created_by, kind=NoticeKind.JOB_ENDED, key=f"job_ended:{event.pk}",
+           subject=f"Your job {job.name} {ended} ({job.project.name})",
+           text=event.message if event.message.lower() != ended else "",
+           url=reverse("resources:job-detail", args=[job.pk]))
 
 
 def _locked(job: Job) -> Job:
@@ -246,6 +261,35 @@ def job_create(*, project: Project, actor, name: str, type: str, gpu_type, gpu_c
     return job
 
 
+#: What a copy takes from its job; `job_copy`'s overrides may change any of them.
+COPIED_FIELDS = ("name", "type", "gpu_type", "gpu_count", "command", "env", "disk_gb", "input_datasets",
+                 "input_model", "output_type", "port")
+
+
+def job_spec(*, job: Job) -> dict:
+    """The job's spec as `job_create` takes it (the create form's initial values for a copy)."""
+    return {"name": job.name, "type": job.type, "gpu_type": job.gpu_type, "gpu_count": job.gpu_count,
+            "command": job.command, "env": dict(job.env), "disk_gb": job.disk_gb,
+            "input_datasets": list(job.input_datasets.all()), "input_model": job.input_model,
+            "output_type": job.output_type, "port": job.port}
+
+
+@transaction.atomic
+def job_copy(*, job: Job, actor, start: bool = False, **overrides) -> Job:
+    """A new job in `job`'s project with its spec (changed by `overrides`), started if `start`.
+    Everything is checked again as for a new job (the GPU type may be gone, an input deleted or
+    unready, access narrowed), and a refused start writes nothing: one transaction."""
+    unknown = set(overrides) - set(COPIED_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "A copy cannot set this field."})
+    spec = job_spec(job=job) | overrides
+    copy = job_create(project=job.project, actor=actor, **spec)
+    JobEvent.objects.filter(job=copy).update(message=f"Created as a copy of “{job.name}” ({job.pk})")
+    if start:
+        job_start(job=copy, actor=actor)
+    return copy
+
+
 def inputs_visible(*, actor, project: Project) -> tuple[bool, bool]:
     """(may `actor` use datasets as inputs, models as input or output) in `project`: each needs
     read access to its type; `actor=None` is the system, which may."""
@@ -337,7 +381,7 @@ def job_start(*, job: Job, actor) -> Job:
             raise ValidationError(f"The job is already {job.get_status_display().lower()}.")
         raise ValidationError("A finished, failed or stopped training or inference job cannot be "
                               "started again: create a new job.")
-    spending_check(project=job.project)
+    spending_check(project=job.project, actor=actor)
     _require_inputs_readable(job, actor)
     job.stop_requested_at = None
     job.exit_code = None
@@ -416,6 +460,16 @@ def job_stop(*, job: Job, actor=None, reason: str = "") -> Job:
 
 
 @transaction.atomic
+def job_stop_by_operator(*, job: Job, operator) -> Job:
+    """An operator's stop (the Django admin's action): no project access is asked, the reason
+    on the job page says an operator stopped it, and the project's audit log names who."""
+    job = job_stop(job=job, actor=None, reason=f"Stopped by an operator ({operator.email})")
+    audit_record(project=job.project, actor=operator, action="job.stopped_by_operator", target=job.name,
+                 after={"id": str(job.pk), "operator": operator.email})
+    return job
+
+
+@transaction.atomic
 def job_remove(*, job: Job, actor) -> None:
     """Remove a job from its project: stopped first when it runs; its node's agent deletes its
     workspace once nothing runs there (`node_workspaces_kept`). The row stays (hidden) so its runs
@@ -430,6 +484,8 @@ def job_remove(*, job: Job, actor) -> None:
         job.refresh_from_db()
     job.removed_at = timezone.now()
     job.save(update_fields=["removed_at", "updated_at"])
+    audit_record(project=job.project, actor=actor, action="job.deleted", target=job.name,
+                 before={"id": str(job.pk), "status": job.status})
 
 
 # ---- the reaper ----------------------------------------------------------------------------------
@@ -532,7 +588,8 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
         data = data[:room].decode("utf-8", errors="ignore").encode() + LOG_FULL.encode()
     JobLogChunk.objects.create(job=job, seq=seq, text=data.decode("utf-8", errors="replace"),
                                start=job.log_bytes)
-    Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data))
+    Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data),
+                                         log_lines=F("log_lines") + data.count(b"\n"))
     return seq
 
 

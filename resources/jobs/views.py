@@ -1,5 +1,6 @@
-"""Job pages. Each asks `access.require(user, project, "jobs", …)` in the active project and looks
-the job up inside it (another project's job is a 404)."""
+"""Job pages. Each asks `access.require(user, project, "jobs", …)` in the active project (one job's
+pages: in the job's own project, `access.object_project`) and looks the job up inside it (a job
+in a project the person may not read is a 404)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -21,15 +21,26 @@ from projects import access
 from resources.badges import job_badge
 from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
-from resources.models import JobStatus, JobType
+from resources.models import Job, JobStatus, JobType
+from resources.signals import job_charges
+from resources.views import after_removal_url
 
 PAGE_SIZE = 25
+#: The tag of a flash message about a job's start: the job page's poll removes it once the job has
+#: moved on (its status says what happens now; "Starting" would be stale).
+START_NEWS = "job-start"
 
 
 def _active(request: HttpRequest):
     if not request.project:
         raise Http404
     return request.project
+
+
+def _owning(request: HttpRequest, pk):
+    """The job's own project (not necessarily the active one): a link to a job works wherever the
+    person may read its jobs, and every action on it acts in that project."""
+    return access.object_project(request.user, Job, pk, "jobs")
 
 
 @login_required
@@ -77,7 +88,8 @@ def job_create(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, exc)
         else:
             started = " Starting it." if request.POST.get("start") else ""
-            messages.success(request, f"Created {job.name}.{started}")
+            messages.success(request, f"Created {job.name}.{started}",
+                             extra_tags=START_NEWS if started else "")
             return redirect("resources:job-detail", pk=job.pk)
     return render(request, "resources/job_form.html", {"project": project, "form": form},
                   status=200)
@@ -87,17 +99,19 @@ def job_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def job_detail(request: HttpRequest, pk) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, pk)
     access.require(request.user, project, "jobs", "read")
     job = selectors.job_get(project=project, pk=pk)
     context = {
         "project": project, "job": job,
         "events": selectors.job_events(job=job),
-        "log_tail": selectors.job_log_tail(job=job),
+        "log": selectors.job_log_part(job=job),
         "job_url": selectors.job_url(job=job),
         "output_models": list(job.output_models.all()),
+        "credits": job_charges(job=job),
         "can_manage": access.can(request.user, project, "jobs", "manage"),
         "polling": job.is_active,
+        "start_news_over": job.status not in (JobStatus.NEW, JobStatus.STARTING),
     }
     template = "resources/job_detail.html"
     if request.htmx:
@@ -109,7 +123,7 @@ def job_detail(request: HttpRequest, pk) -> HttpResponse:
 @require_GET
 def job_log(request: HttpRequest, pk) -> HttpResponse:
     """The whole log as a text file (secrets redacted)."""
-    project = _active(request)
+    project = _owning(request, pk)
     access.require(request.user, project, "jobs", "read")
     job = selectors.job_get(project=project, pk=pk)
     response = StreamingHttpResponse(selectors.job_log_stream(job=job),
@@ -120,10 +134,30 @@ def job_log(request: HttpRequest, pk) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
+def job_log_part(request: HttpRequest, pk) -> HttpResponse:
+    """The lines before byte `before` of the log ("load earlier" on the job page); `after` is how
+    many lines the page shows after it already (for the count of those left)."""
+    project = _owning(request, pk)
+    job = selectors.job_get(project=project, pk=pk)
+    try:
+        before, after = int(request.GET.get("before", "")), int(request.GET.get("after", "0"))
+    except ValueError:
+        before, after = None, 0
+    part = selectors.job_log_part(job=job, before=before, after_lines=max(0, after))
+    template = "resources/job_log_part.html"
+    if request.htmx:
+        template += "#log-part"
+    return render(request, template, {"project": project, "job": job, "part": part,
+                                      "after": max(0, after) + part.lines})
+
+
+@login_required
+@require_GET
 def job_open(request: HttpRequest, pk) -> HttpResponse:
     """A running notebook (through its node's agent, with a short-lived ticket; the agent asks
     again on every request) or endpoint: read access suffices."""
-    project = _active(request)
+    project = _owning(request, pk)
     access.require(request.user, project, "jobs", "read")
     job = selectors.job_get(project=project, pk=pk)
     url = selectors.job_url(job=job)
@@ -136,8 +170,8 @@ def job_open(request: HttpRequest, pk) -> HttpResponse:
     return redirect(url)
 
 
-def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
-    project = _active(request)
+def _action(request: HttpRequest, pk, fn, done: str, tags: str = "") -> HttpResponse:
+    project = _owning(request, pk)
     job = access.require_object(
         request.user, project, "jobs", "manage", lambda: selectors.job_get(project=project, pk=pk)
     )
@@ -146,14 +180,14 @@ def _action(request: HttpRequest, pk, fn, done: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, done.format(name=job.name))
+        messages.success(request, done.format(name=job.name), extra_tags=tags)
     return redirect("resources:job-detail", pk=job.pk)
 
 
 @login_required
 @require_POST
 def job_start(request: HttpRequest, pk) -> HttpResponse:
-    return _action(request, pk, services.job_start, "Starting {name}.")
+    return _action(request, pk, services.job_start, "Starting {name}.", tags=START_NEWS)
 
 
 @login_required
@@ -165,7 +199,7 @@ def job_stop(request: HttpRequest, pk) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def job_remove(request: HttpRequest, pk) -> HttpResponse:
-    project = _active(request)
+    project = _owning(request, pk)
     job = access.require_object(
         request.user, project, "jobs", "manage", lambda: selectors.job_get(project=project, pk=pk)
     )
@@ -173,5 +207,5 @@ def job_remove(request: HttpRequest, pk) -> HttpResponse:
         services.job_remove(job=job, actor=request.user)
         messages.success(request, f"Removed {job.name}." + (" It is being stopped." if job.status ==
                                                               JobStatus.RUNNING else ""))
-        return redirect(reverse("resources:job-list"))
+        return redirect(after_removal_url(request, project, "resources:job-list"))
     return render(request, "resources/job_confirm_remove.html", {"project": project, "job": job})

@@ -55,5 +55,7 @@ API_ROUTES = {
     "DELETE /jobs/{job_id}": ApiRoute(expected=JOBS_MANAGE, path_kwargs=STARTED),
     "POST /jobs/{job_id}/start": ApiRoute(expected=JOBS_MANAGE, path_kwargs=NEW),
     "POST /jobs/{job_id}/stop": ApiRoute(expected=JOBS_MANAGE, path_kwargs=STARTED),
+    "POST /jobs/{job_id}/copy": ApiRoute(expected=JOBS_MANAGE, path_kwargs=STARTED,
+                                         body={"name": "copied by the matrix"}),
     "GET /jobs/{job_id}/logs": ApiRoute(expected=JOBS_READ, path_kwargs=STARTED),
 }

@@ -1,5 +1,6 @@
-"""Datasets and models: per-type levels. Every URL acts in the active project (`as_active`):
-lists and create forms on `request.project`, object URLs look the id up inside it."""
+"""Datasets and models: per-type levels. Lists and create forms act in the active project
+(`as_active`); one object's URLs act in the object's own project whatever is active, so they are
+asked with each person's Personal project active (an outsider still gets 404)."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -36,18 +37,15 @@ def _rows(kind: str, name: str, obj: str) -> dict[str, Route]:
         f"resources:{name}-list": Route(get=LIST_READ, as_active=True),
         f"resources:{name}-create": Route(get=CREATE_MANAGE, post=CREATE_MANAGE, as_active=True),
         f"resources:{name}-import": Route(get=CREATE_MANAGE, post=CREATE_MANAGE, as_active=True),
-        f"resources:{name}-detail": Route(kwargs=pk, get=TYPE_READ, as_active=True),
-        f"resources:{name}-download": Route(kwargs=pk, get=TYPE_READ, as_active=True),
+        f"resources:{name}-detail": Route(kwargs=pk, get=TYPE_READ),
+        f"resources:{name}-download": Route(kwargs=pk, get=TYPE_READ),
         f"resources:{name}-file": Route(
             kwargs=lambda w: {"pk": getattr(w, obj).pk, "path": "data.csv"}, get=TYPE_READ,
-            as_active=True,
         ),
         f"resources:{name}-rename": Route(
             kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE, data=lambda w: {"name": "renamed"},
-            as_active=True,
         ),
-        f"resources:{name}-delete": Route(kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE,
-                                          as_active=True),
+        f"resources:{name}-delete": Route(kwargs=pk, get=TYPE_MANAGE, post=TYPE_MANAGE),
     }
 
 

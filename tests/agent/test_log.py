@@ -53,3 +53,25 @@ def test_a_refused_chunk_is_skipped_and_the_log_goes_on():
     log.add("refused\n")
     log.flush(force=True, retry_for=0)
     assert log.acked == 1 and log.pending == []
+
+
+def test_the_commands_first_output_is_due_at_once_and_wakes_the_jobs_loop():
+    api = Recorder()
+    log = jobs.Log(api, "job", acked=0)
+    log.note("This node cannot sandbox jobs: the job runs unsandboxed.")
+    assert not log.due.is_set()  # the agent's own note waits for the batch
+    log.flush(retry_for=0)
+    assert api.chunks == {}
+    log.add("ready\n")
+    assert log.due.is_set()  # the job's loop wakes instead of sleeping
+    log.due.clear()
+    log.flush(retry_for=0)
+    assert api.chunks == {1: "[trainshed] This node cannot sandbox jobs: the job runs unsandboxed.\nready\n"}
+    log.add("epoch 1\n")  # later output is batched: not due, and the loop is not woken for it
+    assert not log.due.is_set()
+    log.flush(retry_for=0)
+    assert len(api.chunks) == 1
+    log.add("x" * jobs.LOG_FLUSH_BYTES + "\n")  # a full batch is due at once
+    assert log.due.is_set()
+    log.flush(retry_for=0)
+    assert api.chunks[2].startswith("epoch 1\nxxx")

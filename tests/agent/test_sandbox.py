@@ -96,7 +96,7 @@ def test_cannot_see_host_processes_or_their_environment(node):
 
 def test_writes_land_in_the_workspace_only(node):
     code, out, _ = run(node, "echo result > /workspace/out.txt; mkdir -p sub; echo x > sub/y;"
-                             " for d in /usr /etc /root /tmp/.. / ; do touch $d/pwned 2>/dev/null && echo WROTE $d; done;"
+                             " for d in /usr /etc /etc/ssl /root /tmp/.. / ; do touch $d/pwned 2>/dev/null && echo WROTE $d; done;"
                              " echo tmp > /tmp/t && cat /tmp/t")
     assert code == 0 and "WROTE" not in out and "tmp" in out, out
     assert (node / "ws" / "out.txt").read_text() == "result\n"
@@ -114,6 +114,25 @@ def test_inputs_are_read_only(node):
                        inputs=[sb.Mount(node / "data", "/workspace/input")])
     assert code == 0 and out == "a,b\nend\n", out
     assert (node / "data" / "train.csv").exists() and not (node / "data" / "new").exists()
+
+
+def test_paths_with_spaces_and_backslashes_are_bound(node):
+    # As root, the stage binds every source through a mount table: such names must be escaped there.
+    data = node / "my data\\set\t1"
+    data.mkdir()
+    (data / "train.csv").write_text("a,b\n")
+    spec_ws = node / "a workspace"
+    spec = sb.SandboxSpec(job_id=f"t{os.getpid()}-{next(_slot)}", env={"PATH": PATH},
+                          argv=["/bin/sh", "-e", "-c", "cat /workspace/input/train.csv; echo out > /workspace/o"],
+                          workspace=spec_ws, uid=sb.job_uid(next(_slot)) if ROOT else None,
+                          inputs=[sb.Mount(data, "/workspace/input")], network="none")
+    box = sb.start(spec)
+    try:
+        assert box.wait(30) == 0
+        assert box.stdout.read().decode() == "a,b\n"
+    finally:
+        box.cleanup()
+    assert (spec_ws / "o").read_text() == "out\n"
 
 
 def _uid_processes(uid):

@@ -163,7 +163,7 @@ def test_no_credits_refuses_an_upload_with_the_reason(client, db):
     response = client.post(f"{API}/datasets", headers=_auth(broke),
                            data={"name": "x", "files": [SimpleUploadedFile("f", b"1")]})
     assert response.status_code == 400
-    assert "no credits left" in response.json()["detail"]
+    assert response.json()["detail"].startswith("Your account has no credits")  # said to its owner
     assert not Dataset.objects.exists()
 
 

@@ -2,12 +2,12 @@
 or a name chosen by a member could clear the screen, retitle the window or hide a line); piped
 output stays as it is. Run in a real pseudo-terminal."""
 
-import os
-import pty
 import subprocess
 import sys
 
 from trainshed.cli.common import strip_controls
+
+from tests.client.pty_run import run_in_pty
 
 HOSTILE = "ok\x1b[2J\x1b]0;pwned\x07\x1b[31mred\x1b[0m\rfake\x9b1;1H\x07end\n"
 SCRIPT = ("import sys; from trainshed.cli.common import echo, table; "
@@ -20,21 +20,7 @@ def test_strip_controls_keeps_text_newlines_and_tabs():
 
 
 def _run_in_pty(arg: str) -> str:
-    main, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, arg], stdout=child, stderr=child)
-    os.close(child)
-    out = b""
-    while True:
-        try:
-            data = os.read(main, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        out += data
-    proc.wait(timeout=30)
-    os.close(main)
-    return out.decode()
+    return run_in_pty([sys.executable, "-c", SCRIPT, arg])
 
 
 def test_printing_to_a_terminal_strips_control_sequences():

@@ -120,7 +120,7 @@ def test_owner_sees_settings_page_with_list_and_refresh_time(client, project, ow
     assert "Last refreshed" in text and "owner@example.com" in text
 
 
-def test_owner_turns_setting_on_and_is_told_to_refresh(client, project, owner):
+def test_owner_turns_setting_on_and_the_list_is_refreshed_at_once(client, project, owner):
     services.project_gpu_types_refresh(project=project, actor=owner)
     client.force_login(owner)
     url = reverse("compute:project-settings-update", kwargs={"project_id": project.pk})
@@ -128,8 +128,11 @@ def test_owner_turns_setting_on_and_is_told_to_refresh(client, project, owner):
     project.refresh_from_db()
     assert project.owned_compute_only is True
     assert "use only your own compute" in response.content.decode()
-    assert "The setting changed after the last refresh" in response.content.decode()
+    assert "The setting changed after the last refresh" not in response.content.decode()
+    assert "Available GPU types refreshed" in response.content.decode()
     assert AuditEvent.objects.filter(project=project, action="settings.updated").exists()
+    assert AuditEvent.objects.filter(project=project, action="compute.gpu_types_refreshed",
+                                     actor=owner).count() == 2  # the button's, then the setting's
 
     client.post(url, {})  # unchecked box: off again
     project.refresh_from_db()

@@ -100,13 +100,16 @@ def test_switching_on_an_object_page_lands_on_its_list(client, owner, project):
     assert response["Location"] == reverse("resources:dataset-list")
 
 
-def test_switching_to_a_project_without_that_type_lands_home(client, project):
+def test_switching_to_a_project_without_that_type_lands_on_its_page_and_says_why(client, project):
     viewer = UserFactory()
-    add_member(project, viewer, jobs="read", datasets="none", models="read")
+    add_member(project, viewer, jobs="none", datasets="none", models="read")
     client.force_login(viewer)
-    response = client.post(reverse("projects:switch"),
-                           {"project": str(project.pk), "next": reverse("resources:dataset-list")})
-    assert response["Location"] == reverse("home")
+    for page in (reverse("resources:dataset-list"), reverse("resources:job-list")):
+        response = client.post(reverse("projects:switch"), {"project": str(project.pk), "next": page})
+        assert response["Location"] == reverse("projects:detail", args=[project.pk])
+        kind = "datasets" if "dataset" in page else "jobs"
+        shown = client.get(response["Location"]).content.decode()
+        assert f"You have no access to {kind} in Vision Research, so here is the project" in shown
 
 
 def test_cannot_switch_to_a_project_one_cannot_see(client, user, project):

@@ -219,15 +219,15 @@ def test_another_projects_dataset_is_a_404_on_every_url(client, owner, project):
         files=[SimpleUploadedFile("a.txt", b"a")])
     client.force_login(owner)
     activate(client, project)
-    for ds in (theirs, mine_elsewhere):
-        for name, args in (("detail", [ds.pk]), ("download", [ds.pk]), ("file", [ds.pk, "a.txt"]),
-                           ("rename", [ds.pk]), ("delete", [ds.pk])):
-            url = reverse(f"resources:dataset-{name}", args=args)
-            assert client.get(url).status_code == 404, url
-        assert client.post(reverse("resources:dataset-delete", args=[ds.pk])).status_code == 404
-        assert client.post(reverse("resources:dataset-rename", args=[ds.pk]),
-                           {"name": "x"}).status_code == 404
+    for name, args in (("detail", [theirs.pk]), ("download", [theirs.pk]), ("file", [theirs.pk, "a.txt"]),
+                       ("rename", [theirs.pk]), ("delete", [theirs.pk])):
+        url = reverse(f"resources:dataset-{name}", args=args)
+        assert client.get(url).status_code == 404, url
+    assert client.post(reverse("resources:dataset-delete", args=[theirs.pk])).status_code == 404
+    assert client.post(reverse("resources:dataset-rename", args=[theirs.pk]), {"name": "x"}).status_code == 404
     assert Dataset.objects.filter(name__in=["Theirs", "Mine"]).count() == 2
+    # Her own dataset in another of her projects is no secret: its link works whatever is active.
+    assert client.get(reverse("resources:dataset-detail", args=[mine_elsewhere.pk])).status_code == 200
 
 
 def test_read_member_sees_no_create_rename_or_delete_buttons(client, project, owner, member_read):

@@ -59,7 +59,8 @@ def test_member_upload_refused_when_the_owner_has_no_credits(client):
     activate(client, project)
     response = upload(client, project, "Refused", SimpleUploadedFile("a.txt", b"x"))
     html = response.content.decode()
-    assert "project owner&#x27;s account has no credits" in html
+    # Said to the member: whose credits are missing, not "your account".
+    assert f"The owner ({owner.get_full_name()}) has no credits: ask them to add credits." in html
     assert billing_services.balance(billing_services.account_for(owner)) == 0
     assert "0.00" not in html  # the member is not shown the owner's balance
     assert not Dataset.objects.exists()

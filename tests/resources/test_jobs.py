@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.services import NO_CREDITS_MESSAGE
+from billing.services import NO_CREDITS_OWNER
 from compute.models import ComputeNode, GpuType, Reservation
 from compute.services import placement_release, placement_reserve
 from projects.forms import ACTIVE_PROJECT_FIELD
@@ -253,7 +253,7 @@ def test_start_without_credits_is_refused_with_the_reason(project, node):
     job = make_job(poor, broke)
     with pytest.raises(ValidationError) as refused:
         services.job_start(job=job, actor=broke)
-    assert refused.value.messages == [NO_CREDITS_MESSAGE]
+    assert refused.value.messages == [NO_CREDITS_OWNER]  # said to the owner: their own account
     assert Job.objects.get(pk=job.pk).status == JobStatus.NEW
 
 

@@ -30,7 +30,7 @@ from trainshed.agent.control import Control, Gone, Refused, TokenRefused
 logger = logging.getLogger("trainshed.agent")
 
 BYTES_PER_GB = 10**9
-LOG_FLUSH_SECONDS = 0.5
+LOG_FLUSH_SECONDS = 0.25  # with the job page's 1 s poll, a line shows within ~1 s
 LOG_FLUSH_BYTES = 64 * 1024
 LOG_CHUNK_MAX = 1024 * 1024  # characters in one chunk (the server takes requests up to 10 MB)
 NOTEBOOK_PORT = 8888
@@ -100,16 +100,24 @@ class Log:
         self.buffer: list[str] = []
         self.size = 0
         self.flushed_at = time.monotonic()
-        self.sent_any = False
+        self.output_read = False  # the command wrote something (the agent's notes do not count)
+        self.output_sent = False  # ... and it went out
         self.lock = threading.Lock()
+        # Set when output arrives that is due at once (the run's first, or a full batch): the job's
+        # loop waits on it instead of sleeping, so the first line goes out as soon as it is read.
+        self.due = threading.Event()
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, *, output: bool = True) -> None:
         with self.lock:
+            before = self.size
             self.buffer.append(text)
             self.size += len(text)
+            self.output_read = self.output_read or output
+            if (output and not self.output_sent) or before < LOG_FLUSH_BYTES <= self.size:
+                self.due.set()
 
     def note(self, text: str) -> None:
-        self.add(f"[trainshed] {text}\n")
+        self.add(f"[trainshed] {text}\n", output=False)
 
     def _cut(self, *, force: bool) -> list[str]:
         """The buffer's text as chunks to send, each ending at a line's end (\\n or \\r: the server
@@ -136,12 +144,13 @@ class Log:
             late = time.monotonic() - self.flushed_at >= LOG_FLUSH_SECONDS
             # The run's first output goes at once (someone is watching the job start); then in
             # batches, at most LOG_FLUSH_SECONDS late.
-            due = force or self.size >= LOG_FLUSH_BYTES or late or not self.sent_any
+            first = self.output_read and not self.output_sent
+            due = force or self.size >= LOG_FLUSH_BYTES or late or first
             if self.buffer and due:
                 for text in self._cut(force=force):
                     seq = (self.pending[-1][0] if self.pending else self.acked) + 1
                     self.pending.append((seq, text))
-                    self.sent_any = True
+                    self.output_sent = self.output_read
             self.flushed_at = time.monotonic() if due else self.flushed_at
             for seq, text in list(self.pending):
                 try:
@@ -179,6 +188,9 @@ class JobRun:
         self.log = Log(control, self.job_id, spec.get("log_seq", 0))
         self.box: sandbox.Sandbox | None = None
         self.notebook_token = secrets.token_urlsafe(24) if spec["type"] == "notebook" else ""
+        # When the claim's answer came (wall clock) and, after it, each step of the start (seconds).
+        self.claimed_at = time.time()
+        self.steps: dict[str, float] = {}
 
     # -- what the proxy needs ------------------------------------------------------------------
     def notebook_target(self) -> tuple[int, str] | None:
@@ -285,12 +297,18 @@ class JobRun:
                 self.box.cleanup()
             self._remove_key_files()
         self.log.flush(force=True, retry_for=None)
+        # One line a run: how long its start took, step by step (bench/jobs.py reads it too).
+        logger.info("job %s %s: claim answered at %.3f, then %s", self.job_id, status, self.claimed_at,
+                    ", ".join(f"{name} +{seconds * 1000:.1f} ms" for name, seconds in self.steps.items()))
         payload = {"status": status, "exit_code": code, "reason": reason}
         try:
             self.control.call("POST", f"/jobs/{self.job_id}/end", json=payload, retry_for=None)
         except Gone:
             return "gone"
         return status
+
+    def _step(self, name: str) -> None:
+        self.steps[name] = time.time() - self.claimed_at
 
     def _start(self) -> sandbox.Sandbox:
         spec = self.sandbox_spec()
@@ -305,7 +323,9 @@ class JobRun:
     def _run(self) -> tuple[str, str, int | None]:
         try:
             self.prepare()
+            self._step("workspace ready")
             self.box = self._start()
+            self._step("started")
         except JobFailed as exc:
             self.log.note(str(exc))
             return "failed", str(exc), None
@@ -320,6 +340,9 @@ class JobRun:
         reader.start()
         outcome = self._supervise()
         reader.join(timeout=5)
+        # The last lines go out now, not after the sandbox's clean-up and the output's upload
+        # (a follower sees the end when the job ends); what fails here goes with the final flush.
+        self.log.flush(force=True, retry_for=0)
         status, reason, code = outcome
         if status == "finished" and self.spec["output_model"]:
             status, reason = self._send_output()
@@ -330,13 +353,18 @@ class JobRun:
         decoder = io.IncrementalNewlineDecoder(None, translate=False)
         try:
             while chunk := stream.read1(64 * 1024) if hasattr(stream, "read1") else stream.read(64 * 1024):
+                if not self.log.output_read:
+                    self._step("first output read")
                 self.log.add(decoder.decode(chunk.decode("utf-8", errors="replace")))
         except (OSError, ValueError):
             pass
+        self.log.due.set()  # the end of its output: the job's loop looks at once whether it ended
 
     def _supervise(self) -> tuple[str, str, int | None]:
         beat_every = min(float(self.spec.get("heartbeat_seconds") or 10), self.settings.poll_seconds)
-        next_beat = 0.0
+        # The claim counted as the run's first heartbeat: the first request of a run is its first
+        # output. An endpoint beats at once, with the address it answers on.
+        next_beat = 0.0 if self.spec["type"] == "endpoint" else time.monotonic() + beat_every
         next_disk = time.monotonic() + self.settings.disk_check_seconds
         limit = self.spec["disk_gb"] * BYTES_PER_GB
         while True:
@@ -352,6 +380,7 @@ class JobRun:
                 self.log.note(f"The command exited with code {code}.")
                 return "failed", f"The command exited with code {code}.", code
             now = time.monotonic()
+            self.log.due.clear()  # before the flush: output read after it wakes the wait below
             self.log.flush()
             if now >= next_beat:
                 next_beat = now + beat_every
@@ -383,7 +412,7 @@ class JobRun:
                 if self.spec["type"] in ("notebook", "endpoint"):
                     return "stopped", reason + " Start it again.", code
                 return "failed", reason, code
-            time.sleep(0.05)
+            self.log.due.wait(0.05)  # the job's end is seen within 0.05 s; its first line at once
 
     def _send_output(self) -> tuple[str, str]:
         folder = self.workspace / "output"

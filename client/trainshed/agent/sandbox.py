@@ -397,20 +397,44 @@ def _chown_tree(root: Path, uid: int) -> None:
             os.lchown(os.path.join(dirpath, n), uid, uid)
 
 
-# Run as root in a private mount namespace: a tmpfs stage, each source bind-mounted into stage/N,
-# then exec the rest (setpriv ... bwrap ...).  Arguments: stage src... -- command...
+# Run as root in a private mount namespace (unshare(1)): a tmpfs stage, each source bind-mounted
+# to its name there (stage/N, or stage/etc/NAME for /etc's entries) by one mount(8) reading a table
+# of them, then exec the rest (setpriv ... bwrap ...).  Arguments: stage table file-mountpoint...
+# -- command...  One mount(8) for all: a mkdir(1) and a mount(8) per source (~35 of each, mount(8)
+# reading the mount table each time) were 0.2-0.3 s of the sandbox's start.
 _STAGE_SCRIPT = r'''set -e
-stage=$1; shift
+stage=$1 table=$2; shift 2
 mount -t tmpfs -o mode=0755,size=64k trainshed-stage "$stage"
-i=0
-while [ "$1" != "--" ]; do
-  if [ -d "$1" ]; then mkdir "$stage/$i"; else : > "$stage/$i"; fi
-  mount --rbind "$1" "$stage/$i"
-  i=$((i+1)); shift
-done
+mkdir -m 0755 "$stage/etc"
+while [ "$1" != "--" ]; do : > "$stage/$1"; shift; done
 shift
+mount -a -T "$table"
 exec "$@"
 '''
+
+
+def _fstab_field(path: str) -> str:
+    """A path as an fstab field: whitespace and backslashes octal-escaped, as mount(8) reads them."""
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in path)
+
+
+def _stage_table(stage: str, staged: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """The stage's mount table (a bind of each source to its name in the stage; folders made by
+    mount(8)) and the names of the mount points that must be files (the sources that are not
+    folders)."""
+    lines, files = [], []
+    for source, name in staged:
+        is_dir = os.path.isdir(source)
+        if not is_dir:
+            files.append(name)
+        options = "rbind,X-mount.mkdir" if is_dir else "rbind"
+        lines.append(f"{_fstab_field(source)} {_fstab_field(f'{stage}/{name}')} none {options} 0 0\n")
+    return "".join(lines), files
+
+
+def _in_etc(dst: str, kind: str) -> bool:
+    """A read-only entry of /etc itself (staged into stage/etc when the agent is root)."""
+    return kind == "ro" and dst.startswith("/etc/") and dst.count("/") == 2
 
 
 def _data_fd(text: str) -> int:
@@ -480,7 +504,18 @@ def start(spec: SandboxSpec) -> Sandbox:
         flag = {"ro": "--ro-bind", "rw": "--bind", "dev": "--dev-bind"}
         binds.sort(key=lambda b: b[1].count("/"))  # parents before children (e.g. /workspace/input)
         args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", WORKSPACE]  # noqa: S108 (its own)
+        # As root, what the job sees of /etc is staged as one folder (stage/etc), bound once: bwrap
+        # reads the whole mount table for every bind, and ~25 binds of /etc's entries were about
+        # half of its own start.  (source, its name in the stage) for the stage's table.
+        staged: list[tuple[str, str]] = []
+        if stage and any(_in_etc(dst, kind) for _, dst, kind in binds):
+            args += ["--ro-bind", f"{stage}/etc", "/etc"]
         for i, (src, dst, kind) in enumerate(binds):
+            if stage and _in_etc(dst, kind):
+                staged.append((src, "etc/" + dst[len("/etc/"):]))
+                continue
+            if stage:
+                staged.append((src, str(i)))
             args += [flag[kind], f"{stage}/{i}" if stage else src, dst]
         args += ["--chdir", WORKSPACE]
 
@@ -527,8 +562,14 @@ def start(spec: SandboxSpec) -> Sandbox:
             # The job's uid outside, no supplementary groups, no capabilities.
             cmd = ["setpriv", f"--reuid={outside_uid}", f"--regid={outside_uid}", "--clear-groups",
                    "--inh-caps=-all", "--bounding-set=-all", "--"] + cmd
+            placeholders = [dst[1:] for dst in etc] if any(n.startswith("etc/") for _, n in staged) else []
+            table, files = _stage_table(stage, staged)
+            fd, table_path = tempfile.mkstemp(prefix=f"trainshed-stage-{spec.job_id}-", suffix=".fstab")
+            with os.fdopen(fd, "w") as out:
+                out.write(table)
+            cleanups.append(lambda: os.unlink(table_path))
             cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _STAGE_SCRIPT, "sh",
-                   stage, *[b[0] for b in binds], "--"] + cmd
+                   stage, table_path, *files, *placeholders, "--"] + cmd
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, pass_fds=fds_to_close,
                                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, start_new_session=True)

@@ -28,30 +28,44 @@ def command() -> None:
 
     ts = Trainshed().sync
     projects = [p for p in ts.projects.list() if not p["is_personal"]]
+    labels = _labels(projects)
     by_id = {p["id"]: p for p in projects}
     active = ts.project
-    current_name = by_id[active]["name"] if active in by_id else PERSONAL
+    current_name = labels[active] if active in by_id else PERSONAL
     echo(f"Current Active Project: {current_name}")
 
-    names = [p["name"] for p in projects] + [PERSONAL]
+    names = [labels[p["id"]] for p in projects] + [PERSONAL]
     while True:
         answer = click.prompt(f"Select Active Project: ({', '.join(names)})", default=current_name).strip()
         if answer == PERSONAL:
             chosen = None
             break
-        matches = [p for p in projects if answer in (p["name"], p["id"])]
-        if matches:
+        matches = [p for p in projects if answer in (labels[p["id"]], p["id"])] or [
+            p for p in projects if answer == p["name"]]
+        if len(matches) == 1:
             chosen = matches[0]
             break
-        echo(f"No project called {answer!r}. Choose one of: {', '.join(names)}.", err=True)
+        if matches:
+            # Projects of different owners may share a name: ask again with the owner beside it.
+            echo(f"More than one project is called {answer!r}: type one of "
+                 f"{', '.join(labels[p['id']] for p in matches)} (or its id).", err=True)
+        else:
+            echo(f"No project called {answer!r}. Choose one of: {', '.join(names)}.", err=True)
 
     cfg.write_file(project=chosen["id"] if chosen else None)
     if os.environ.get("TRAINSHED_PROJECT"):
         echo("Note: TRAINSHED_PROJECT is set and overrides config.json.", err=True)
     if chosen:
-        echo(f"Active project: {chosen['name']} ({chosen['id']})")
+        echo(f"Active project: {labels[chosen['id']]} ({chosen['id']})")
     else:
         echo("Active project: Personal")
 
 
-
+def _labels(projects: list[dict]) -> dict[str, str]:
+    """{id: what to show}: the name, with the owner's email beside it where another project the
+    person can see has the same name (projects of different owners may)."""
+    seen: dict[str, int] = {}
+    for p in projects:
+        seen[p["name"].casefold()] = seen.get(p["name"].casefold(), 0) + 1
+    return {p["id"]: f"{p['name']} ({p['owner_email']})" if seen[p["name"].casefold()] > 1 else p["name"]
+            for p in projects}

@@ -1,4 +1,4 @@
-"""`trainshed job list|show|create|start|stop|remove|logs`, in the active project (or
+"""`trainshed job list|show|create|copy|start|stop|remove|logs`, in the active project (or
 `--project ID`)."""
 
 from __future__ import annotations
@@ -124,6 +124,26 @@ def job_create(name, type_, gpu_type, gpu_count, disk_gb, commands, env, dataset
     echo(f"Created {job['name']} ({job['id']})")
     if start:
         echo(f"Started: {_describe(jobs.start(job['id']))}")
+
+
+@command.command("copy")
+@job_id_argument
+@click.option("--name", help="The copy's name (default: the job's).")
+@click.option("--gpu-type", help="Another GPU type (a slug from `trainshed project gpu-types`).")
+@click.option("--gpus", "gpu_count", type=int, help="Another number of GPUs.")
+@click.option("--command", "commands", multiple=True,
+              help="Other command(s): repeat it for several, run in order.")
+@click.option("--env", "env", multiple=True, metavar="NAME=VALUE",
+              help="Replace the environment with these variables (repeatable).")
+@click.option("--start", is_flag=True, help="Start the copy at once.")
+@project_option
+def job_copy(job_id, name, gpu_type, gpu_count, commands, env, start, project_id) -> None:
+    """Copy a job to a new one with the same settings (and with --start, run it again)."""
+    changes = {"name": name, "gpu_type": gpu_type, "gpu_count": gpu_count,
+               "command": list(commands) or None, "env": _env_pairs(env) if env else None}
+    job = _jobs(project_id).copy(job_id, start=start, **{k: v for k, v in changes.items() if v is not None})
+    echo(f"{'Started' if start else 'Created'} {job['name']} ({job['id']}), a copy of {job_id}: "
+         f"{_describe(job)}")
 
 
 @command.command("start")

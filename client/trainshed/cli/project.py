@@ -29,11 +29,22 @@ def project_create(name: str, copy_keys: bool) -> None:
     echo(f"Created {project['name']} ({project['id']})")
 
 
+project_option = click.option("--project", "project_id", metavar="ID",
+                              help="The project (default: the active project).")
+
+
+def _project_of(ts, project_id: str | None) -> str:
+    """The id given, else the active project's (as the member commands), else Personal's."""
+    return project_id or ts.project or ts.account.me()["project"]["id"]
+
+
 @command.command("rename")
-@click.argument("project_id")
 @click.argument("name")
-def project_rename(project_id: str, name: str) -> None:
-    project = client().projects.rename(project_id, name)
+@project_option
+def project_rename(name: str, project_id: str | None) -> None:
+    """Rename a project you own to NAME (default: the active project)."""
+    ts = client(project_id)
+    project = ts.projects.rename(_project_of(ts, project_id), name)
     echo(f"Renamed to {project['name']}")
 
 
@@ -61,20 +72,19 @@ def project_leave(project_id: str) -> None:
 
 
 @command.command("settings")
-@click.argument("project_id")
 @click.option("--owned-compute-only/--no-owned-compute-only", default=None,
               help="Run jobs and store data only on the owner's nodes.")
-def project_settings(project_id: str, owned_compute_only: bool | None) -> None:
-    ts = client()
+@project_option
+def project_settings(owned_compute_only: bool | None, project_id: str | None) -> None:
+    """Show a project's settings, or change them with the options (default: the active project)."""
+    ts = client(project_id)
+    project_id = _project_of(ts, project_id)
     project = (ts.projects.get(project_id) if owned_compute_only is None
                else ts.projects.settings(project_id, owned_compute_only=owned_compute_only))
     echo(f"{project['name']}: owned compute only: {'yes' if project['owned_compute_only'] else 'no'}")
 
 
 # ---- members -----------------------------------------------------------------------------------
-
-project_option = click.option("--project", "project_id", metavar="ID",
-                              help="The project (default: the active project).")
 
 
 @command.group("member")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from trainshed.cli.common import client, echo, table
+from trainshed.progress import transfer_bar
 
 project_option = click.option("--project", "project_id", metavar="ID",
                               help="The project (default: the active project).")
@@ -68,7 +69,8 @@ def build(kind: str, one: str) -> click.Group:
         """Upload NAME from --path, or have the server fetch it from --url."""
         if (path is None) == (url is None):
             raise click.UsageError("Give either --path or --url.")
-        made = ns(project_id).create(name, path=path, url=url)
+        with transfer_bar(f"Uploading {name}") as progress:
+            made = ns(project_id).create(name, path=path, url=url, progress=None if url else progress)
         if url:
             echo(f"Created {made['name']} ({made['id']}): the server downloads it in the background.")
         else:
@@ -87,7 +89,8 @@ def build(kind: str, one: str) -> click.Group:
     @project_option
     def resource_download(resource_id: str, dest: str, project_id: str | None) -> None:
         """Download every file into the folder DEST (created if needed)."""
-        written = ns(project_id).download(resource_id, dest)
+        with transfer_bar("Downloading") as progress:
+            written = ns(project_id).download(resource_id, dest, progress=progress)
         echo(f"Downloaded {len(written)} file(s) into {dest}")
 
     @group.command("remove")
