@@ -41,6 +41,7 @@ bench: install-test
 	$(PY) bench/accrual.py
 	$(PY) bench/jobs.py
 	$(PY) bench/logs.py
+	$(PY) bench/transfers.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var/

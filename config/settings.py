@@ -247,6 +247,10 @@ TRAINSHED_FETCH_ALLOWED_HOSTS = env_list("TRAINSHED_FETCH_ALLOWED_HOSTS", [])
 TRAINSHED_FETCH_DEADLINE_SECONDS = env_int("TRAINSHED_FETCH_DEADLINE_SECONDS", 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2
+# Larger uploads are spooled here while they arrive. Inside MEDIA_ROOT, on the same file system,
+# so storing one is a rename, not a second copy of every byte.
+FILE_UPLOAD_TEMP_DIR = Path(env_str("FILE_UPLOAD_TEMP_DIR", str(MEDIA_ROOT / ".incoming")))
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 
 # --- Background work (Django's Tasks API, database backend) -----------------------------------
 TASKS = {

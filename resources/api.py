@@ -184,14 +184,18 @@ def _files(kind: str) -> None:
     def resource_files(request: HttpRequest, resource_id: uuid.UUID):
         return selectors.resource_files(resource=_lookup(request, kind, resource_id))
 
-    @_route("get", kind, "{item}/download", "download", "Download a {one} as a zip",
+    @_route("get", kind, "{item}/download", "download", "Download a {one} as a zip or a tar",
             response={**ERRORS, **NOT_READY},
-            openapi_extra=_binary("application/zip", "A zip of every file, streamed."))
-    def resource_download(request: HttpRequest, resource_id: uuid.UUID):
+            openapi_extra=_binary("application/zip", "A zip (or with format=tar an uncompressed tar) "
+                                  "of every file, streamed, with its Content-Length."))
+    def resource_download(request: HttpRequest, resource_id: uuid.UUID,
+                          format: Literal["zip", "tar"] = "zip"):  # noqa: A002 (the query parameter)
+        """`format=tar` can be unpacked as it arrives (the CLI does); the answer then also says
+        how many files it holds (`X-Trainshed-Files`)."""
         resource = _lookup(request, kind, resource_id)
         _ready(resource)
-        paths = list(selectors.resource_files(resource=resource).values_list("path", flat=True))
-        return storage.zip_download(resource, paths)
+        files = list(selectors.resource_files(resource=resource).values_list("path", "size_bytes"))
+        return (storage.tar_download if format == "tar" else storage.zip_download)(resource, files)
 
     @_route("get", kind, "{item}/files/{{path:file_path}}", "file", "Download one file of a {one}",
             response={**ERRORS, **NOT_READY},

@@ -120,13 +120,17 @@ class Entry:
     path: str
     size: int
     open: callable  # () -> binary file object
+    # True when `size` is what was received (Django counted the upload as it arrived): the file is
+    # handed to the storage as it is, so a temporary upload is moved into place, not copied.
+    exact: bool = False
 
 
 def entries_from_uploads(files: Iterable) -> list[Entry]:
     """Browser uploads as they are (each UploadedFile keeps its own name)."""
     out = []
     for f in files:
-        out.append(Entry(path=safe_relpath(Path(f.name).name), size=f.size, open=lambda f=f: f))
+        out.append(Entry(path=safe_relpath(Path(f.name).name), size=f.size, open=lambda f=f: f,
+                         exact=True))
     return out
 
 
@@ -211,32 +215,49 @@ def entries_from_folder(folder: Path) -> list[Entry]:
 def write_tree(
     prefix: str, entries: list[Entry], store: Storage = default_storage
 ) -> list[tuple[str, int]]:
-    """Write every entry under `prefix`; returns [(path, bytes written)]. The caller deletes the
-    prefix if anything goes wrong. Sizes are counted as written, not as claimed."""
+    """Write every entry under `prefix`; returns [(path, bytes written)]. Anything written is
+    deleted again if an entry fails (the caller deletes the prefix if anything later goes wrong).
+    Sizes are counted as written, not as claimed."""
     _check_total(entries)
     if not entries:
         raise ValidationError({"files": "The upload is empty: choose at least one file."})
     written: list[tuple[str, int]] = []
     total = 0
-    for entry in entries:
-        counter = _CountingReader(entry.open(), limit=max_bytes() - total)
-        name = prefix + entry.path
-        saved = store.save(name, File(counter, name=posixpath.basename(entry.path)))
-        if saved != name:  # the storage renamed it: the prefix was not fresh
-            store.delete(saved)
-            raise ValidationError({"files": f"Could not store “{entry.path}”."})
-        total += counter.count
-        written.append((entry.path, counter.count))
+    try:
+        for entry in entries:
+            name = prefix + entry.path
+            if entry.exact:
+                content, size = entry.open(), entry.size
+            else:
+                reader = _CountingReader(entry.open(), path=entry.path, claimed=entry.size,
+                                         limit=max_bytes() - total)
+                content = File(reader, name=posixpath.basename(entry.path))
+            saved = store.save(name, content)
+            if saved != name:  # the storage renamed it: the prefix was not fresh
+                store.delete(saved)
+                raise ValidationError({"files": f"Could not store “{entry.path}”."})
+            if not entry.exact:
+                size = content.file.count
+            total += size
+            written.append((entry.path, size))
+    except BaseException:
+        # e.g. an archive member longer than it claimed: a node's relay may already hold the
+        # part sent before the lie showed
+        delete_tree(prefix, store)
+        raise
     if total == 0:
         raise ValidationError({"files": "The upload is empty: every file has zero bytes."})
     return written
 
 
 class _CountingReader:
-    """Wraps a binary stream: counts bytes read and stops past `limit` (archives may lie)."""
+    """Wraps a binary stream whose size is only claimed (an archive's member, a download): counts
+    the bytes read, stops past `limit` and at any difference from the claimed size (archives may
+    lie). The claimed size is shown to the storage, so a node's relay streams it without spooling
+    it first; a lie is caught here, as it is read."""
 
-    def __init__(self, raw, *, limit: int):
-        self.raw, self.limit, self.count = raw, limit, 0
+    def __init__(self, raw, *, path: str, claimed: int, limit: int):
+        self.raw, self.path, self.claimed, self.limit, self.count = raw, path, claimed, limit, 0
 
     def read(self, size: int = -1) -> bytes:
         data = self.raw.read(size if size and size > 0 else CHUNK)
@@ -245,6 +266,9 @@ class _CountingReader:
             raise ValidationError(
                 {"files": f"The upload is larger than the limit of {human_size(max_bytes())}."}
             )
+        if self.count > self.claimed or (not data and self.count < self.claimed):
+            raise ValidationError({"files": f"“{self.path}” holds {'more' if data else 'fewer'} bytes "
+                                            f"than its archive says ({self.claimed})."})
         return data
 
     def chunks(self, chunk_size=CHUNK):
@@ -261,7 +285,7 @@ class _CountingReader:
 
     @property
     def size(self):
-        return None
+        return self.claimed
 
     def __iter__(self):
         return self.chunks()
@@ -317,13 +341,27 @@ class _Sink:
         return out
 
 
-def stream_zip(prefix: str, paths: list[str], store: Storage = default_storage) -> Iterator[bytes]:
-    """A zip of the files at `paths`, generated chunk by chunk (never whole in memory)."""
+def _read_exactly(prefix: str, path: str, size: int, store: Storage) -> Iterator[bytes]:
+    """The `size` bytes of a stored file, as its row records them: the archive's length was
+    announced from the rows, so a file that changed size cuts the response (an error to the
+    client) rather than sending a body whose length is not what was announced."""
+    left = size
+    with open_file(prefix, path, store) as src:
+        while left and (data := src.read(min(CHUNK, left))):
+            left -= len(data)
+            yield data
+    if left:
+        raise OSError(f"“{path}” is {left} bytes shorter in storage than its row says ({size}).")
+
+
+def stream_zip(prefix: str, files: list[tuple[str, int]],
+               store: Storage = default_storage) -> Iterator[bytes]:
+    """A zip of `files` ([(path, size)]), generated chunk by chunk (never whole in memory)."""
     sink = _Sink()
     with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for path in paths:
-            with open_file(prefix, path, store) as src, zf.open(path, mode="w", force_zip64=True) as dst:
-                while data := src.read(CHUNK):
+        for path, size in files:
+            with zf.open(path, mode="w", force_zip64=True) as dst:
+                for data in _read_exactly(prefix, path, size, store):
                     dst.write(data)
                     if chunk := sink.drain():
                         yield chunk
@@ -333,12 +371,90 @@ def stream_zip(prefix: str, paths: list[str], store: Storage = default_storage) 
         yield chunk
 
 
-def zip_download(resource, paths: list[str]) -> StreamingHttpResponse:
-    """The files at `paths` of a dataset or model as one zip attachment, streamed as it is written
-    (the web page and the API answer the same download)."""
+def zip_length(files: list[tuple[str, int]]) -> int:
+    """The exact length of `stream_zip(files)`, from the names and sizes alone, as Python's
+    zipfile lays it out for an unseekable output (stored, forced zip64 local headers, a zip64 data
+    descriptor after each file). It is sent as Content-Length, so a cut download is an error."""
+    limit = zipfile.ZIP64_LIMIT
+    offset = central = 0
+    for path, size in files:
+        name = len(zipfile.ZipInfo(path)._encodeFilenameFlags()[0])
+        header_offset = offset
+        offset += 30 + name + 20 + size + 24  # local header + zip64 extra, data, descriptor
+        extra = (2 if size > limit else 0) + (1 if header_offset > limit else 0)
+        central += 46 + name + (4 + 8 * extra if extra else 0)
+    zip64 = len(files) > zipfile.ZIP_FILECOUNT_LIMIT or offset > limit or central > limit
+    return offset + central + (56 + 20 if zip64 else 0) + 22
+
+
+def zip_download(resource, files: list[tuple[str, int]]) -> StreamingHttpResponse:
+    """The `files` ([(path, size)]) of a dataset or model as one zip attachment, streamed as it is
+    written (the web page and the API answer the same download), with its length announced."""
     response = StreamingHttpResponse(
-        stream_zip(resource.storage_prefix, paths, resource.file_storage), content_type="application/zip",
+        stream_zip(resource.storage_prefix, files, resource.file_storage), content_type="application/zip",
     )
+    response["Content-Length"] = zip_length(files)
     filename = f"{slugify(resource.name) or resource.kind[:-1]}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _tar_header(path: str, size: int, mtime: int) -> bytes:
+    info = tarfile.TarInfo(path)
+    info.size, info.mtime, info.mode = size, mtime, 0o644
+    return info.tobuf(format=tarfile.PAX_FORMAT)  # PAX: long and non-ASCII names, files over 8 GiB
+
+
+def _tar_padding(size: int) -> int:
+    return -size % tarfile.BLOCKSIZE
+
+
+TAR_END = b"\0" * (2 * tarfile.BLOCKSIZE)
+
+
+def tar_members(files: list[tuple[str, int]], mtime: int) -> list[tuple[str, int, bytes]]:
+    """[(path, size, tar header)] for `stream_tar`: each header made once, for the announced
+    length and for the stream."""
+    return [(path, size, _tar_header(path, size, mtime)) for path, size in files]
+
+
+def stream_tar(prefix: str, members: list[tuple[str, int, bytes]],
+               store: Storage = default_storage) -> Iterator[bytes]:
+    """An uncompressed tar of `members` (from `tar_members`): what the CLI unpacks as it arrives
+    (each member's size is in its header, unlike a streamed zip's), so it needs no temporary copy."""
+    def pieces():
+        for path, size, header in members:
+            yield header
+            yield from _read_exactly(prefix, path, size, store)
+            if pad := _tar_padding(size):
+                yield b"\0" * pad
+        yield TAR_END
+
+    # Small files make small pieces: sent in CHUNK-sized batches, not one write each.
+    batch = bytearray()
+    for piece in pieces():
+        if not batch and len(piece) >= CHUNK:
+            yield piece
+            continue
+        batch += piece
+        if len(batch) >= CHUNK:
+            yield bytes(batch)
+            batch.clear()
+    if batch:
+        yield bytes(batch)
+
+
+def tar_download(resource, files: list[tuple[str, int]]) -> StreamingHttpResponse:
+    """The `files` of a dataset or model as one tar, with its exact length and its file count
+    (`X-Trainshed-Files`), so the client can tell a cut download from a whole one."""
+    members = tar_members(files, int(resource.created_at.timestamp()))
+    response = StreamingHttpResponse(
+        stream_tar(resource.storage_prefix, members, resource.file_storage),
+        content_type="application/x-tar",
+    )
+    response["Content-Length"] = sum(len(header) + size + _tar_padding(size)
+                                     for _path, size, header in members) + len(TAR_END)
+    response["X-Trainshed-Files"] = len(files)
+    filename = f"{slugify(resource.name) or resource.kind[:-1]}.tar"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

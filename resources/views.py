@@ -197,8 +197,8 @@ def resource_download(request: HttpRequest, kind: str, pk) -> HttpResponse:
     resource = selectors.resource_get(kind=kind, project=project, pk=pk)
     if resource.status != StoredStatus.READY:
         raise Http404
-    paths = list(selectors.resource_files(resource=resource).values_list("path", flat=True))
-    return storage.zip_download(resource, paths)
+    files = list(selectors.resource_files(resource=resource).values_list("path", "size_bytes"))
+    return storage.zip_download(resource, files)
 
 
 @login_required

@@ -286,25 +286,44 @@ class Trainshed:
             raise TrainshedError(f"Not a Trainshed API answer from {url}",
                                  status=response.status_code) from None
 
-    async def download(self, path: str, into: BinaryIO, progress: Progress | None = None) -> int:
+    async def download(self, path: str, into: BinaryIO, progress: Progress | None = None, *,
+                       params: dict | None = None) -> int:
         """Stream the body of `GET path` into the binary file `into`; returns the bytes written.
-        `progress` is called with (bytes, Content-Length or None) as they come."""
+        `progress` is called with (bytes, Content-Length or None) as they come. A body that ends
+        before its announced length is an error, never a short file."""
         headers = self._headers()
         url = f"{self.config.api_url}/api/v1{path}"
         written = 0
+        expected = None
+        response_started = False
         try:
-            async with self._session().stream("GET", url, headers=headers) as response:
+            async with self._session().stream("GET", url, headers=headers, params=params) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise self._refusal(response, url)
+                response_started = True
                 length = response.headers.get("content-length")
+                # the announced length counts the bytes as sent (before any Content-Encoding)
+                if "Content-Encoding" not in response.headers:
+                    expected = length if length and length.isdigit() else None
                 into = counting(into, progress, int(length) if length and length.isdigit() else None)
                 async for chunk in response.aiter_bytes():
                     into.write(chunk)
                     written += len(chunk)
         except httpx.HTTPError as exc:
-            raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
+            if not response_started and not written:
+                raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
+            raise _cut(url, written, expected, exc) from exc
+        if expected is not None and written != int(expected):
+            raise _cut(url, written, expected, None)
         return written
+
+
+def _cut(url: str, written: int, expected: str | None, exc: Exception | None) -> TrainshedError:
+    of = f" of {int(expected):,}" if expected is not None else ""
+    why = f" ({exc})" if exc else ""
+    return TrainshedError(f"The download of {url} was cut off after {written:,}{of} bytes{why}: "
+                          "nothing it wrote can be trusted; try again.")
 
 
 class _SyncNamespace:

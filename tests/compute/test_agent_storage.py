@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import socket
+import tarfile
 import time
 import tracemalloc
 import uuid
@@ -217,9 +218,14 @@ def test_a_dataset_round_trips_through_resources_storage(store, node, tmp_path, 
         with storage.open_file(prefix, path, store) as f:
             assert f.read() == data
 
-    blob = b"".join(storage.stream_zip(prefix, list(files), store))
+    sized = [(p, len(d)) for p, d in files.items()]
+    blob = b"".join(storage.stream_zip(prefix, sized, store))
+    assert len(blob) == storage.zip_length(sized)
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
         assert {n: zf.read(n) for n in zf.namelist()} == files
+    blob = b"".join(storage.stream_tar(prefix, storage.tar_members(sized, 0), store))
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tf:
+        assert {m.name: tf.extractfile(m).read() for m in tf} == files
 
     storage.delete_tree(prefix, store)
     assert files_under(node.root) == []
@@ -227,8 +233,9 @@ def test_a_dataset_round_trips_through_resources_storage(store, node, tmp_path, 
 
 
 def test_an_archive_upload_goes_to_the_node(store, node, settings):
-    """Archive members have no size the storage can see (the counting reader hides it): they are
-    spooled, counted, and the upload limit still applies."""
+    """Archive members are sent with the size their archive claims (streamed, not spooled) and
+    counted as they are read: a member that lies about its size, or an upload over the limit, is
+    refused before anything is kept."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("a/one.txt", "1" * 1000)
@@ -283,3 +290,26 @@ def test_prefix_scopes_every_name(node):
     assert store.listdir("") == ([], ["f.txt"])
     store.delete("f.txt")
     assert os.listdir(node.root) == []
+
+
+def test_an_upload_goes_to_the_node_written_once(store, node):
+    """A received upload (Django's temporary file, its size known) streams to the node's relay:
+    the node writes it once and nothing is spooled on the way (was: spooled, then sent)."""
+    from django.core.files.uploadedfile import TemporaryUploadedFile
+
+    data = os.urandom(12 * 1024 * 1024)  # over the relay's 8 MiB in-memory spool
+    upload = TemporaryUploadedFile("big.bin", "application/octet-stream", len(data), None)
+    upload.write(data)
+    upload.flush()
+    upload.seek(0)
+
+    def written() -> int:  # the relay runs in this process: its writes count here too
+        with open("/proc/self/io") as f:
+            return int(next(li for li in f if li.startswith("write_bytes:")).split()[1])
+
+    before = written()
+    assert storage.write_tree("datasets/p/up/", storage.entries_from_uploads([upload]), store) == [
+        ("big.bin", len(data))]
+    assert len(data) <= written() - before < 1.2 * len(data)
+    assert (node.root / "datasets/p/up/big.bin").read_bytes() == data
+    upload.close()
