@@ -400,3 +400,33 @@ class JobLogChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} #{self.seq}"
+
+
+class PublicMoveStatus(models.TextChoices):
+    MOVING = "moving", "Moving"
+    DONE = "done", "Done"
+
+
+class PublicMove(models.Model):
+    """The owner's "Move" of an owned-only project's datasets and models from public storage to
+    their node, done by a background task; the page shows it while it runs and its result after.
+    `failures` holds [{"kind", "name", "reason"}] of those left where they were."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    node = models.ForeignKey("compute.ComputeNode", null=True, on_delete=models.SET_NULL, related_name="+")
+    node_name = models.CharField(max_length=200)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=8, choices=PublicMoveStatus.choices, default=PublicMoveStatus.MOVING)
+    moved = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"], name="publicmove_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: {self.status}"
