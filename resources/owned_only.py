@@ -34,7 +34,7 @@ from resources.models import (
     PublicMoveStatus,
     StoredStatus,
 )
-from resources.tasks import move_public_files
+from resources.tasks import failure_reason, move_public_files
 
 logger = logging.getLogger(__name__)
 
@@ -162,12 +162,6 @@ def _resource_move(resource, node: ComputeNode) -> None:
     storage.delete_tree(prefix, source)
 
 
-def _failure_reason(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or exc.__class__.__name__
-
-
 def public_files_move(*, move_id) -> str:
     """Run by the worker: move each dataset and model of the project still on public storage, one
     at a time (each its own transaction), and record which were moved and which failed, why."""
@@ -187,7 +181,7 @@ def public_files_move(*, move_id) -> str:
                 moved += 1
             except Exception as exc:  # each failure is named on the page; the original stays
                 logger.info("move of %s %s to %s failed: %s", kind, resource.pk, move.node_name, exc)
-                failures.append({"kind": kind, "name": resource.name, "reason": _failure_reason(exc)[:500]})
+                failures.append({"kind": kind, "name": resource.name, "reason": failure_reason(exc)[:500]})
     with transaction.atomic():
         PublicMove.objects.filter(pk=move.pk).update(status=PublicMoveStatus.DONE, moved=moved,
                                                      failures=failures, finished_at=timezone.now())

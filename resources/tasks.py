@@ -35,7 +35,7 @@ def _download(url: str, into) -> str:
     return got.filename
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         return error_text(exc)
     return str(exc) or exc.__class__.__name__
@@ -72,7 +72,7 @@ def resource_fetch(*, kind: str, resource_id: str) -> str:
         logger.info("download of %s %s failed: %s", kind, resource_id, exc)
         storage.delete_tree(resource.storage_prefix, resource.file_storage)
         resource_cls.objects.filter(pk=resource_id).update(
-            status=StoredStatus.FAILED, failure_reason=_reason(exc)[:2000]
+            status=StoredStatus.FAILED, failure_reason=failure_reason(exc)[:2000]
         )
         return StoredStatus.FAILED
     return StoredStatus.READY

@@ -53,3 +53,21 @@ def test_owner_moves_public_datasets_to_their_node(live_server, page, screenshot
     on_node = sorted(p.name for p in (tmp_path / "agent" / "files").rglob("*") if p.is_file())
     assert on_node == ["images.csv", "reviews.csv"]
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file() and ".incoming" not in p.parts]
+
+
+def test_move_is_disabled_with_the_reason_when_the_owners_node_is_offline(live_server, page, screenshots,
+                                                                          settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    seed_gpu_types()
+    bob = UserFactory(email="bob@example.com", name="Bob")
+    team = ready(ProjectFactory(owner=bob, name="Vision"))
+    resource_services.dataset_create_from_upload(
+        project=team, name="reviews", created_by=bob, files=[SimpleUploadedFile("r.csv", b"x,y\n")])
+    make_node(owner=bob, name="bobs-box", online=False)
+    project_services.project_settings_update(project=team, actor=bob, owned_compute_only=True)
+    sign_in(page, live_server.url, bob.email)
+    page.goto(f"{live_server.url}/compute/projects/{team.pk}/")
+    page.wait_for_selector("[data-move-refusal]")
+    assert page.locator("[data-move-public]").is_disabled()
+    assert "no online node with storage" in page.locator("[data-move-refusal]").inner_text().lower()
+    page.screenshot(path=str(screenshots / "e2e-public-move-disabled.png"), full_page=True)
