@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
 from compute.models import ComputeNode
 from compute.services import storage_node_for
@@ -34,7 +35,7 @@ from resources.models import (
     PublicMoveStatus,
     StoredStatus,
 )
-from resources.tasks import failure_reason, move_public_files
+from resources.tasks import failure_reason
 
 logger = logging.getLogger(__name__)
 
@@ -188,3 +189,10 @@ def public_files_move(*, move_id) -> str:
         audit_record(project=project, actor=move.actor, action="compute.public_moved", target=move.node_name,
                      after={"moved": moved, "failed": [f"{f['kind'][:-1]} {f['name']}" for f in failures]})
     return "failed" if failures else "done"
+
+
+# Beside the work it runs (not in resources.tasks, which this module imports for failure_reason).
+@task(queue_name="downloads")  # file copies, as long as downloads: never beside accrual
+def move_public_files(move_id: str) -> str:
+    """The owner's "Move" of an owned-only project's public datasets and models to their node."""
+    return public_files_move(move_id=move_id)

@@ -76,11 +76,3 @@ def resource_fetch(*, kind: str, resource_id: str) -> str:
         )
         return StoredStatus.FAILED
     return StoredStatus.READY
-
-
-@task(queue_name="downloads")  # file copies, as long as downloads: never beside accrual
-def move_public_files(move_id: str) -> str:
-    """The owner's "Move" of an owned-only project's public datasets and models to their node."""
-    from resources.owned_only import public_files_move  # it queues this task
-
-    return public_files_move(move_id=move_id)

@@ -71,7 +71,7 @@ def test_move_copies_the_files_to_the_node_then_deletes_the_public_copy(
     assert "Moving datasets and models to your node workstation…" in moving
     assert f'hx-get="{section_url}" hx-trigger="every 2s"' in moving
     move = PublicMove.objects.get(project=project)
-    task = DBTaskResult.objects.get(task_path="resources.tasks.move_public_files")
+    task = DBTaskResult.objects.get(task_path="resources.owned_only.move_public_files")
     assert task.queue_name == "downloads" and task.args_kwargs["args"] == [str(move.pk)]
     assert AuditEvent.objects.filter(project=project, action="compute.public_move_started").exists()
 

@@ -40,7 +40,7 @@ def test_owner_moves_public_datasets_to_their_node(live_server, page, screenshot
         page.wait_for_selector("[data-moving]:has-text('Moving datasets and models to your node bobs-box')")
         page.screenshot(path=str(screenshots / "e2e-public-move-moving.png"), full_page=True)
 
-        result = DBTaskResult.objects.get(task_path="resources.tasks.move_public_files")
+        result = DBTaskResult.objects.get(task_path="resources.owned_only.move_public_files")
         assert result.task.call(*result.args_kwargs["args"]) == "done"  # what the worker runs
 
         page.wait_for_selector("[data-move-result]:has-text('Moved 2 to your node bobs-box')", timeout=15_000)
