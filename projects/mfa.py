@@ -37,8 +37,12 @@ def lacks_required_mfa(user, project: Project) -> bool:
 
 def locked_projects(*, user) -> list[Project]:
     """The projects shared with `user` that they cannot open until they turn two-factor on, for
-    their project list: one query, whatever the number."""
+    their project list: one query, whatever the number (two when there are some)."""
     if not getattr(user, "is_authenticated", False):
+        return []
+    # Almost always none: a plain EXISTS (no join, no subquery to build) spares the dashboard the
+    # full query, which cost about a fifth of its CPU for an empty list.
+    if not Membership.objects.filter(user_id=user.pk, project__require_two_factor=True).exists():
         return []
     return list(
         Project.objects.filter(memberships__user=user).filter(locked_for(user.pk))

@@ -3,6 +3,7 @@ very next request."""
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from projects import access
@@ -210,3 +211,41 @@ def test_dashboard_lists_mine_then_shared_with_owner_and_access(client, owner, p
     assert mine.index("Personal") < mine.index("Vision Research")
     assert "Their Project" in shared and "them@example.com" in shared
     assert "Read-Only" in shared and "None" in shared and "All" in shared
+
+
+def test_member_row_is_one_form_whose_buttons_post_with_each_requests_own_csrf_token(owner, project):
+    """A member row is cached up to its CSRF token: each request still gets a form carrying its own
+    token, Update posts to the form's action and Remove (its second button) to its formaction;
+    both work with CSRF checks on, and a changed level shows on the next page (the key holds it)."""
+    bob = UserFactory(email="bob@example.com")
+    membership = add_member(project, bob, jobs="read", datasets="read", models="read")
+    detail = reverse("projects:detail", args=[project.pk])
+    update = reverse("projects:member-update", args=[project.pk, membership.pk])
+    remove = reverse("projects:member-remove", args=[project.pk, membership.pk])
+
+    def row_and_token(client):
+        page = client.get(detail).content.decode()
+        row = page[page.index(f'<tr id="member-{membership.pk}">'):]
+        row = row[:row.index("</tr>")]
+        token = row.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+        return row, token
+
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(owner)
+    second.force_login(owner)
+    row, token = row_and_token(first)
+    other_row, other_token = row_and_token(second)  # the same row from the cache, another token
+    assert row.count("<form") == 1 and row.count("csrfmiddlewaretoken") == 1
+    assert f'action="{update}"' in row and f'formaction="{remove}"' in row and f'hx-post="{remove}"' in row
+    assert other_token != token and other_row.replace(other_token, token) == row
+
+    fields = {"csrfmiddlewaretoken": token, "members_page": "1",
+              "jobs": "all", "datasets": "read", "models": "none"}
+    assert first.post(update, fields).status_code == 302
+    row, token = row_and_token(first)
+    assert '<option value="all" selected>All</option>' in row.split('name="jobs"')[1].split("</select>")[0]
+    assert '<option value="none" selected>' in row.split('name="models"')[1].split("</select>")[0]
+
+    assert first.post(remove, fields | {"csrfmiddlewaretoken": token}).status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert f'<tr id="member-{membership.pk}">' not in first.get(detail).content.decode()
