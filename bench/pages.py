@@ -42,6 +42,7 @@ ENV = {
     "TRAINSHED_FERNET_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
     "TRAINSHED_VAR_DIR": str(VAR),
     "TRAINSHED_RATE_LIMITS": "0",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # the seed's notices mail nobody
 }
 
 
