@@ -118,6 +118,8 @@ def test_unknown_size_is_spooled_then_sent(store, node):
     assert (node.root / "m/unsized.bin").read_bytes() == data
 
 
+# response.close() sends request_finished, whose handler closes old database connections.
+@pytest.mark.django_db
 def test_open_streams_reads_and_seeks(store, node):
     data = bytes(range(256)) * 4096  # 1 MiB
     (node.root / "d").mkdir()

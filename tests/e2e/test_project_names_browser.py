@@ -43,6 +43,6 @@ def test_shared_names_show_their_owner(live_server, page, screenshots):
     page.goto(f"{base}/billing/")
     statement = page.locator("table").first.inner_text()
     assert re.search(r"Team · ann@example.com", statement) and re.search(r"Team · bob@example.com", statement)
-    ledger = page.locator("section", has_text="Ledger").locator("table").inner_text()
+    ledger = page.locator(".ledger").inner_text()  # one row per resource and day (a grid, not a table)
     assert "Team · ann@example.com" in ledger and "Team · bob@example.com" in ledger
     page.screenshot(path=str(screenshots / "e2e-names-billing.png"), full_page=True)
