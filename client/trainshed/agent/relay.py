@@ -527,7 +527,7 @@ class RelayServer:
         framing, length = _body_framing(ex.request)
         if framing != "length":
             raise HTTPError(411, "Send the file with its Content-Length.")
-        _root, target = self._resolve(key, folder=False)
+        root, target = self._resolve(key, folder=False)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
@@ -556,6 +556,7 @@ class RelayServer:
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            _prune_empty(target.parent, root)  # a cut upload leaves no folders it made behind
             raise
         await ex.json(201, {"size": length})
 
@@ -610,13 +611,7 @@ class RelayServer:
             pass
         except OSError as exc:  # a folder that still holds files
             raise HTTPError(409, "The folder is not empty.") from exc
-        folder = target.parent
-        while folder != root and root in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-            folder = folder.parent
+        _prune_empty(target.parent, root)
         await ex.send(204, b"", "application/json")
 
     async def _list(self, ex: _Exchange, key: str) -> None:
@@ -836,3 +831,13 @@ async def _splice(client_reader, client_writer, up_reader, up_writer) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _prune_empty(folder: Path, root: Path) -> None:
+    """Remove `folder` and its parents while they are empty, up to (not including) `root`."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
