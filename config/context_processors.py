@@ -4,6 +4,7 @@ a resource type the person has "none" access to in the active project is left ou
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from projects import access
 
@@ -34,12 +35,17 @@ def _shown(request, kind: str | None) -> bool:
 
 
 def layout(request) -> dict:
-    match = getattr(request, "resolver_match", None)
-    sections = [{"label": label, "url_name": name, "current": _is_current(marks, match)}
-                for label, name, marks, kind in SECTIONS if _shown(request, kind)]
+    # Lazy: only a page that draws the header reads the active project (a bare page reads none).
+    sections = SimpleLazyObject(lambda: _sections(request))
     return {"nav_sections": sections,
             # what the cached header links vary on (templates/_nav.html): the current one, and
             # which are shown (a type with "none" access has no link)
-            "nav_key": ":".join([next((s["label"] for s in sections if s["current"]), "")]
-                                + [s["label"] for s in sections]),
+            "nav_key": SimpleLazyObject(lambda: ":".join(
+                [next((s["label"] for s in sections if s["current"]), "")] + [s["label"] for s in sections])),
             "password_signup": settings.TRAINSHED_PASSWORD_SIGNUP}
+
+
+def _sections(request) -> list[dict]:
+    match = getattr(request, "resolver_match", None)
+    return [{"label": label, "url_name": name, "current": _is_current(marks, match)}
+            for label, name, marks, kind in SECTIONS if _shown(request, kind)]

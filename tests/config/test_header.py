@@ -96,3 +96,12 @@ def test_every_form_of_a_page_posts_with_its_csrf_token(db):
                             {"jobs": "all", "datasets": "read", "models": "none", "csrfmiddlewaretoken": tokens[0]})
     assert response.status_code == 302
     assert member.memberships.get().jobs == "all"
+
+
+def test_a_page_without_the_header_reads_no_project(client, user, django_assert_num_queries):
+    # The bare page every benchmark compares to: the session and the person, nothing of the
+    # header (its sections are worked out only when a template draws them).
+    client.force_login(user)
+    with django_assert_num_queries(2):
+        response = client.get(reverse("accounts:whoami"))
+    assert response.status_code == 200 and user.email in response.content.decode()
