@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from settings_env import server_env  # bench/settings_env.py: this script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB = os.environ.get("BENCH_DB", "trainshed_bench")
@@ -32,18 +34,7 @@ PAIRS = int(os.environ.get("BENCH_PAIRS", "3"))  # (bare, page) runs per page; t
 BIG = 10_000
 VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-"))
 
-ENV = {
-    **os.environ,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "DEBUG": "0",
-    "SECRET_KEY": "bench-" + "k" * 60,
-    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    "SECURE_SSL_REDIRECT": "0",
-    "TRAINSHED_FERNET_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
-    "TRAINSHED_VAR_DIR": str(VAR),
-    "TRAINSHED_RATE_LIMITS": "0",
-    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",  # the seed's notices mail nobody
-}
+ENV = {**os.environ, **server_env(DB, VAR)}
 
 
 def sh(*args, **kw):

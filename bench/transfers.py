@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from settings_env import server_env  # bench/settings_env.py: this script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB = os.environ.get("BENCH_DB", "trainshed_bench_transfers")
@@ -40,14 +42,7 @@ BIN = Path(sys.executable).parent
 
 ENV = {
     **os.environ,
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "DEBUG": "0",
-    "SECRET_KEY": "bench-" + "k" * 60,
-    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    "SECURE_SSL_REDIRECT": "0",
-    "TRAINSHED_FERNET_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
-    "TRAINSHED_VAR_DIR": str(VAR / "var"),
-    "TRAINSHED_RATE_LIMITS": "0",
+    **server_env(DB, VAR / "var"),
     "TRAINSHED_MAX_UPLOAD_BYTES": str(max(2 * 1024**3, 2 * BIG_MB * 1024**2)),
     "BENCH_FLOOR_DIR": str(FLOOR),
     "TRAINSHED_CONFIG_DIR": str(VAR / "cli"),
