@@ -47,7 +47,7 @@ def command() -> None:
         if matches:
             # Projects of different owners may share a name: ask again with the owner beside it.
             echo(f"More than one project is called {answer!r}: type one of "
-                 f"{', '.join(labels[p['id']] for p in matches)} (or its id).", err=True)
+                 f"{', '.join(sorted(labels[p['id']] for p in matches))} (or its id).", err=True)
         else:
             echo(f"No project called {answer!r}. Choose one of: {', '.join(names)}.", err=True)
 
