@@ -20,6 +20,7 @@ from django_tasks import task
 
 from compute.models import ComputeNode
 from compute.services import storage_node_for
+from core.forms import error_text
 from projects import access
 from projects.audit import audit_record
 from projects.models import Project
@@ -115,7 +116,7 @@ def public_move_refusal(*, project: Project) -> str:
     try:
         storage_node_for(project=project)
     except ValidationError as exc:
-        return " ".join(exc.messages)
+        return error_text(exc)
     return ""
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.forms import error_text
 from projects import access
 from resources.owned_only import (
     public_files_move_start,
@@ -52,7 +53,7 @@ def public_leftovers_choose(request: HttpRequest, project_id) -> HttpResponse:
         try:
             move = public_files_move_start(project=project, actor=request.user)
         except ValidationError as exc:
-            error = " ".join(exc.messages)
+            error = error_text(exc)
             if not request.htmx:
                 messages.error(request, error)
                 return redirect("resources:public-leftovers", project_id=project.pk)
