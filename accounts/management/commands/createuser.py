@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.services import user_create
+from core.forms import error_text
 
 
 class Command(BaseCommand):
@@ -37,7 +38,7 @@ class Command(BaseCommand):
                     TOTP.activate(user, secret)
                     codes = RecoveryCodes.activate(user).get_unused_codes()
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+            raise CommandError(error_text(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Created {user.email} (id {user.pk})."))
         if totp:
             self.stdout.write(f"Two-factor sign-in: on. Authenticator secret: {secret}")

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import User, normalize_email
 from billing import services
 from billing.models import BillingAccount
+from core.forms import error_text
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
                 account=account, amount=amount, note=note or "Granted by an operator"
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+            raise CommandError(error_text(exc)) from exc
         self.stdout.write(
             f"Granted {entry.amount} credits to {person.email}; balance {services.balance(account)}."
         )

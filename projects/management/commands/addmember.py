@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from core.forms import error_text
 from projects import services
 from projects.management.commands._project_arg import project_by_id
 from projects.models import Access, Invitation
@@ -22,7 +23,7 @@ class Command(BaseCommand):
                 project=project, email=email, jobs=jobs, datasets=datasets, models=models, actor=None
             )
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+            raise CommandError(error_text(exc)) from exc
         if isinstance(added, Invitation):
             self.stdout.write(f"Invited {added.email} to {project.name} (no account yet).")
         else:

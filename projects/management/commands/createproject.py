@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User, normalize_email
+from core.forms import error_text
 from projects import services
 
 
@@ -19,5 +20,5 @@ class Command(BaseCommand):
         try:
             project = services.project_create(owner=person, name=name)
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+            raise CommandError(error_text(exc)) from exc
         self.stdout.write(str(project.pk))

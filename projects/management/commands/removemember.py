@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User, normalize_email
+from core.forms import error_text
 from projects import services
 from projects.management.commands._project_arg import project_by_id
 
@@ -21,5 +22,5 @@ class Command(BaseCommand):
         try:
             services.membership_remove(project=project, user=person, actor=None)
         except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from exc
+            raise CommandError(error_text(exc)) from exc
         self.stdout.write(f"Removed {person.email} from {project.name}.")
