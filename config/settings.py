@@ -138,6 +138,14 @@ CACHES = {
         "TIMEOUT": 3600,
         "OPTIONS": {"MAX_ENTRIES": 20_000},
     },
+    # Each process's job-log redactor per project (it holds secret values: never a shared cache),
+    # keyed by the project's secrets_version, which every key or secret write bumps.
+    "redaction": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "trainshed-redaction",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 5_000},
+    },
     # Fragments that are the same for everyone (the header's links): {% cache … using="fragments" %}.
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

@@ -82,6 +82,9 @@ class Project(models.Model):
     # Set when someone left (or was removed) with jobs still running: the owner's page then lists
     # them with a stop button. Read with the project's own row, so other pages pay no query.
     former_member_jobs_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped by every write to the project's keys, secrets and retired values: the job-log
+    # redactor is kept per process under it (projects.keys.redaction), read with the project.
+    secrets_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

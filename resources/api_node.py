@@ -177,7 +177,8 @@ def job_spec(job: Job) -> dict:
         "disk_gb": job.disk_gb, "port": job.port,
         "output_model": job.output_type == JobOutput.MODEL,
         "inputs": _inputs(job),
-        "log_seq": job.log_chunks.order_by("-seq").values_list("seq", flat=True).first() or 0,
+        "log_seq": (job.last_log_seq if hasattr(job, "last_log_seq")  # read with the claim
+                    else job.log_chunks.order_by("-seq").values_list("seq", flat=True).first()) or 0,
         "heartbeat_seconds": settings.TRAINSHED_JOB_HEARTBEAT_SECONDS,
     }
 

@@ -22,6 +22,8 @@ from trainshed.errors import TrainshedError
 #: The pause between polls that found nothing new: a poll at the end of the log reads no chunk,
 #: so a short pause costs the server little and adds at most 0.25 s to when a line shows.
 FOLLOW_EVERY = 0.25
+#: The pause, as a share of FOLLOW_EVERY, after a poll that brought text (the job is writing).
+FOLLOW_FLOWING = 0.4
 #: Following gives up after this many failures in a row (a refusal ends it at once).
 FOLLOW_RETRIES = 5
 
@@ -126,4 +128,6 @@ class Jobs(Namespace):
                 continue
             if page["ended"]:
                 return
-            await asyncio.sleep(every)
+            # Output is flowing (this poll brought some): look again sooner, so the end of a
+            # burst is not left waiting a whole pause.
+            await asyncio.sleep(every * FOLLOW_FLOWING if page["text"] else every)

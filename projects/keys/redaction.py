@@ -6,6 +6,8 @@ import json
 import re
 from collections.abc import Callable
 
+from django.core.cache import caches
+from django.db.models import F
 from django.views.decorators.debug import sensitive_variables
 
 from projects import crypto
@@ -17,6 +19,7 @@ _MIN_FRAGMENT = 8
 # Shorter values are not hidden inside other text: a 1-letter secret would turn every "e" of every
 # log into ***. The key and secret forms say so.
 MIN_REDACTED_LENGTH = 6
+CACHE_ALIAS = "redaction"
 
 
 @sensitive_variables()
@@ -52,15 +55,30 @@ def _redactable_values(project: Project) -> set[str]:
 def redactor(*, project: Project) -> Callable[[str], str]:
     """A function that replaces every key secret and secret value of `project` in a text with ***.
 
-    Built once per job (values as they are now); apply it to every log chunk served by the UI or
-    the API. Longest values first, so a value containing another is hidden whole.
+    Longest values first, so a value containing another is hidden whole. The pattern is kept in
+    this process's "redaction" cache under the project's `secrets_version` (bumped by every key or
+    secret write), so a log chunk's request does not read and decrypt every value again.
     """
-    values = sorted(_redactable_values(project), key=len, reverse=True)
-    if not values:
+    cache = caches[CACHE_ALIAS]
+    key, version = f"redactor:{project.pk}", project.secrets_version
+    source = cache.get(key, version=version)
+    if source is None:
+        values = sorted(_redactable_values(project), key=len, reverse=True)
+        source = "|".join(re.escape(v) for v in values)
+        cache.set(key, source, version=version)
+    if not source:
         return lambda text: text
-    pattern = re.compile("|".join(re.escape(v) for v in values))
+    pattern = re.compile(source)
 
     def redact(text: str) -> str:
         return pattern.sub(REDACTED, text)
 
     return redact
+
+
+def secrets_changed(*, project: Project) -> None:
+    """The project's keys, secrets or retired values changed: later redactors read them again
+    (in every process). Call inside the transaction that changes them."""
+    Project.objects.filter(pk=project.pk).update(secrets_version=F("secrets_version") + 1)
+    project.secrets_version = (Project.objects.filter(pk=project.pk)
+                               .values_list("secrets_version", flat=True).get())

@@ -8,6 +8,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from projects import access, crypto
 from projects.audit import audit_record
+from projects.keys.redaction import secrets_changed
 from projects.keys.specs import KeyType, spec_for
 from projects.keys.validation import _clean_secret, _gcp_details, _last4, clean_secret_name
 from projects.models import Project, ProjectKey, ProjectSecret, RetiredSecret
@@ -72,6 +73,7 @@ def key_set(*, project: Project, kind: str, public: dict[str, str], secret: str 
             key.last4 = _last4(plaintext)
     key.full_clean()
     key.save()
+    secrets_changed(project=project)
     audit_record(
         project=project, actor=actor,
         action="key.replaced" if existing else "key.set", target=f"{spec.label} key",
@@ -88,6 +90,7 @@ def key_remove(*, project: Project, kind: str, actor) -> bool:
         _retire_key(old)
     deleted, _ = ProjectKey.objects.filter(project=project, kind=kind).delete()
     if deleted:
+        secrets_changed(project=project)
         audit_record(project=project, actor=actor, action="key.removed", target=f"{spec.label} key")
     return bool(deleted)
 
@@ -116,6 +119,7 @@ def secret_set(*, project: Project, name: str, value: str | None, actor) -> Proj
     secret.last4 = _last4(value)
     secret.full_clean()
     secret.save()
+    secrets_changed(project=project)
     audit_record(
         project=project, actor=actor,
         action="secret.replaced" if existing else "secret.set", target=name,
@@ -130,6 +134,7 @@ def secret_remove(*, project: Project, name: str, actor) -> bool:
         _retire_secret(old)
     deleted, _ = ProjectSecret.objects.filter(project=project, name=name).delete()
     if deleted:
+        secrets_changed(project=project)
         audit_record(project=project, actor=actor, action="secret.removed", target=name)
     return bool(deleted)
 
@@ -184,6 +189,7 @@ def keys_copy_from_personal(*, project: Project, actor, include_secrets: bool = 
             )
             copied["secrets"].append(secret.name)
     if copied["keys"] or copied["secrets"]:
+        secrets_changed(project=project)
         audit_record(
             project=project, actor=actor, action="keys.copied_from_personal",
             after={"keys": copied["keys"], "secrets": copied["secrets"]},

@@ -145,6 +145,25 @@ def job_log_part(*, job: Job, before: int | None = None, after_lines: int = 0,
                    lines_before=max(0, max(job.log_lines, shown + after_lines) - shown - after_lines))
 
 
+def job_log_after(*, job: Job, after: int, lines: int = TAIL_LINES) -> LogPart | None:
+    """The lines stored after byte `after` (the end of a chunk the page already shows), secrets
+    replaced by ***: the job page's live poll reads only the chunks from there on, and none when
+    nothing is new. None when more than `lines` lines came since: show the tail afresh."""
+    if after >= job.log_bytes:
+        return LogPart(text="", start=after, end=after, lines=0, lines_before=0)
+    chunks = list(job.log_chunks.filter(start__gte=after).order_by("start", "seq")
+                  .values_list("start", "text")[:TAIL_CHUNKS + 1])
+    text = "".join(text for _, text in chunks)
+    count = text.count("\n")
+    if len(chunks) > TAIL_CHUNKS or count > lines:
+        return None
+    if not chunks:
+        return LogPart(text="", start=after, end=after, lines=0, lines_before=0)
+    end = chunks[-1][0] + len(chunks[-1][1].encode())
+    return LogPart(text=job_redactor(job=job)(text), start=chunks[0][0], end=end, lines=count,
+                   lines_before=0)
+
+
 def job_log_stream(*, job: Job) -> Iterator[str]:
     """The whole log, chunk by chunk, secrets replaced by ***."""
     redact = job_redactor(job=job)

@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,8 +87,9 @@ def _tell_ended(job: Job, event: JobEvent) -> None:
 
 def _locked(job: Job) -> Job:
     # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of a join (node).
-    return (Job.objects.select_for_update(of=("self",)).select_related("project", "node", "gpu_type")
-            .get(pk=job.pk))
+    # The project's owner too: the spending check reads their billing account.
+    return (Job.objects.select_for_update(of=("self",))
+            .select_related("project", "project__owner", "node", "gpu_type").get(pk=job.pk))
 
 
 def _who(actor) -> str:
@@ -346,8 +347,9 @@ def _gpu_indices(node: ComputeNode, job: Job) -> str:
     return ",".join(str(i) for i in free[: job.gpu_count])
 
 
-def _place(job: Job, *, actor=None) -> bool:
-    """Reserve GPUs for a locked job: starting (and enqueued after commit) or waiting."""
+def _place(job: Job, *, actor=None, **fields) -> bool:
+    """Reserve GPUs for a locked job: starting (and enqueued after commit) or waiting. `fields`
+    are saved with its status change (none when it stays waiting)."""
     reservation = compute_services.placement_reserve(
         project=job.project, gpu_type=job.gpu_type, gpu_count=job.gpu_count, holder=job.holder,
         label=f"{job.get_type_display()} job “{job.name}”", disk_gb=job.disk_gb,
@@ -357,11 +359,11 @@ def _place(job: Job, *, actor=None) -> bool:
             _set_status(job, JobStatus.WAITING, actor=actor,
                         message=f"No {job.gpu_type.name} node has {job.gpu_count} free GPU(s) and "
                                 f"{job.disk_gb} GB of free disk now.",
-                        status_reason="Waiting for a node with free GPUs and disk.")
+                        status_reason="Waiting for a node with free GPUs and disk.", **fields)
         return False
     node = reservation.node
     _set_status(job, JobStatus.STARTING, actor=actor, message=f"Placed on {node.name}",
-                node=node, gpu_indices=_gpu_indices(node, job), status_reason="")
+                node=node, gpu_indices=_gpu_indices(node, job), status_reason="", **fields)
     # The node's agent waits in a claim (`run_claim_next`): wake it when this commits.
     wake.node_wake(node_id=node.pk)
     return True
@@ -383,14 +385,13 @@ def job_start(*, job: Job, actor) -> Job:
                               "started again: create a new job.")
     spending_check(project=job.project, actor=actor)
     _require_inputs_readable(job, actor)
-    job.stop_requested_at = None
-    job.exit_code = None
-    job.address = ""
-    job.save(update_fields=["stop_requested_at", "exit_code", "address", "updated_at"])
+    # What the last run left is cleared with the first status change below (one write, not two).
+    reset = {"stop_requested_at": None, "exit_code": None, "address": ""}
     if job.status != JobStatus.NEW:
         _set_status(job, JobStatus.NEW, actor=actor, message=f"Start again requested by {_who(actor)}",
-                    status_reason="")
-    _place(job, actor=actor)
+                    status_reason="", **reset)
+        reset = {}
+    _place(job, actor=actor, **reset)  # a new job always changes status there: placed or waiting
     return job
 
 
@@ -527,15 +528,19 @@ def jobs_reap(*, now=None, healthy_since=None) -> int:
 def run_claim_next(*, node: ComputeNode) -> Job | None:
     """The oldest job placed on `node` and not yet claimed: starting -> running, with a new
     JobRun. None when there is none (or another request of the same agent took it)."""
+    # Who started it and the log's last chunk number (the spec's) come with the claimed row.
     job = (Job.objects.select_for_update(of=("self",), skip_locked=True)
            .select_related("project", "node", "gpu_type", "created_by")
+           .annotate(last_starter=Subquery(JobEvent.objects.filter(job=OuterRef("pk"), actor__isnull=False)
+                                         .order_by("-at", "-id").values("actor")[:1]),
+                     last_log_seq=Subquery(JobLogChunk.objects.filter(job=OuterRef("pk"))
+                                           .order_by("-seq").values("seq")[:1]))
            .filter(node=node, status=JobStatus.STARTING, removed_at__isnull=True)
            .order_by("updated_at", "pk").first())
     if job is None:
         return None
     now = timezone.now()
-    started_by = (job.events.filter(actor__isnull=False).order_by("-at", "-id")
-                  .values_list("actor", flat=True).first())
+    started_by = job.last_starter
     _set_status(job, JobStatus.RUNNING, now=now, message=f"Running on {node.name}",
                 started_at=now, ended_at=None, last_heartbeat=now, status_reason="")
     JobRun.objects.create(job=job, started_at=now, last_heartbeat=now, started_by_id=started_by,

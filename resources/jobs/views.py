@@ -105,7 +105,8 @@ def job_detail(request: HttpRequest, pk) -> HttpResponse:
     context = {
         "project": project, "job": job,
         "events": selectors.job_events(job=job),
-        "log": selectors.job_log_part(job=job),
+        # The live page's log updates itself (hx-preserve, its own poll): its poll skips the log.
+        "log": None if request.htmx and job.is_active else selectors.job_log_part(job=job),
         "job_url": selectors.job_url(job=job),
         "output_models": list(job.output_models.all()),
         "credits": job_charges(job=job),
@@ -139,6 +140,8 @@ def job_log_part(request: HttpRequest, pk) -> HttpResponse:
     """The lines before byte `before` of the log ("load earlier" on the job page); `after` is how
     many lines the page shows after it already (for the count of those left)."""
     project = _owning(request, pk)
+    if "since" in request.GET:
+        return _log_news(request, project, pk)
     job = selectors.job_get(project=project, pk=pk)
     try:
         before, after = int(request.GET.get("before", "")), int(request.GET.get("after", "0"))
@@ -150,6 +153,29 @@ def job_log_part(request: HttpRequest, pk) -> HttpResponse:
         template += "#log-part"
     return render(request, template, {"project": project, "job": job, "part": part,
                                       "after": max(0, after) + part.lines})
+
+
+def _log_news(request: HttpRequest, project, pk) -> HttpResponse:
+    """The job page's live log poll (every 0.5 s while the job is active): the lines stored after
+    byte `since`, appended to the page's log (a poll with nothing new reads no chunk). The tail
+    replaces the page's log when it showed nothing yet, or would show over twice TAIL_LINES."""
+    job = selectors.job_for_log(project=project, pk=pk)
+    job.project = project  # the redactor's project, already read
+    try:
+        since, shown = max(0, int(request.GET.get("since", ""))), max(0, int(request.GET.get("shown", "0")))
+    except ValueError:
+        since, shown = 0, 0
+    part = selectors.job_log_after(job=job, after=since)
+    replace = (part is None or (since == 0 and bool(part.text))
+               or shown + part.lines > 2 * selectors.TAIL_LINES)
+    if replace:
+        part = selectors.job_log_part(job=job)
+        shown = part.lines
+    else:
+        shown += part.lines
+    return render(request, "resources/job_detail.html#log-news",
+                  {"project": project, "job": job, "part": part, "replace": replace, "shown": shown,
+                   "since": since, "polling": job.is_active})
 
 
 @login_required

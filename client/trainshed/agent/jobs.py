@@ -102,7 +102,8 @@ class Log:
         self.flushed_at = time.monotonic()
         self.output_read = False  # the command wrote something (the agent's notes do not count)
         self.output_sent = False  # ... and it went out
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the buffer
+        self.send_lock = threading.Lock()  # the numbered chunks and their requests
         # Set when output arrives that is due at once (the run's first, or a full batch): the job's
         # loop waits on it instead of sleeping, so the first line goes out as soon as it is read.
         self.due = threading.Event()
@@ -140,18 +141,22 @@ class Log:
         return chunks
 
     def flush(self, *, force: bool = False, retry_for: float | None = 0) -> None:
-        with self.lock:
-            late = time.monotonic() - self.flushed_at >= LOG_FLUSH_SECONDS
-            # The run's first output goes at once (someone is watching the job start); then in
-            # batches, at most LOG_FLUSH_SECONDS late.
-            first = self.output_read and not self.output_sent
-            due = force or self.size >= LOG_FLUSH_BYTES or late or first
-            if self.buffer and due:
-                for text in self._cut(force=force):
-                    seq = (self.pending[-1][0] if self.pending else self.acked) + 1
-                    self.pending.append((seq, text))
-                    self.output_sent = self.output_read
-            self.flushed_at = time.monotonic() if due else self.flushed_at
+        # Two locks: the buffer's is held only to cut it, so the reader keeps draining the
+        # command's pipe while a chunk is on its way (the command is not held up by the server);
+        # the sender's keeps chunks numbered and sent in order, one request at a time.
+        with self.send_lock:
+            with self.lock:
+                late = time.monotonic() - self.flushed_at >= LOG_FLUSH_SECONDS
+                # The run's first output goes at once (someone is watching the job start); then in
+                # batches, at most LOG_FLUSH_SECONDS late.
+                first = self.output_read and not self.output_sent
+                due = force or self.size >= LOG_FLUSH_BYTES or late or first
+                if self.buffer and due:
+                    for text in self._cut(force=force):
+                        seq = (self.pending[-1][0] if self.pending else self.acked) + 1
+                        self.pending.append((seq, text))
+                        self.output_sent = self.output_read
+                self.flushed_at = time.monotonic() if due else self.flushed_at
             for seq, text in list(self.pending):
                 try:
                     answer = self.control.call("POST", self.path, json={"seq": seq, "text": text},
