@@ -61,6 +61,20 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
     return list(gpu_types_now(project=project))
 
 
+def available_gpu_type_names(*, project: Project) -> list[str]:
+    """The names of `available_gpu_types` (the project page's badges), by the same rule, and in one
+    query whether or not the stored list is empty: names only, the project's compute row joined
+    to its list (a row with an empty list gives one None, no row gives nothing)."""
+    if project.is_personal:
+        return list(gpu_types_now(project=project).values_list("name", flat=True))
+    names = list(ProjectCompute.objects.filter(project=project)
+                 .order_by("gpu_types__credits_per_gpu_hour", "gpu_types__name")
+                 .values_list("gpu_types__name", flat=True))
+    if names:
+        return [name for name in names if name is not None]
+    return list(gpu_types_now(project=project).values_list("name", flat=True))  # never refreshed
+
+
 def max_gpus_for(*, project: Project, gpu_type) -> int:
     """The most GPUs of `gpu_type` one node the project may use has (0: no such node at all).
 

@@ -150,6 +150,8 @@ CACHES = {
     "fragments": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "trainshed-fragments",
+        # list rows and member rows too, each keyed by what it shows: room for many pages of them
+        "OPTIONS": {"MAX_ENTRIES": 5_000},
     },
 }
 

@@ -79,8 +79,9 @@ def viewable_project(user, pk=None) -> Project | None:
         cache.set(key, (project.pk, held, others), version=version)
     else:
         project_pk, held, others = known
-        project = Project.objects.select_related("owner").filter(pk=project_pk).first()
-        if project is None:
+        try:  # get(), not filter().first(): no ORDER BY to build for a lookup by pk
+            project = Project.objects.select_related("owner").get(pk=project_pk)
+        except Project.DoesNotExist:
             return None
     project.has_other_projects = others
     if lacks_required_mfa(user, project):  # the owner requires two-factor: no access until it is on

@@ -1,6 +1,6 @@
 from django import template
 
-from compute.selectors import available_gpu_types
+from compute.selectors import available_gpu_type_names
 
 register = template.Library()
 
@@ -11,4 +11,4 @@ def project_gpu_types(project) -> dict:
     project page and the Compute page show it."""
     if not project:
         return {"project": None}
-    return {"project": project, "names": [t.name for t in available_gpu_types(project=project)]}
+    return {"project": project, "names": available_gpu_type_names(project=project)}

@@ -1,0 +1,41 @@
+"""The list pages keep each row in the fragment cache under everything it shows: a job or a
+dataset that changed shows its new values on the very next view, never the cached row."""
+
+from django.urls import reverse
+from django.utils import timezone
+
+from compute.models import GpuType
+from projects.middleware import SESSION_KEY
+from resources.models import Dataset, Job
+
+
+def _in(client, user, project):
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = str(project.pk)
+    session.save()
+    return client
+
+
+def test_a_changed_job_shows_its_new_name_and_status_on_the_next_view(client, owner, project):
+    job = Job.objects.create(project=project, name="first-name", gpu_type=GpuType.objects.get(slug="cpu"),
+                             command="x", created_by=owner, status="finished", created_at=timezone.now())
+    _in(client, owner, project)
+    page = client.get(reverse("resources:job-list")).content.decode()
+    assert "first-name" in page and 'data-status="finished"' in page
+    Job.objects.filter(pk=job.pk).update(name="second-name", status="failed")
+    page = client.get(reverse("resources:job-list")).content.decode()
+    assert "second-name" in page and "first-name" not in page
+    assert 'data-status="failed"' in page and 'data-status="finished"' not in page
+
+
+def test_a_changed_dataset_shows_its_new_name_status_and_size_on_the_next_view(client, owner, project):
+    dataset = Dataset.objects.create(project=project, name="raw-images", status="downloading", created_by=owner)
+    _in(client, owner, project)
+    page = client.get(reverse("resources:dataset-list")).content.decode()
+    assert "raw-images" in page and 'data-status="downloading"' in page
+    Dataset.objects.filter(pk=dataset.pk).update(name="clean-images", status="ready", size_bytes=2048,
+                                                  file_count=7)
+    page = client.get(reverse("resources:dataset-list")).content.decode()
+    assert "clean-images" in page and "raw-images" not in page and 'data-status="ready"' in page
+    assert "2.0\xa0KB" in page and "<td>7</td>" in page
