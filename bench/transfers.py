@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 DB = os.environ.get("BENCH_DB", "trainshed_bench_transfers")
 BIG_MB = int(os.environ.get("BENCH_TRANSFER_MB", "1024"))
 SMALL_FILES = int(os.environ.get("BENCH_SMALL_FILES", "10000"))
+# BENCH_ONLY_SMALL=1: only the small-files subjects, printed and not written to RESULTS.md.
+ONLY_SMALL = os.environ.get("BENCH_ONLY_SMALL") == "1"
 VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-transfers-"))
 FLOOR = VAR / "floor"
 FLOOR.mkdir()
@@ -212,6 +214,40 @@ def form_upload(base: str, session: str, name: str, file: Path) -> None:
         raise SystemExit(f"the form upload answered {r.status_code}: {r.text[:500]}")
 
 
+def big_subjects(base, big, size, made, cli_peak, out, pair, session, w) -> None:
+    def api_up():
+        made["api"] = sdk().datasets.create("big-api", path=big)["id"]
+
+    pair(f"upload {BIG_MB} MiB file: API (SDK)", lambda: floor_upload(base, big), api_up, size)
+
+    def cli_up():
+        cli_peak["up"] = cli("dataset", "create", "big-cli", "--path", str(big))
+
+    pair(f"upload {BIG_MB} MiB file: CLI", lambda: floor_upload(base, big), cli_up, size)
+    pair(f"upload {BIG_MB} MiB file: browser form", lambda: floor_upload(base, big),
+         lambda: form_upload(base, session, "big-form", big), size)
+    shutil.copy(big, FLOOR / "big.bin")
+    pair(f"download {BIG_MB} MiB: API (tar, read to the end)",
+         lambda: floor_download(base, "big.bin", None),
+         lambda: api_download(base, w["key"], made["api"]), 0)
+
+    def sdk_down():
+        shutil.rmtree(out, ignore_errors=True)
+        sdk().datasets.download(made["api"], out)
+
+    pair(f"download {BIG_MB} MiB: SDK in this process (unpacked to disk)",
+         lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), sdk_down, 0)
+
+    def cli_down():
+        shutil.rmtree(out, ignore_errors=True)
+        cli_peak["down"] = cli("dataset", "download", made["api"], str(out))
+
+    pair(f"download {BIG_MB} MiB: CLI (unpacked to disk)",
+         lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), cli_down, 0)
+    (VAR / "floor-copy.bin").unlink()
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def main() -> None:
     w = setup()
     ENV["TRAINSHED_API_KEY"] = w["key"]
@@ -219,7 +255,7 @@ def main() -> None:
     session = session_for(w["user"])
     big = VAR / "big.bin"
     with big.open("wb") as f:  # random bytes: nothing compresses them
-        for _ in range(BIG_MB):
+        for _ in range(0 if ONLY_SMALL else BIG_MB):
             f.write(os.urandom(1024 * 1024))
     small = VAR / "small"
     for i in range(SMALL_FILES):
@@ -253,40 +289,10 @@ def main() -> None:
         print(f"CLI start: {start:.2f} s")
         size = BIG_MB * 1024**2
         made = {}
-
-        def api_up():
-            made["api"] = sdk().datasets.create("big-api", path=big)["id"]
-
-        pair(f"upload {BIG_MB} MiB file: API (SDK)", lambda: floor_upload(base, big), api_up, size)
         cli_peak = {}
-
-        def cli_up():
-            cli_peak["up"] = cli("dataset", "create", "big-cli", "--path", str(big))
-
-        pair(f"upload {BIG_MB} MiB file: CLI", lambda: floor_upload(base, big), cli_up, size)
-        pair(f"upload {BIG_MB} MiB file: browser form", lambda: floor_upload(base, big),
-             lambda: form_upload(base, session, "big-form", big), size)
-        shutil.copy(big, FLOOR / "big.bin")
-        pair(f"download {BIG_MB} MiB: API (tar, read to the end)",
-             lambda: floor_download(base, "big.bin", None),
-             lambda: api_download(base, w["key"], made["api"]), 0)
         out = VAR / "out"
-
-        def sdk_down():
-            shutil.rmtree(out, ignore_errors=True)
-            sdk().datasets.download(made["api"], out)
-
-        pair(f"download {BIG_MB} MiB: SDK in this process (unpacked to disk)",
-             lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), sdk_down, 0)
-
-        def cli_down():
-            shutil.rmtree(out, ignore_errors=True)
-            cli_peak["down"] = cli("dataset", "download", made["api"], str(out))
-
-        pair(f"download {BIG_MB} MiB: CLI (unpacked to disk)",
-             lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), cli_down, 0)
-        (VAR / "floor-copy.bin").unlink()
-        shutil.rmtree(out, ignore_errors=True)
+        if not ONLY_SMALL:
+            big_subjects(base, big, size, made, cli_peak, out, pair, session, w)
 
         def small_up():
             cli_peak["small-up"] = cli("dataset", "create", "small-cli", "--path", str(small))
@@ -318,7 +324,8 @@ def main() -> None:
     memory = (f"server workers' peak memory {server_peak:.0f} MiB; CLI peak memory (MiB) "
               + ", ".join(f"{k} {v:.0f}" for k, v in cli_peak.items()))
     print(memory)
-    write_results(rows, args, memory)
+    if not ONLY_SMALL:
+        write_results(rows, args, memory)
 
 
 def write_results(rows, args, memory) -> None:
