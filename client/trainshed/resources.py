@@ -4,8 +4,8 @@
     await ts.datasets.download(ds["id"], "./cifar-copy")        # a tar, unpacked as it arrives
     await ts.datasets.create("imagenet", url="https://…/x.tar") # downloaded by the server
 
-A folder is packed into a temporary zip (streamed from disk) that the server unpacks, so relative
-paths are kept; data that is already compressed (or does not shrink) is stored in it as it is. One
+A folder is sent as an uncompressed tar made while it is sent (nothing written to disk, nothing
+deflated) that the server unpacks as it arrives, so relative paths are kept. One
 file is uploaded as it is (a single .zip/.tar(.gz) is unpacked by the server). A download is an
 uncompressed tar unpacked while it arrives, checked against its announced length: a cut download
 is an error, never a short file.
@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import os
 import queue
+import stat
 import tarfile
-import tempfile
 import threading
-import zipfile
-import zlib
 from pathlib import Path, PurePosixPath
 
 import httpx
@@ -32,41 +30,63 @@ from trainshed.progress import Progress, counting
 TRANSFER_TIMEOUT = httpx.Timeout(30.0, read=None, write=None)
 
 
-#: Formats that are compressed already: deflating them again costs CPU and saves nothing.
-COMPRESSED = frozenset({
-    ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".lz4", ".7z", ".rar", ".br", ".jpg", ".jpeg",
-    ".png", ".gif", ".webp", ".avif", ".heic", ".mp3", ".mp4", ".m4a", ".mkv", ".mov", ".webm",
-    ".ogg", ".opus", ".flac", ".avi", ".pdf", ".docx", ".xlsx", ".pptx", ".jar", ".whl", ".npz",
-    ".parquet", ".safetensors", ".tfrecord",
-})
-SAMPLE = 64 * 1024
 CHUNK = 256 * 1024
+BLOCK = tarfile.BLOCKSIZE
 
 
-def _compression_for(path: Path) -> int:
-    """ZIP_STORED for data that deflate would not shrink by a tenth (known compressed formats,
-    or a first 64 KiB that does not), else ZIP_DEFLATED."""
-    if path.suffix.lower() in COMPRESSED:
-        return zipfile.ZIP_STORED
-    with path.open("rb") as f:
-        sample = f.read(SAMPLE)
-    if sample and len(zlib.compress(sample, 1)) > 0.9 * len(sample):
-        return zipfile.ZIP_STORED
-    return zipfile.ZIP_DEFLATED
+class _TarFolder:
+    """Every regular file under `folder` (symbolic links are skipped, as the server does) as an
+    uncompressed tar made while it is sent: its exact length is known before (so it goes with a
+    Content-Length), nothing is written to disk, and the server unpacks it as it arrives."""
 
+    def __init__(self, folder: Path):
+        self.members: list[tuple[str, bytes, int]] = []  # (path on disk, tar header, size)
+        root = str(folder)
+        for top, dirs, names in os.walk(root):
+            dirs.sort()
+            for name in sorted(names):
+                path = os.path.join(top, name)
+                st = os.lstat(path)
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                info = tarfile.TarInfo(os.path.relpath(path, root).replace(os.sep, "/"))
+                info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
+                # PAX: long and non-ASCII names, files over 8 GiB
+                self.members.append((path, info.tobuf(format=tarfile.PAX_FORMAT), st.st_size))
+        self.length = sum(len(h) + size + -size % BLOCK for _p, h, size in self.members) + 2 * BLOCK
 
-def _zip_folder(folder: Path, archive: Path) -> int:
-    """Every regular file under `folder` (symbolic links are skipped, as the server does) into
-    `archive`; returns how many."""
-    count = 0
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1,
-                         allowZip64=True) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_symlink() or not path.is_file():
-                continue
-            zf.write(path, path.relative_to(folder).as_posix(), compress_type=_compression_for(path))
-            count += 1
-    return count
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def pieces(self):
+        for path, header, size in self.members:
+            yield header
+            left = size
+            with open(path, "rb") as f:
+                while left and (data := f.read(min(CHUNK, left))):
+                    left -= len(data)
+                    yield data
+            if left:
+                raise TrainshedError(f"{path} changed while it was uploaded: upload it again.")
+            if pad := -size % BLOCK:
+                yield bytes(pad)
+        yield bytes(2 * BLOCK)
+
+    async def chunks(self, progress: Progress | None = None):
+        """The tar in CHUNK-sized pieces (small files batched: one send and one progress call per
+        chunk, not per file)."""
+        batch = bytearray()
+        for piece in self.pieces():
+            batch += piece
+            if len(batch) >= CHUNK:
+                if progress is not None:
+                    progress(len(batch), self.length)
+                yield bytes(batch)
+                batch.clear()
+        if batch:
+            if progress is not None:
+                progress(len(batch), self.length)
+            yield bytes(batch)
 
 
 def _safe_member(name: str) -> PurePosixPath | None:
@@ -192,11 +212,20 @@ class _Resources(Namespace):
             )
         source = Path(path)
         if source.is_dir():
-            with tempfile.TemporaryDirectory(prefix="trainshed-upload-") as tmp:
-                archive = Path(tmp) / f"{source.resolve().name or 'upload'}.zip"
-                if not _zip_folder(source, archive):
-                    raise TrainshedError(f"The folder {source} holds no files.")
-                return await self._upload(name, archive, "application/zip", progress)
+            try:
+                tar = _TarFolder(source)
+            except OSError as exc:
+                raise TrainshedError(f"Cannot read {source}: {exc.strerror or exc}") from exc
+            if not tar:
+                raise TrainshedError(f"The folder {source} holds no files.")
+            try:
+                return await self._client.request(
+                    "POST", f"/{self.kind}/tar", params={"name": name}, content=tar.chunks(progress),
+                    headers={"Content-Type": "application/x-tar", "Content-Length": str(tar.length)},
+                    timeout=TRANSFER_TIMEOUT,
+                )
+            except OSError as exc:
+                raise TrainshedError(f"Cannot read {source}: {exc.strerror or exc}") from exc
         if source.is_file():
             return await self._upload(name, source, "application/octet-stream", progress)
         raise TrainshedError(f"No such file or folder: {source}")
