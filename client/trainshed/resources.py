@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import stat
 import tarfile
 import threading
@@ -101,10 +102,14 @@ def _safe_member(name: str) -> PurePosixPath | None:
 
 class _Unpacker:
     """Unpacks a tar into `dest` in a thread while the download writes it in (`write`): nothing
-    is kept whole, on disk or in memory (a few chunks queued at most)."""
+    is kept whole, on disk or in memory (a few chunks queued at most). A new `dest` is filled as
+    a hidden folder beside it, renamed into place once whole (no per-file temporary names); an
+    existing one gets each file under a temporary name, renamed when complete."""
 
     def __init__(self, dest: Path):
         self.dest, self.written, self.error = dest, [], None
+        self.fresh = not dest.exists()
+        self.folder = dest.with_name(f".{dest.name}.trainshed-part-{os.getpid()}") if self.fresh else dest
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
         self._pending = b""
         self._thread = threading.Thread(target=self._run, name="trainshed-unpack", daemon=True)
@@ -119,9 +124,17 @@ class _Unpacker:
 
     def finish(self, *, raise_error: bool = True) -> list[str]:
         """The end of the download: waits for the last file, returns the paths written or raises
-        what went wrong while unpacking."""
+        what went wrong while unpacking (a new `dest` is then left uncreated)."""
         self._queue.put(None)
         self._thread.join()
+        if self.fresh:
+            if self.error is None and raise_error:
+                try:
+                    os.rename(self.folder, self.dest)
+                except OSError as exc:
+                    self.error = TrainshedError(f"Cannot write into {self.dest}: {exc.strerror or exc}")
+            if self.error is not None or not raise_error:
+                shutil.rmtree(self.folder, ignore_errors=True)
         if self.error is not None and raise_error:
             raise self.error
         return self.written
@@ -152,21 +165,38 @@ class _Unpacker:
                 pass
 
     def _unpack(self) -> None:
-        self.dest.mkdir(parents=True, exist_ok=True)
-        root = self.dest.resolve()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        root = self.folder.resolve()
+        folders = {root}
         # read in big blocks: tarfile's default (10 KiB) costs a Python loop per block
         with tarfile.open(fileobj=self, mode="r|", bufsize=CHUNK) as archive:
             for member in archive:
                 rel = _safe_member(member.name)
-                target = (root / rel).resolve() if rel is not None else None
-                if target is None or root not in target.parents or not (member.isreg() or member.isdir()):
+                if rel is None or not (member.isreg() or member.isdir()):
                     raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
+                target = root / rel
+                if not self.fresh:  # a folder of the user's: a link in it must not lead out
+                    target = target.resolve()
+                    if root not in target.parents:
+                        raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
                 if member.isdir():
                     target.mkdir(parents=True, exist_ok=True)
+                    folders.add(target)
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _write_whole(target, archive.extractfile(member))
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                if self.fresh:  # our own hidden folder: renamed into place only once whole
+                    _write_to(target, archive.extractfile(member))
+                else:
+                    _write_whole(target, archive.extractfile(member))
                 self.written.append(rel.as_posix())
+
+
+def _write_to(target: Path, src) -> None:
+    with open(target, "wb") as out:
+        while data := src.read(CHUNK):
+            out.write(data)
 
 
 def _write_whole(target: Path, src) -> None:
@@ -174,9 +204,7 @@ def _write_whole(target: Path, src) -> None:
     destination is never a part of one (a download cut in its middle removes the part)."""
     part = target.with_name(f".{target.name}.trainshed-part")
     try:
-        with open(part, "wb") as out:
-            while data := src.read(CHUNK):
-                out.write(data)
+        _write_to(part, src)
         os.replace(part, target)
     except BaseException:
         part.unlink(missing_ok=True)
