@@ -174,6 +174,47 @@ def floor_download(base: str, name: str, into: Path | None) -> None:
             out.close()
 
 
+def floor_folder_upload(base: str, folder: Path) -> None:
+    """The bare upload of a folder: a tar made while it is sent, unpacked into files as it arrives."""
+    import httpx
+
+    from bench.transfer_floor import tar_members, tar_stream
+
+    members = tar_members(folder)
+    length = sum(len(h) + size + -size % 512 for _p, h, size in members) + 1024
+    r = httpx.post(f"{base}/bench-floor/unpack", content=tar_stream(members), timeout=None,
+                   headers={"Content-Length": str(length)})
+    r.raise_for_status()
+
+
+def floor_folder_download(base: str, into: Path | None) -> None:
+    """The bare download of a folder's files as a tar (read to the end, or unpacked into `into`)."""
+    import httpx
+
+    from bench.transfer_floor import unpack
+
+    with httpx.stream("GET", f"{base}/bench-floor/tar/small", timeout=None) as r:
+        r.raise_for_status()
+        if into is None:
+            for _chunk in r.iter_raw():
+                pass
+            return
+
+        class Body:
+            chunks, pending = r.iter_raw(), b""
+
+            def read(self, size=-1):
+                while not self.pending:
+                    self.pending = next(self.chunks, None)
+                    if self.pending is None:
+                        self.pending = b""
+                        return b""
+                out, self.pending = self.pending[:size], self.pending[size:]
+                return out
+
+        unpack(Body(), into)
+
+
 def cli(*args) -> float:
     """Runs the CLI; returns its peak memory (MiB), as GNU time reports it (a child forked from
     this process would count this process's memory before its exec)."""
@@ -271,14 +312,20 @@ def main() -> None:
     ENV["TRAINSHED_API_URL"] = base
     rows = []  # (label, seconds, floor seconds, note)
 
-    def pair(label, floor, subject, size, note=""):
+    def pair(label, floor, subject, size, note="", one_stream=None):
+        """`one_stream`: for a folder, also the floor of its bytes as one stream (one file)."""
         pids = workers(proc)
+        if one_stream is not None:
+            single = timed(one_stream)
         f = timed(floor)
         before = written_by(pids)
         s = timed(subject)
         written = written_by(pids) - before
         if size:
             note = (note + "; " if note else "") + f"server wrote {written / size:.2f}× the bytes"
+        if one_stream is not None:
+            note = ((note + "; " if note else "")
+                    + f"{s / single:.1f}× its bytes as one stream ({single:.2f} s)")
         rows.append((label, s, f, note))
         print(f"{label}: {s:.2f} s = {s / f:.2f}× floor ({f:.2f} s){'; ' + note if note else ''}")
 
@@ -297,22 +344,25 @@ def main() -> None:
         def small_up():
             cli_peak["small-up"] = cli("dataset", "create", "small-cli", "--path", str(small))
 
-        pair(f"upload {SMALL_FILES:,} × 4 KiB folder: CLI", lambda: floor_upload(base, packed), small_up,
-             small_bytes)
+        pair(f"upload {SMALL_FILES:,} × 4 KiB folder: CLI", lambda: floor_folder_upload(base, small),
+             small_up, small_bytes, one_stream=lambda: floor_upload(base, packed))
         from resources.models import Dataset
 
         small_id = str(Dataset.objects.get(name="small-cli").pk)
         shutil.copy(packed, FLOOR / "small.bin")
+        shutil.copytree(small, FLOOR / "small")
 
         def small_down():
             shutil.rmtree(out, ignore_errors=True)
             cli_peak["small-down"] = cli("dataset", "download", small_id, str(out))
 
         pair(f"download {SMALL_FILES:,} × 4 KiB folder: API (tar)",
-             lambda: floor_download(base, "small.bin", None),
-             lambda: api_download(base, w["key"], small_id), 0)
+             lambda: floor_folder_download(base, None),
+             lambda: api_download(base, w["key"], small_id), 0,
+             one_stream=lambda: floor_download(base, "small.bin", None))
         pair(f"download {SMALL_FILES:,} × 4 KiB folder: CLI (unpacked to disk)",
-             lambda: floor_download(base, "small.bin", VAR / "floor-copy.bin"), small_down, 0)
+             lambda: floor_folder_download(base, VAR / "floor-unpacked"), small_down, 0,
+             one_stream=lambda: floor_download(base, "small.bin", VAR / "floor-copy.bin"))
         server_peak = peak_mib(workers(proc))
     finally:
         proc.terminate()
