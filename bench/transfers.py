@@ -7,8 +7,12 @@ bench/transfer_floor.py — and prints both and the ratio:
 - one big file (BENCH_TRANSFER_MB, default 1024) and a folder of BENCH_SMALL_FILES (10,000) files
   of 4 KiB: uploaded through the API (SDK), the CLI and the browser's form; downloaded through
   the API (the tar, read to the end) and the CLI (`dataset download`, unpacked to disk);
-- bytes the server wrote per byte uploaded (its workers' /proc/PID/io write_bytes), the server
-  workers' peak memory and each CLI run's.
+- a folder is also measured against its own floor, which writes (or reads) its files one by one
+  as the subject must: a tar unpacked into files as it arrives, the files sent as a tar; the floor
+  of its bytes as one stream is in the note;
+- bytes the server wrote per byte uploaded (its workers' /proc/PID/io write_bytes), the CPU time
+  of the server's workers and of the CLI (user time is load-independent; system time is mostly
+  creating files), the server workers' peak memory and each CLI run's.
 
 Writes bench/RESULTS.md (its own section). Not a test: figures vary with the machine. Goal: API
 and CLI within 1.5× the floor, each byte written once, memory flat in the size.
@@ -133,6 +137,18 @@ def written_by(pids: list[int]) -> int:
     return total
 
 
+def cpu_by(pids: list[int]) -> tuple[float, float]:
+    """(user, system) CPU seconds the server's workers have used: user time is Python's own
+    work, independent of the machine's load; system time is mostly creating files, which this
+    shared machine's disk makes noisy."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user / tick, system / tick
+
+
 def peak_mib(pids: list[int]) -> float:
     peaks = []
     for pid in pids:
@@ -218,11 +234,16 @@ def floor_folder_download(base: str, into: Path | None) -> None:
 def cli(*args) -> float:
     """Runs the CLI; returns its peak memory (MiB), as GNU time reports it (a child forked from
     this process would count this process's memory before its exec)."""
-    result = subprocess.run(["/usr/bin/time", "-f", "%M", str(BIN / "trainshed"), *args], env=ENV,
+    result = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", str(BIN / "trainshed"), *args], env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if result.returncode:
         raise SystemExit(f"trainshed {' '.join(args)} failed: {result.stderr}")
-    return int(result.stderr.strip().splitlines()[-1]) / 1024
+    peak, user, system = result.stderr.strip().splitlines()[-1].split()
+    LAST_CLI_CPU.append((float(user), float(system)))
+    return int(peak) / 1024
+
+
+LAST_CLI_CPU: list[tuple[float, float]] = []  # (user, system) seconds of each CLI run
 
 
 def sdk():
@@ -317,12 +338,25 @@ def main() -> None:
         pids = workers(proc)
         if one_stream is not None:
             single = timed(one_stream)
+        cpu0, floor_before = cpu_by(pids), written_by(pids)
         f = timed(floor)
+        LAST_CLI_CPU.clear()
+        cpu1, floor_written = cpu_by(pids), written_by(pids) - floor_before
         before = written_by(pids)
         s = timed(subject)
         written = written_by(pids) - before
+        cpu2 = cpu_by(pids)
+        if LAST_CLI_CPU:
+            cu, cs = LAST_CLI_CPU.pop()
+            note = (note + "; " if note else "") + f"CLI CPU user+sys {cu:.2f}+{cs:.2f} s"
+            LAST_CLI_CPU.clear()
+        fu, fs = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+        su, ss = cpu2[0] - cpu1[0], cpu2[1] - cpu1[1]
+        note = (note + "; " if note else "") + (f"server CPU user+sys {su:.2f}+{ss:.2f} s "
+                                                f"(floor {fu:.2f}+{fs:.2f} s)")
         if size:
-            note = (note + "; " if note else "") + f"server wrote {written / size:.2f}× the bytes"
+            note = (note + "; " if note else "") + (f"server wrote {written / size:.2f}× the bytes "
+                                                    f"(floor {floor_written / size:.2f}×)")
         if one_stream is not None:
             note = ((note + "; " if note else "")
                     + f"{s / single:.1f}× its bytes as one stream ({single:.2f} s)")
