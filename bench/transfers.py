@@ -7,7 +7,7 @@ bench/transfer_floor.py — and prints both and the ratio:
 - one big file (BENCH_TRANSFER_MB, default 1024) and a folder of BENCH_SMALL_FILES (10,000) files
   of 4 KiB: uploaded through the API (SDK), the CLI and the browser's form; downloaded through
   the API (the tar, read to the end) and the CLI (`dataset download`, unpacked to disk);
-- a folder is also measured against its own floor, which writes (or reads) its files one by one
+- a folder is measured against its own floor, which writes (or reads) its files one by one
   as the subject must: a tar unpacked into files as it arrives, the files sent as a tar; the floor
   of its bytes as one stream is in the note;
 - bytes the server wrote per byte uploaded (its workers' /proc/PID/io write_bytes), the CPU time
