@@ -422,7 +422,9 @@ def write_results(rows, args, memory) -> None:
         "on loopback, DEBUG off. Produced by `make bench` (bench/transfers.py). Each subject ran once, "
         "right after its floor in the same server: a bare WSGI upload (the body written once to a "
         "file) or a bare WSGI download streamed in chunks (read to the end; written to a file "
-        "when the CLI's subject writes files).",
+        "when the CLI's subject writes files); for the folder, a tar unpacked into its files as it "
+        "arrives, or its files sent as a tar (read to the end, or unpacked into files), with its "
+        "bytes as one stream in the note.",
         "",
         "| subject | seconds | floor seconds | × floor | note |",
         "| --- | ---: | ---: | ---: | --- |",
