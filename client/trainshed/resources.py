@@ -5,8 +5,9 @@
     await ts.datasets.create("imagenet", url="https://…/x.tar") # downloaded by the server
 
 A folder is sent as an uncompressed tar made while it is sent (nothing written to disk, nothing
-deflated) that the server unpacks as it arrives, so relative paths are kept. One
-file is uploaded as it is (a single .zip/.tar(.gz) is unpacked by the server). A download is an
+deflated) that the server unpacks as it arrives, so relative paths are kept; one file goes the
+same way, by its name. A single .zip/.tar(.gz) is uploaded as it is (multipart), and the server
+unpacks it. A download is an
 uncompressed tar unpacked while it arrives, checked against its announced length: a cut download
 is an error, never a short file.
 """
@@ -33,28 +34,39 @@ TRANSFER_TIMEOUT = httpx.Timeout(30.0, read=None, write=None)
 
 CHUNK = 256 * 1024
 BLOCK = tarfile.BLOCKSIZE
+#: What the server unpacks when it is uploaded as one file (resources/storage.py's ARCHIVE_SUFFIXES).
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
 class _TarFolder:
-    """Every regular file under `folder` (symbolic links are skipped, as the server does) as an
-    uncompressed tar made while it is sent: its exact length is known before (so it goes with a
+    """Every regular file under `folder` (symbolic links are skipped, as the server does), or one
+    `file`, as an uncompressed tar made while it is sent: its exact length is known before (so it goes with a
     Content-Length), nothing is written to disk, and the server unpacks it as it arrives."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path | None = None, *, file: Path | None = None):
         self.members: list[tuple[str, bytes, int]] = []  # (path on disk, tar header, size)
+        if file is not None:  # one file, by its own name
+            st = os.stat(file)
+            self._add(str(file), file.name, st)
+        else:
+            self._walk(folder)
+        self.length = sum(len(h) + size + -size % BLOCK for _p, h, size in self.members) + 2 * BLOCK
+
+    def _add(self, path: str, name: str, st: os.stat_result) -> None:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
+        # PAX: long and non-ASCII names, files over 8 GiB
+        self.members.append((path, info.tobuf(format=tarfile.PAX_FORMAT), st.st_size))
+
+    def _walk(self, folder: Path) -> None:
         root = str(folder)
         for top, dirs, names in os.walk(root):
             dirs.sort()
             for name in sorted(names):
                 path = os.path.join(top, name)
                 st = os.lstat(path)
-                if not stat.S_ISREG(st.st_mode):
-                    continue
-                info = tarfile.TarInfo(os.path.relpath(path, root).replace(os.sep, "/"))
-                info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
-                # PAX: long and non-ASCII names, files over 8 GiB
-                self.members.append((path, info.tobuf(format=tarfile.PAX_FORMAT), st.st_size))
-        self.length = sum(len(h) + size + -size % BLOCK for _p, h, size in self.members) + 2 * BLOCK
+                if stat.S_ISREG(st.st_mode):
+                    self._add(path, os.path.relpath(path, root).replace(os.sep, "/"), st)
 
     def __len__(self) -> int:
         return len(self.members)
@@ -239,9 +251,11 @@ class _Resources(Namespace):
                 "POST", f"/{self.kind}/from-url", json={"name": name, "source_url": url}
             )
         source = Path(path)
-        if source.is_dir():
+        # A folder, or one file that is not an archive, goes as a tar the server unpacks as it
+        # arrives (no multipart to parse, no spool); an archive goes as it is, to be unpacked.
+        if source.is_dir() or (source.is_file() and not source.name.lower().endswith(ARCHIVES)):
             try:
-                tar = _TarFolder(source)
+                tar = _TarFolder(source) if source.is_dir() else _TarFolder(file=source)
             except OSError as exc:
                 raise TrainshedError(f"Cannot read {source}: {exc.strerror or exc}") from exc
             if not tar:

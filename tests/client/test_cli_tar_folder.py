@@ -47,3 +47,12 @@ def test_a_file_that_shrinks_while_it_is_sent_is_an_error(tmp_path):
     (tmp_path / "a.bin").write_bytes(b"a" * 10)
     with pytest.raises(TrainshedError, match="changed while it was uploaded"):
         _body(tar)
+
+
+def test_one_file_goes_as_a_tar_of_itself(tmp_path):
+    (tmp_path / "weights.bin").write_bytes(b"w" * 1000)
+    tar = _TarFolder(file=tmp_path / "weights.bin")
+    body = _body(tar)
+    assert len(body) == tar.length
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r|") as tf:
+        assert {m.name: tf.extractfile(m).read() for m in tf} == {"weights.bin": b"w" * 1000}
