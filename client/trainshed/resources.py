@@ -90,6 +90,11 @@ class _TarFolder:
         chunk, not per file)."""
         batch = bytearray()
         for piece in self.pieces():
+            if not batch and len(piece) >= CHUNK:  # a big file's chunk goes as it is, uncopied
+                if progress is not None:
+                    progress(len(piece), self.length)
+                yield piece
+                continue
             batch += piece
             if len(batch) >= CHUNK:
                 if progress is not None:
