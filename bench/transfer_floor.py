@@ -1,10 +1,14 @@
 """The floor of bench/transfers.py, served by the same gunicorn as Trainshed: a bare WSGI upload
-(the request body read in chunks and written once to a file) and a bare WSGI download (a file
-sent with its length). Every other path goes to Trainshed. Only bench/transfers.py runs this."""
+(the request body read in chunks and written once to a file), a bare WSGI download (a file sent
+with its length), and for folders of files the same with one file per member: a tar body unpacked
+into files, and the files of a folder sent as a tar. Every other path goes to Trainshed. Only
+bench/transfers.py runs this."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tarfile
 from pathlib import Path
 
 from config.wsgi import application as trainshed
@@ -23,6 +27,15 @@ def application(environ, start_response):
                 left -= len(data)
         start_response("204 No Content", [])
         return [b""]
+    if path == "/bench-floor/unpack" and environ["REQUEST_METHOD"] == "POST":
+        unpack(environ["wsgi.input"], FOLDER / "unpacked")
+        start_response("204 No Content", [])
+        return [b""]
+    if path.startswith("/bench-floor/tar/"):
+        members = tar_members(FOLDER / Path(path).name)
+        length = sum(len(h) + size + -size % tarfile.BLOCKSIZE for _p, h, size in members) + 1024
+        start_response("200 OK", [("Content-Type", "application/x-tar"), ("Content-Length", str(length))])
+        return tar_stream(members)
     if path.startswith("/bench-floor/files/"):
         file = FOLDER / Path(path).name
         start_response("200 OK", [("Content-Type", "application/octet-stream"),
@@ -37,3 +50,43 @@ def _chunks(handle):
     with handle:
         while data := handle.read(CHUNK):
             yield data
+
+
+def unpack(stream, folder: Path) -> None:
+    """A tar read from `stream` as it arrives, each regular member written to its own new file."""
+    shutil.rmtree(folder, ignore_errors=True)
+    made = set()
+    with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as archive:
+        for member in archive:
+            if not member.isreg():
+                continue
+            target = folder / member.name
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            src = archive.extractfile(member)
+            with open(target, "wb") as out:
+                while data := src.read(CHUNK):
+                    out.write(data)
+
+
+def tar_members(folder: Path) -> list[tuple[Path, bytes, int]]:
+    out = []
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        info = tarfile.TarInfo(file.relative_to(folder).as_posix())
+        info.size = file.stat().st_size
+        out.append((file, info.tobuf(format=tarfile.PAX_FORMAT), info.size))
+    return out
+
+
+def tar_stream(members):
+    batch = bytearray()
+    for file, header, size in members:
+        batch += header
+        with open(file, "rb") as f:
+            batch += f.read()
+        batch += bytes(-size % tarfile.BLOCKSIZE)
+        if len(batch) >= CHUNK:
+            yield bytes(batch)
+            batch.clear()
+    yield bytes(batch) + bytes(1024)

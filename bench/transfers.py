@@ -7,8 +7,12 @@ bench/transfer_floor.py — and prints both and the ratio:
 - one big file (BENCH_TRANSFER_MB, default 1024) and a folder of BENCH_SMALL_FILES (10,000) files
   of 4 KiB: uploaded through the API (SDK), the CLI and the browser's form; downloaded through
   the API (the tar, read to the end) and the CLI (`dataset download`, unpacked to disk);
-- bytes the server wrote per byte uploaded (its workers' /proc/PID/io write_bytes), the server
-  workers' peak memory and each CLI run's.
+- a folder is measured against its own floor, which writes (or reads) its files one by one
+  as the subject must: a tar unpacked into files as it arrives, the files sent as a tar; the floor
+  of its bytes as one stream is in the note;
+- bytes the server wrote per byte uploaded (its workers' /proc/PID/io write_bytes), the CPU time
+  of the server's workers and of the CLI (user time is load-independent; system time is mostly
+  creating files), the server workers' peak memory and each CLI run's.
 
 Writes bench/RESULTS.md (its own section). Not a test: figures vary with the machine. Goal: API
 and CLI within 1.5× the floor, each byte written once, memory flat in the size.
@@ -35,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 DB = os.environ.get("BENCH_DB", "trainshed_bench_transfers")
 BIG_MB = int(os.environ.get("BENCH_TRANSFER_MB", "1024"))
 SMALL_FILES = int(os.environ.get("BENCH_SMALL_FILES", "10000"))
+# BENCH_ONLY_SMALL=1: only the small-files subjects, printed and not written to RESULTS.md.
+ONLY_SMALL = os.environ.get("BENCH_ONLY_SMALL") == "1"
 VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-transfers-"))
 FLOOR = VAR / "floor"
 FLOOR.mkdir()
@@ -131,6 +137,18 @@ def written_by(pids: list[int]) -> int:
     return total
 
 
+def cpu_by(pids: list[int]) -> tuple[float, float]:
+    """(user, system) CPU seconds the server's workers have used: user time is Python's own
+    work, independent of the machine's load; system time is mostly creating files, which this
+    shared machine's disk makes noisy."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user / tick, system / tick
+
+
 def peak_mib(pids: list[int]) -> float:
     peaks = []
     for pid in pids:
@@ -172,14 +190,60 @@ def floor_download(base: str, name: str, into: Path | None) -> None:
             out.close()
 
 
+def floor_folder_upload(base: str, folder: Path) -> None:
+    """The bare upload of a folder: a tar made while it is sent, unpacked into files as it arrives."""
+    import httpx
+
+    from bench.transfer_floor import tar_members, tar_stream
+
+    members = tar_members(folder)
+    length = sum(len(h) + size + -size % 512 for _p, h, size in members) + 1024
+    r = httpx.post(f"{base}/bench-floor/unpack", content=tar_stream(members), timeout=None,
+                   headers={"Content-Length": str(length)})
+    r.raise_for_status()
+
+
+def floor_folder_download(base: str, into: Path | None) -> None:
+    """The bare download of a folder's files as a tar (read to the end, or unpacked into `into`)."""
+    import httpx
+
+    from bench.transfer_floor import unpack
+
+    with httpx.stream("GET", f"{base}/bench-floor/tar/small", timeout=None) as r:
+        r.raise_for_status()
+        if into is None:
+            for _chunk in r.iter_raw():
+                pass
+            return
+
+        class Body:
+            chunks, pending = r.iter_raw(), b""
+
+            def read(self, size=-1):
+                while not self.pending:
+                    self.pending = next(self.chunks, None)
+                    if self.pending is None:
+                        self.pending = b""
+                        return b""
+                out, self.pending = self.pending[:size], self.pending[size:]
+                return out
+
+        unpack(Body(), into)
+
+
 def cli(*args) -> float:
     """Runs the CLI; returns its peak memory (MiB), as GNU time reports it (a child forked from
     this process would count this process's memory before its exec)."""
-    result = subprocess.run(["/usr/bin/time", "-f", "%M", str(BIN / "trainshed"), *args], env=ENV,
+    result = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", str(BIN / "trainshed"), *args], env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if result.returncode:
         raise SystemExit(f"trainshed {' '.join(args)} failed: {result.stderr}")
-    return int(result.stderr.strip().splitlines()[-1]) / 1024
+    peak, user, system = result.stderr.strip().splitlines()[-1].split()
+    LAST_CLI_CPU.append((float(user), float(system)))
+    return int(peak) / 1024
+
+
+LAST_CLI_CPU: list[tuple[float, float]] = []  # (user, system) seconds of each CLI run
 
 
 def sdk():
@@ -212,6 +276,40 @@ def form_upload(base: str, session: str, name: str, file: Path) -> None:
         raise SystemExit(f"the form upload answered {r.status_code}: {r.text[:500]}")
 
 
+def big_subjects(base, big, size, made, cli_peak, out, pair, session, w) -> None:
+    def api_up():
+        made["api"] = sdk().datasets.create("big-api", path=big)["id"]
+
+    pair(f"upload {BIG_MB} MiB file: API (SDK)", lambda: floor_upload(base, big), api_up, size)
+
+    def cli_up():
+        cli_peak["up"] = cli("dataset", "create", "big-cli", "--path", str(big))
+
+    pair(f"upload {BIG_MB} MiB file: CLI", lambda: floor_upload(base, big), cli_up, size)
+    pair(f"upload {BIG_MB} MiB file: browser form", lambda: floor_upload(base, big),
+         lambda: form_upload(base, session, "big-form", big), size)
+    shutil.copy(big, FLOOR / "big.bin")
+    pair(f"download {BIG_MB} MiB: API (tar, read to the end)",
+         lambda: floor_download(base, "big.bin", None),
+         lambda: api_download(base, w["key"], made["api"]), 0)
+
+    def sdk_down():
+        shutil.rmtree(out, ignore_errors=True)
+        sdk().datasets.download(made["api"], out)
+
+    pair(f"download {BIG_MB} MiB: SDK in this process (unpacked to disk)",
+         lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), sdk_down, 0)
+
+    def cli_down():
+        shutil.rmtree(out, ignore_errors=True)
+        cli_peak["down"] = cli("dataset", "download", made["api"], str(out))
+
+    pair(f"download {BIG_MB} MiB: CLI (unpacked to disk)",
+         lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), cli_down, 0)
+    (VAR / "floor-copy.bin").unlink()
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def main() -> None:
     w = setup()
     ENV["TRAINSHED_API_KEY"] = w["key"]
@@ -219,7 +317,7 @@ def main() -> None:
     session = session_for(w["user"])
     big = VAR / "big.bin"
     with big.open("wb") as f:  # random bytes: nothing compresses them
-        for _ in range(BIG_MB):
+        for _ in range(0 if ONLY_SMALL else BIG_MB):
             f.write(os.urandom(1024 * 1024))
     small = VAR / "small"
     for i in range(SMALL_FILES):
@@ -235,14 +333,33 @@ def main() -> None:
     ENV["TRAINSHED_API_URL"] = base
     rows = []  # (label, seconds, floor seconds, note)
 
-    def pair(label, floor, subject, size, note=""):
+    def pair(label, floor, subject, size, note="", one_stream=None):
+        """`one_stream`: for a folder, also the floor of its bytes as one stream (one file)."""
         pids = workers(proc)
+        if one_stream is not None:
+            single = timed(one_stream)
+        cpu0, floor_before = cpu_by(pids), written_by(pids)
         f = timed(floor)
+        LAST_CLI_CPU.clear()
+        cpu1, floor_written = cpu_by(pids), written_by(pids) - floor_before
         before = written_by(pids)
         s = timed(subject)
         written = written_by(pids) - before
+        cpu2 = cpu_by(pids)
+        if LAST_CLI_CPU:
+            cu, cs = LAST_CLI_CPU.pop()
+            note = (note + "; " if note else "") + f"CLI CPU user+sys {cu:.2f}+{cs:.2f} s"
+            LAST_CLI_CPU.clear()
+        fu, fs = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+        su, ss = cpu2[0] - cpu1[0], cpu2[1] - cpu1[1]
+        note = (note + "; " if note else "") + (f"server CPU user+sys {su:.2f}+{ss:.2f} s "
+                                                f"(floor {fu:.2f}+{fs:.2f} s)")
         if size:
-            note = (note + "; " if note else "") + f"server wrote {written / size:.2f}× the bytes"
+            note = (note + "; " if note else "") + (f"server wrote {written / size:.2f}× the bytes "
+                                                    f"(floor {floor_written / size:.2f}×)")
+        if one_stream is not None:
+            note = ((note + "; " if note else "")
+                    + f"{s / single:.1f}× its bytes as one stream ({single:.2f} s)")
         rows.append((label, s, f, note))
         print(f"{label}: {s:.2f} s = {s / f:.2f}× floor ({f:.2f} s){'; ' + note if note else ''}")
 
@@ -253,60 +370,33 @@ def main() -> None:
         print(f"CLI start: {start:.2f} s")
         size = BIG_MB * 1024**2
         made = {}
-
-        def api_up():
-            made["api"] = sdk().datasets.create("big-api", path=big)["id"]
-
-        pair(f"upload {BIG_MB} MiB file: API (SDK)", lambda: floor_upload(base, big), api_up, size)
         cli_peak = {}
-
-        def cli_up():
-            cli_peak["up"] = cli("dataset", "create", "big-cli", "--path", str(big))
-
-        pair(f"upload {BIG_MB} MiB file: CLI", lambda: floor_upload(base, big), cli_up, size)
-        pair(f"upload {BIG_MB} MiB file: browser form", lambda: floor_upload(base, big),
-             lambda: form_upload(base, session, "big-form", big), size)
-        shutil.copy(big, FLOOR / "big.bin")
-        pair(f"download {BIG_MB} MiB: API (tar, read to the end)",
-             lambda: floor_download(base, "big.bin", None),
-             lambda: api_download(base, w["key"], made["api"]), 0)
         out = VAR / "out"
-
-        def sdk_down():
-            shutil.rmtree(out, ignore_errors=True)
-            sdk().datasets.download(made["api"], out)
-
-        pair(f"download {BIG_MB} MiB: SDK in this process (unpacked to disk)",
-             lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), sdk_down, 0)
-
-        def cli_down():
-            shutil.rmtree(out, ignore_errors=True)
-            cli_peak["down"] = cli("dataset", "download", made["api"], str(out))
-
-        pair(f"download {BIG_MB} MiB: CLI (unpacked to disk)",
-             lambda: floor_download(base, "big.bin", VAR / "floor-copy.bin"), cli_down, 0)
-        (VAR / "floor-copy.bin").unlink()
-        shutil.rmtree(out, ignore_errors=True)
+        if not ONLY_SMALL:
+            big_subjects(base, big, size, made, cli_peak, out, pair, session, w)
 
         def small_up():
             cli_peak["small-up"] = cli("dataset", "create", "small-cli", "--path", str(small))
 
-        pair(f"upload {SMALL_FILES:,} × 4 KiB folder: CLI", lambda: floor_upload(base, packed), small_up,
-             small_bytes)
+        pair(f"upload {SMALL_FILES:,} × 4 KiB folder: CLI", lambda: floor_folder_upload(base, small),
+             small_up, small_bytes, one_stream=lambda: floor_upload(base, packed))
         from resources.models import Dataset
 
         small_id = str(Dataset.objects.get(name="small-cli").pk)
         shutil.copy(packed, FLOOR / "small.bin")
+        shutil.copytree(small, FLOOR / "small")
 
         def small_down():
             shutil.rmtree(out, ignore_errors=True)
             cli_peak["small-down"] = cli("dataset", "download", small_id, str(out))
 
         pair(f"download {SMALL_FILES:,} × 4 KiB folder: API (tar)",
-             lambda: floor_download(base, "small.bin", None),
-             lambda: api_download(base, w["key"], small_id), 0)
+             lambda: floor_folder_download(base, None),
+             lambda: api_download(base, w["key"], small_id), 0,
+             one_stream=lambda: floor_download(base, "small.bin", None))
         pair(f"download {SMALL_FILES:,} × 4 KiB folder: CLI (unpacked to disk)",
-             lambda: floor_download(base, "small.bin", VAR / "floor-copy.bin"), small_down, 0)
+             lambda: floor_folder_download(base, VAR / "floor-unpacked"), small_down, 0,
+             one_stream=lambda: floor_download(base, "small.bin", VAR / "floor-copy.bin"))
         server_peak = peak_mib(workers(proc))
     finally:
         proc.terminate()
@@ -318,7 +408,8 @@ def main() -> None:
     memory = (f"server workers' peak memory {server_peak:.0f} MiB; CLI peak memory (MiB) "
               + ", ".join(f"{k} {v:.0f}" for k, v in cli_peak.items()))
     print(memory)
-    write_results(rows, args, memory)
+    if not ONLY_SMALL:
+        write_results(rows, args, memory)
 
 
 def write_results(rows, args, memory) -> None:
@@ -331,7 +422,9 @@ def write_results(rows, args, memory) -> None:
         "on loopback, DEBUG off. Produced by `make bench` (bench/transfers.py). Each subject ran once, "
         "right after its floor in the same server: a bare WSGI upload (the body written once to a "
         "file) or a bare WSGI download streamed in chunks (read to the end; written to a file "
-        "when the CLI's subject writes files).",
+        "when the CLI's subject writes files); for the folder, a tar unpacked into its files as it "
+        "arrives, or its files sent as a tar (read to the end, or unpacked into files), with its "
+        "bytes as one stream in the note.",
         "",
         "| subject | seconds | floor seconds | × floor | note |",
         "| --- | ---: | ---: | ---: | --- |",

@@ -3,9 +3,10 @@ Personal). Both kinds get the same operations from `_routes(kind)`; every one as
 `active_project(request, kind, level)` (= `access.require`, as the web views do), looks the object
 up inside that project (another project's id is a 404) and calls one service.
 
-Creating takes two operations, since one operation cannot take both a multipart and a JSON body:
+Creating takes three operations, since one operation cannot take a multipart, a JSON and a raw body:
 `POST /datasets` (multipart: `name` and one or more `files`; one .zip/.tar(.gz) archive is
-unpacked, which is how the CLI keeps a folder's structure) and `POST /datasets/from-url` (JSON
+unpacked, which keeps a folder's structure), `POST /datasets/tar?name=` (the body an uncompressed
+tar, unpacked as it arrives: how the CLI uploads a folder) and `POST /datasets/from-url` (JSON
 `{name, source_url}`; the server downloads it in the background). Jobs are in
 `resources/api_jobs.py`, mounted at the end.
 """
@@ -137,6 +138,25 @@ def _list_and_create(kind: str) -> None:
         project = active_project(request, kind, "manage")
         resource = services.resource_create_from_upload(
             kind=kind, project=project, name=name, files=files, created_by=request.user
+        )
+        return Status(201, resource)
+
+    @_route("post", kind, "{base}/tar", "upload-tar", "Upload a {one} as a tar (unpacked as it arrives)",
+            response={201: ResourceOut, **ERRORS, **REFUSED_UPLOAD},
+            openapi_extra={"requestBody": {"required": True, "content": {
+                storage.TAR_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+    @decorate_view(refuse_unreadable_upload)
+    def resource_upload_tar(request: HttpRequest, name: Text):
+        """The body is an uncompressed tar (`Content-Type: application/x-tar`, with its
+        Content-Length) whose files are stored with their folders as they arrive, each written
+        once: how the CLI uploads a folder. A bad member, a body over the limit or a cut body
+        refuses the whole upload and leaves nothing behind."""
+        project = active_project(request, kind, "manage")
+        if request.content_type != storage.TAR_TYPE:
+            raise ValidationError({"files": f"Send an uncompressed tar (Content-Type: {storage.TAR_TYPE})."})
+        resource = services.resource_create_from_tar_stream(
+            kind=kind, project=project, name=name, stream=request,
+            length=int(request.META.get("CONTENT_LENGTH") or 0), created_by=request.user,
         )
         return Status(201, resource)
 

@@ -35,6 +35,12 @@ def resource_name_clean(name: str) -> str:
 def resource_store(resource: StoredResource, entries: list[storage.Entry]) -> StoredResource:
     """Write `entries` under the resource's prefix, then the resource row (if new) and its file
     rows in one transaction. On any failure nothing stays behind."""
+    return resource_store_with(resource, lambda prefix, store: storage.write_tree(prefix, entries, store))
+
+
+def resource_store_with(resource: StoredResource, write) -> StoredResource:
+    """Like `resource_store`, with the files written by `write(prefix, storage)`, which returns
+    [(path, bytes written)] (e.g. a tar unpacked as it arrives)."""
     resource_cls, file_cls, fk = KINDS[resource.kind]
     if not resource._state.adding and resource_cls.objects.filter(
         pk=resource.pk, status=StoredStatus.READY
@@ -42,7 +48,7 @@ def resource_store(resource: StoredResource, entries: list[storage.Entry]) -> St
         raise ValidationError(f"The files of a ready {resource.kind[:-1]} cannot change.")
     prefix = resource.storage_prefix
     try:
-        written = storage.write_tree(prefix, entries, resource.file_storage)
+        written = write(prefix, resource.file_storage)
         with transaction.atomic():
             resource.size_bytes = sum(size for _, size in written)
             resource.file_count = len(written)

@@ -22,7 +22,7 @@ from projects.audit import audit_record
 from projects.models import Project
 from resources import storage
 from resources.models import MLModel, StoredResource, StoredStatus
-from resources.records import resource_name_clean, resource_new, resource_store
+from resources.records import resource_name_clean, resource_new, resource_store, resource_store_with
 from resources.signals import spending_check
 from resources.tasks import fetch_resource
 
@@ -57,6 +57,17 @@ def resource_create_from_upload(*, kind: str, project: Project, name: str, files
     else:
         entries = storage.entries_from_uploads(files)
     return resource_store(resource, entries)
+
+
+def resource_create_from_tar_stream(*, kind: str, project: Project, name: str, stream,
+                                    length: int | None, created_by):
+    """An uncompressed tar read from `stream` (a request body of `length` bytes), unpacked as it
+    arrives: each file written once, nothing spooled (how the CLI uploads a folder)."""
+    access.require(created_by, project, kind, "manage")
+    spending_check(project=project, actor=created_by)
+    resource = resource_new(kind, project=project, name=name, created_by=created_by)
+    return resource_store_with(
+        resource, lambda prefix, store: storage.write_tar_stream(prefix, stream, store, length=length))
 
 
 def resource_create_from_url(*, kind: str, project: Project, name: str, url: str, created_by):

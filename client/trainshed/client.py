@@ -264,16 +264,19 @@ class Trainshed:
                               field=body.get("field") if isinstance(body, dict) else None)
 
     async def request(self, method: str, path: str, *, json: Any = None, params: dict | None = None,
-                      data: dict | None = None, files: list | None = None,
+                      data: dict | None = None, files: list | None = None, content: Any = None,
+                      headers: dict[str, str] | None = None,
                       timeout: httpx.Timeout | float | None = None):
         """One API call; the answer's JSON (None for 204). `data`/`files` send multipart (file
-        objects are streamed from disk). A refusal raises TrainshedError with the server's message."""
-        headers = self._headers()
+        objects are streamed from disk); `content` a raw body (an async iterator of bytes is
+        streamed), with its `headers` (e.g. Content-Type, Content-Length). A refusal raises
+        TrainshedError with the server's message."""
+        headers = {**self._headers(), **(headers or {})}
         url = f"{self.config.api_url}/api/v1{path}"
         try:
             response = await self._session().request(
-                method, url, json=json, params=params, data=data, files=files, headers=headers,
-                timeout=timeout or self.timeout)
+                method, url, json=json, params=params, data=data, files=files, content=content,
+                headers=headers, timeout=timeout or self.timeout)
         except httpx.HTTPError as exc:
             raise TrainshedError(f"Cannot reach {self.config.api_url}: {exc}") from exc
         if response.status_code == 204:

@@ -4,9 +4,10 @@
     await ts.datasets.download(ds["id"], "./cifar-copy")        # a tar, unpacked as it arrives
     await ts.datasets.create("imagenet", url="https://…/x.tar") # downloaded by the server
 
-A folder is packed into a temporary zip (streamed from disk) that the server unpacks, so relative
-paths are kept; data that is already compressed (or does not shrink) is stored in it as it is. One
-file is uploaded as it is (a single .zip/.tar(.gz) is unpacked by the server). A download is an
+A folder is sent as an uncompressed tar made while it is sent (nothing written to disk, nothing
+deflated) that the server unpacks as it arrives, so relative paths are kept; one file goes the
+same way, by its name. A single .zip/.tar(.gz) is uploaded as it is (multipart), and the server
+unpacks it. A download is an
 uncompressed tar unpacked while it arrives, checked against its announced length: a cut download
 is an error, never a short file.
 """
@@ -15,11 +16,10 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
+import stat
 import tarfile
-import tempfile
 import threading
-import zipfile
-import zlib
 from pathlib import Path, PurePosixPath
 
 import httpx
@@ -32,41 +32,79 @@ from trainshed.progress import Progress, counting
 TRANSFER_TIMEOUT = httpx.Timeout(30.0, read=None, write=None)
 
 
-#: Formats that are compressed already: deflating them again costs CPU and saves nothing.
-COMPRESSED = frozenset({
-    ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".lz4", ".7z", ".rar", ".br", ".jpg", ".jpeg",
-    ".png", ".gif", ".webp", ".avif", ".heic", ".mp3", ".mp4", ".m4a", ".mkv", ".mov", ".webm",
-    ".ogg", ".opus", ".flac", ".avi", ".pdf", ".docx", ".xlsx", ".pptx", ".jar", ".whl", ".npz",
-    ".parquet", ".safetensors", ".tfrecord",
-})
-SAMPLE = 64 * 1024
 CHUNK = 256 * 1024
+BLOCK = tarfile.BLOCKSIZE
+#: What the server unpacks when it is uploaded as one file (resources/storage.py's ARCHIVE_SUFFIXES).
+ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
-def _compression_for(path: Path) -> int:
-    """ZIP_STORED for data that deflate would not shrink by a tenth (known compressed formats,
-    or a first 64 KiB that does not), else ZIP_DEFLATED."""
-    if path.suffix.lower() in COMPRESSED:
-        return zipfile.ZIP_STORED
-    with path.open("rb") as f:
-        sample = f.read(SAMPLE)
-    if sample and len(zlib.compress(sample, 1)) > 0.9 * len(sample):
-        return zipfile.ZIP_STORED
-    return zipfile.ZIP_DEFLATED
+class _TarFolder:
+    """Every regular file under `folder` (symbolic links are skipped, as the server does), or one
+    `file`, as an uncompressed tar made while it is sent: its exact length is known before (so it goes with a
+    Content-Length), nothing is written to disk, and the server unpacks it as it arrives."""
 
+    def __init__(self, folder: Path | None = None, *, file: Path | None = None):
+        self.members: list[tuple[str, bytes, int]] = []  # (path on disk, tar header, size)
+        if file is not None:  # one file, by its own name
+            st = os.stat(file)
+            self._add(str(file), file.name, st)
+        else:
+            self._walk(folder)
+        self.length = sum(len(h) + size + -size % BLOCK for _p, h, size in self.members) + 2 * BLOCK
 
-def _zip_folder(folder: Path, archive: Path) -> int:
-    """Every regular file under `folder` (symbolic links are skipped, as the server does) into
-    `archive`; returns how many."""
-    count = 0
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1,
-                         allowZip64=True) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_symlink() or not path.is_file():
+    def _add(self, path: str, name: str, st: os.stat_result) -> None:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
+        # PAX: long and non-ASCII names, files over 8 GiB
+        self.members.append((path, info.tobuf(format=tarfile.PAX_FORMAT), st.st_size))
+
+    def _walk(self, folder: Path) -> None:
+        root = str(folder)
+        for top, dirs, names in os.walk(root):
+            dirs.sort()
+            for name in sorted(names):
+                path = os.path.join(top, name)
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode):
+                    self._add(path, os.path.relpath(path, root).replace(os.sep, "/"), st)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def pieces(self):
+        for path, header, size in self.members:
+            yield header
+            left = size
+            with open(path, "rb") as f:
+                while left and (data := f.read(min(CHUNK, left))):
+                    left -= len(data)
+                    yield data
+            if left:
+                raise TrainshedError(f"{path} changed while it was uploaded: upload it again.")
+            if pad := -size % BLOCK:
+                yield bytes(pad)
+        yield bytes(2 * BLOCK)
+
+    async def chunks(self, progress: Progress | None = None):
+        """The tar in CHUNK-sized pieces (small files batched: one send and one progress call per
+        chunk, not per file)."""
+        batch = bytearray()
+        for piece in self.pieces():
+            if not batch and len(piece) >= CHUNK:  # a big file's chunk goes as it is, uncopied
+                if progress is not None:
+                    progress(len(piece), self.length)
+                yield piece
                 continue
-            zf.write(path, path.relative_to(folder).as_posix(), compress_type=_compression_for(path))
-            count += 1
-    return count
+            batch += piece
+            if len(batch) >= CHUNK:
+                if progress is not None:
+                    progress(len(batch), self.length)
+                yield bytes(batch)
+                batch.clear()
+        if batch:
+            if progress is not None:
+                progress(len(batch), self.length)
+            yield bytes(batch)
 
 
 def _safe_member(name: str) -> PurePosixPath | None:
@@ -81,10 +119,14 @@ def _safe_member(name: str) -> PurePosixPath | None:
 
 class _Unpacker:
     """Unpacks a tar into `dest` in a thread while the download writes it in (`write`): nothing
-    is kept whole, on disk or in memory (a few chunks queued at most)."""
+    is kept whole, on disk or in memory (a few chunks queued at most). A new `dest` is filled as
+    a hidden folder beside it, renamed into place once whole (no per-file temporary names); an
+    existing one gets each file under a temporary name, renamed when complete."""
 
     def __init__(self, dest: Path):
         self.dest, self.written, self.error = dest, [], None
+        self.fresh = not dest.exists()
+        self.folder = dest.with_name(f".{dest.name}.trainshed-part-{os.getpid()}") if self.fresh else dest
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
         self._pending = b""
         self._thread = threading.Thread(target=self._run, name="trainshed-unpack", daemon=True)
@@ -99,9 +141,17 @@ class _Unpacker:
 
     def finish(self, *, raise_error: bool = True) -> list[str]:
         """The end of the download: waits for the last file, returns the paths written or raises
-        what went wrong while unpacking."""
+        what went wrong while unpacking (a new `dest` is then left uncreated)."""
         self._queue.put(None)
         self._thread.join()
+        if self.fresh:
+            if self.error is None and raise_error:
+                try:
+                    os.rename(self.folder, self.dest)
+                except OSError as exc:
+                    self.error = TrainshedError(f"Cannot write into {self.dest}: {exc.strerror or exc}")
+            if self.error is not None or not raise_error:
+                shutil.rmtree(self.folder, ignore_errors=True)
         if self.error is not None and raise_error:
             raise self.error
         return self.written
@@ -132,21 +182,38 @@ class _Unpacker:
                 pass
 
     def _unpack(self) -> None:
-        self.dest.mkdir(parents=True, exist_ok=True)
-        root = self.dest.resolve()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        root = self.folder.resolve()
+        folders = {root}
         # read in big blocks: tarfile's default (10 KiB) costs a Python loop per block
         with tarfile.open(fileobj=self, mode="r|", bufsize=CHUNK) as archive:
             for member in archive:
                 rel = _safe_member(member.name)
-                target = (root / rel).resolve() if rel is not None else None
-                if target is None or root not in target.parents or not (member.isreg() or member.isdir()):
+                if rel is None or not (member.isreg() or member.isdir()):
                     raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
+                target = root / rel
+                if not self.fresh:  # a folder of the user's: a link in it must not lead out
+                    target = target.resolve()
+                    if root not in target.parents:
+                        raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
                 if member.isdir():
                     target.mkdir(parents=True, exist_ok=True)
+                    folders.add(target)
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _write_whole(target, archive.extractfile(member))
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                if self.fresh:  # our own hidden folder: renamed into place only once whole
+                    _write_to(target, archive.extractfile(member))
+                else:
+                    _write_whole(target, archive.extractfile(member))
                 self.written.append(rel.as_posix())
+
+
+def _write_to(target: Path, src) -> None:
+    with open(target, "wb") as out:
+        while data := src.read(CHUNK):
+            out.write(data)
 
 
 def _write_whole(target: Path, src) -> None:
@@ -154,9 +221,7 @@ def _write_whole(target: Path, src) -> None:
     destination is never a part of one (a download cut in its middle removes the part)."""
     part = target.with_name(f".{target.name}.trainshed-part")
     try:
-        with open(part, "wb") as out:
-            while data := src.read(CHUNK):
-                out.write(data)
+        _write_to(part, src)
         os.replace(part, target)
     except BaseException:
         part.unlink(missing_ok=True)
@@ -191,12 +256,23 @@ class _Resources(Namespace):
                 "POST", f"/{self.kind}/from-url", json={"name": name, "source_url": url}
             )
         source = Path(path)
-        if source.is_dir():
-            with tempfile.TemporaryDirectory(prefix="trainshed-upload-") as tmp:
-                archive = Path(tmp) / f"{source.resolve().name or 'upload'}.zip"
-                if not _zip_folder(source, archive):
-                    raise TrainshedError(f"The folder {source} holds no files.")
-                return await self._upload(name, archive, "application/zip", progress)
+        # A folder, or one file that is not an archive, goes as a tar the server unpacks as it
+        # arrives (no multipart to parse, no spool); an archive goes as it is, to be unpacked.
+        if source.is_dir() or (source.is_file() and not source.name.lower().endswith(ARCHIVES)):
+            try:
+                tar = _TarFolder(source) if source.is_dir() else _TarFolder(file=source)
+            except OSError as exc:
+                raise TrainshedError(f"Cannot read {source}: {exc.strerror or exc}") from exc
+            if not tar:
+                raise TrainshedError(f"The folder {source} holds no files.")
+            try:
+                return await self._client.request(
+                    "POST", f"/{self.kind}/tar", params={"name": name}, content=tar.chunks(progress),
+                    headers={"Content-Type": "application/x-tar", "Content-Length": str(tar.length)},
+                    timeout=TRANSFER_TIMEOUT,
+                )
+            except OSError as exc:
+                raise TrainshedError(f"Cannot read {source}: {exc.strerror or exc}") from exc
         if source.is_file():
             return await self._upload(name, source, "application/octet-stream", progress)
         raise TrainshedError(f"No such file or folder: {source}")

@@ -2,6 +2,9 @@
 project>`, so every operation acts there: read needs read access to the type, writes need "all";
 a "none" member, an outsider and a key limited to another project get 404."""
 
+import io
+import tarfile
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.access.routes_api import ApiRoute, api_expect
@@ -29,11 +32,21 @@ def _upload():
     return {"name": "uploaded", "files": [SimpleUploadedFile("data.csv", b"a,b\n1,2\n")]}
 
 
+def _tar_upload():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo("data.csv")
+        info.size = 8
+        tf.addfile(info, io.BytesIO(b"a,b\n1,2\n"))
+    return "?name=uploaded", buf.getvalue(), "application/x-tar"
+
+
 def _rows(kind: str) -> dict[str, ApiRoute]:
     one = _resource(kind)
     return {
         f"GET /{kind}": ApiRoute(expected=TYPE_READ),
         f"POST /{kind}": ApiRoute(expected=TYPE_MANAGE, multipart=_upload),
+        f"POST /{kind}/tar": ApiRoute(expected=TYPE_MANAGE, raw=_tar_upload),
         f"POST /{kind}/from-url": ApiRoute(
             expected=TYPE_MANAGE, body={"name": "fetched", "source_url": "https://example.com/d.zip"},
         ),

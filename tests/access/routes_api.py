@@ -128,6 +128,8 @@ class ApiRoute:
     body: dict[str, Any] | None = None
     #: A multipart POST instead of JSON: () -> form fields and files (built per request).
     multipart: Callable[[], dict[str, Any]] | None = None
+    #: A raw body instead of JSON: () -> (query string, body bytes, its content type).
+    raw: Callable[[], tuple[str, bytes, str]] | None = None
     #: What a successful answer is (errors are always JSON).
     content_type: str = "application/json"
 

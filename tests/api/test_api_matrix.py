@@ -81,6 +81,9 @@ def test_api_access_matrix(client, api_world, operation, role):
         headers["Authorization"] = f"Bearer {api_world.keys[role]}"
     if route.multipart is not None:
         response = client.post(path, data=route.multipart(), headers=headers)
+    elif route.raw is not None:
+        query, body, body_type = route.raw()
+        response = client.generic(method, path + query, data=body, content_type=body_type, headers=headers)
     else:
         response = client.generic(
             method, path, data="" if route.body is None else json.dumps(route.body),

@@ -61,6 +61,8 @@ def test_a_cut_download_is_an_error_and_leaves_no_short_file(live_server, alice,
                          result.stderr), result.stderr
         assert "Traceback" not in result.output
         assert [p for p in dest.rglob("*") if p.is_file()] == []  # no partial file, no later file
+        # a new folder is filled hidden beside it and renamed once whole: neither is left
+        assert not dest.exists() and not list(tmp_path.glob(".copy*"))
 
         with pytest.raises(TrainshedError, match="was cut off after"):
             Trainshed(api_url=proxy.url).sync.datasets.download_file(str(dataset.pk), "weights.bin",
@@ -71,6 +73,12 @@ def test_a_cut_download_is_an_error_and_leaves_no_short_file(live_server, alice,
     monkeypatch.setenv("TRAINSHED_API_URL", live_server.url)
     whole = CliRunner().invoke(main, ["dataset", "download", str(dataset.pk), str(dest)])
     assert whole.exit_code == 0, whole.output
+    assert (dest / "weights.bin").read_bytes() == payload
+    assert sorted(p.name for p in dest.iterdir()) == ["weights.bin", "z-last.txt"]
+    # into the folder that exists now: each file replaced whole, no temporary name left
+    (dest / "weights.bin").write_bytes(b"old")
+    again = CliRunner().invoke(main, ["dataset", "download", str(dataset.pk), str(dest)])
+    assert again.exit_code == 0, again.output
     assert (dest / "weights.bin").read_bytes() == payload
     assert sorted(p.name for p in dest.iterdir()) == ["weights.bin", "z-last.txt"]
 
