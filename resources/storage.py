@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.http import StreamingHttpResponse
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 
 from compute.relay import AgentStorage
@@ -100,12 +101,8 @@ def upload_refusal(request) -> tuple[int, str] | None:
 
 
 def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
+    """Django's `filesizeformat` (as the pages show sizes), with a plain space for API and CLI text."""
+    return filesizeformat(n).replace("\xa0", " ")
 
 
 # ---- names -----------------------------------------------------------------------------------

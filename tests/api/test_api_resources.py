@@ -188,7 +188,7 @@ def test_an_oversized_upload_is_refused_by_its_length_before_it_is_read(client, 
     big = client.post(f"{API}/{kind}", headers=auth,
                       data={"name": "big", "files": [SimpleUploadedFile("f.bin", b"x" * (1024 * 1024 + 2000))]})
     assert big.status_code == 413
-    assert big.json() == {"detail": "files: The upload is 1.0 MB; the limit is 1000 B.", "field": "files"}
+    assert big.json() == {"detail": "files: The upload is 1.0 MB; the limit is 1000 bytes.", "field": "files"}
     # A body that claims 3 GB is answered at once: nothing waits for (or stores) bytes never sent.
     claimed = client.post(f"{API}/{kind}", headers=auth, data={"name": "x", "files": [SimpleUploadedFile("f", b"1")]},
                           CONTENT_LENGTH=str(3 * 1024**3))

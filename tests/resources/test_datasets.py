@@ -152,7 +152,7 @@ def test_oversize_upload_is_refused_and_leaves_nothing(signed_in, project, setti
     response = upload(signed_in, project, "Big", SimpleUploadedFile("a.bin", b"x" * 600),
                       SimpleUploadedFile("b.bin", b"x" * 600))
     page = response.content.decode()
-    assert response.status_code == 200 and "the limit is 1000 B" in page
+    assert response.status_code == 200 and "the limit is 1000 bytes" in page
     assert not Dataset.objects.exists() and stored_files(settings) == []
 
 
@@ -358,5 +358,5 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_read(signed_in, proje
     settings.TRAINSHED_MAX_UPLOAD_BYTES = 10
     response = upload(signed_in, project, "Huge", SimpleUploadedFile("a.bin", b"x" * (1024 * 1024 + 100)))
     assert response.status_code == 200
-    assert "the limit is 10 B" in response.content.decode()
+    assert "the limit is 10 bytes" in response.content.decode()
     assert not Dataset.objects.exists() and stored_files(settings) == []

@@ -143,7 +143,7 @@ def test_oversize_url_download_fails(signed_in, project, server, settings,
                 capture=django_capture_on_commit_callbacks)
     run_worker()
     dataset = Dataset.objects.get(name="Too big")
-    assert dataset.status == "failed" and "larger than the limit of 100 B" in dataset.failure_reason
+    assert dataset.status == "failed" and "larger than the limit of 100 bytes" in dataset.failure_reason
 
 
 @pytest.mark.parametrize(("url", "message"), [

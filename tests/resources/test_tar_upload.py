@@ -96,7 +96,7 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(client, owner, proje
     settings.TRAINSHED_MAX_UPLOAD_BYTES = 1000
     response = _post(client, owner, project, _tar({"big.bin": b"x" * (2 * 1024 * 1024)}))
     assert response.status_code == 413
-    assert "the limit is 1000 B" in response.json()["detail"]
+    assert "the limit is 1000 bytes" in response.json()["detail"]
     assert not Dataset.objects.exists() and _media_files(settings) == []
 
 
