@@ -37,7 +37,8 @@ def _ctx(kind: str, **extra) -> dict:
     return {"kind": kind, "label": label, "names": names, **extra}
 
 
-def _active(request: HttpRequest):
+def active_project(request: HttpRequest):
+    """The active project a list or create page works in; without one (none left), a 404."""
     if not request.project:
         raise Http404
     return request.project
@@ -64,7 +65,7 @@ def _owning(request: HttpRequest, kind: str, pk):
 @require_GET
 @vary_on_headers("HX-Request")
 def resource_list(request: HttpRequest, kind: str) -> HttpResponse:
-    project = _active(request)
+    project = active_project(request)
     access.require(request.user, project, kind, "read")
     status = request.GET.get("status") or ""
     if status not in StoredStatus.values:
@@ -113,7 +114,7 @@ def _created(request, kind, resource) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resource_create(request: HttpRequest, kind: str) -> HttpResponse:
     """Upload files (or one archive) into the active project."""
-    project = _active(request)
+    project = active_project(request)
     access.require(request.user, project, kind, "manage")
     if request.method == "GET":
         return _render_create(request, kind, project)
@@ -144,7 +145,7 @@ def resource_create(request: HttpRequest, kind: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resource_import(request: HttpRequest, kind: str) -> HttpResponse:
     """Create from an http(s) address that the worker downloads."""
-    project = _active(request)
+    project = active_project(request)
     access.require(request.user, project, kind, "manage")
     if request.method == "GET":
         return _render_create(request, kind, project)

@@ -23,18 +23,12 @@ from resources.jobs import selectors, services
 from resources.jobs.forms import JobForm
 from resources.models import Job, JobStatus, JobType
 from resources.signals import job_charges
-from resources.views import after_removal_url
+from resources.views import active_project, after_removal_url
 
 PAGE_SIZE = 10
 #: The tag of a flash message about a job's start: the job page's poll removes it once the job has
 #: moved on (its status says what happens now; "Starting" would be stale).
 START_NEWS = "job-start"
-
-
-def _active(request: HttpRequest):
-    if not request.project:
-        raise Http404
-    return request.project
 
 
 def _owning(request: HttpRequest, pk):
@@ -47,7 +41,7 @@ def _owning(request: HttpRequest, pk):
 @require_GET
 @vary_on_headers("HX-Request")
 def job_list(request: HttpRequest) -> HttpResponse:
-    project = _active(request)
+    project = active_project(request)
     access.require(request.user, project, "jobs", "read")
     status = request.GET.get("status") or ""
     if status not in JobStatus.values:
@@ -70,7 +64,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def job_create(request: HttpRequest) -> HttpResponse:
-    project = _active(request)
+    project = active_project(request)
     access.require(request.user, project, "jobs", "manage")
     form = JobForm(request.POST or None, active_project=project, user=request.user)
     if request.method == "POST" and form.is_valid():
