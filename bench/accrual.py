@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Accrual benchmark on PostgreSQL: one pass over 100,000 running jobs and 10,000 stored datasets,
 printing its time beside the floor (the database's own INSERT … SELECT of the same rows into a
-copy of the ledger table, with its indexes and foreign keys, in the same run) and the ratio, the number of queries
-and the pass's peak memory; then a second pass that must add 0 entries.
+copy of the ledger table, with its indexes and foreign keys, in the same run) and the ratio, the
+number of queries and the pass's peak memory; then a second pass that must add 0 entries.
 
 Run with `make bench` (needs PostgreSQL on 127.0.0.1:5432). Prints figures; not a test."""
 

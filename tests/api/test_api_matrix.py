@@ -68,6 +68,19 @@ def _judge(status: int, expected) -> bool:
     return status == expected
 
 
+def send(client, route, method: str, path: str, headers: dict):
+    """The route's request as its kind of body needs: multipart, a raw body, or JSON."""
+    if route.multipart is not None:
+        return client.post(path, data=route.multipart(), headers=headers)
+    if route.raw is not None:
+        query, body, body_type = route.raw()
+        return client.generic(method, path + query, data=body, content_type=body_type, headers=headers)
+    return client.generic(
+        method, path, data="" if route.body is None else json.dumps(route.body),
+        content_type="application/json", headers=headers,
+    )
+
+
 CASES = [(op, role) for op in sorted(API_ROUTES) for role in API_ROLES]
 
 
@@ -79,16 +92,7 @@ def test_api_access_matrix(client, api_world, operation, role):
     headers = {"X-Trainshed-Project": str(api_world.project.pk)}
     if api_world.keys[role]:
         headers["Authorization"] = f"Bearer {api_world.keys[role]}"
-    if route.multipart is not None:
-        response = client.post(path, data=route.multipart(), headers=headers)
-    elif route.raw is not None:
-        query, body, body_type = route.raw()
-        response = client.generic(method, path + query, data=body, content_type=body_type, headers=headers)
-    else:
-        response = client.generic(
-            method, path, data="" if route.body is None else json.dumps(route.body),
-            content_type="application/json", headers=headers,
-        )
+    response = send(client, route, method, path, headers)
     expected = route.expected[role]
     content_type = route.content_type if response.status_code < 400 else "application/json"
     assert response["Content-Type"].startswith(content_type), response.content[:200]

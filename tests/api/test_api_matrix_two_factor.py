@@ -3,14 +3,12 @@ owner requires it: every operation, with the project named in `X-Trainshed-Proje
 outsider gets 404, this member gets 403 with a message naming the setting (they know the project
 exists); what an outsider may do (their own things), they may do too."""
 
-import json
-
 import pytest
 from allauth.mfa.models import Authenticator
 
 from projects.mfa import SETTING
 from tests.access.routes_api import API_ROUTES
-from tests.api.test_api_matrix import PREFIX, _judge
+from tests.api.test_api_matrix import PREFIX, _judge, send
 from tests.api.test_api_matrix import api_world as api_world  # noqa: F401  (the fixture)
 
 
@@ -30,13 +28,7 @@ def test_api_member_without_two_factor_is_told_why(client, locked, operation):
     path = PREFIX + template.format(**route.path_kwargs(locked))
     headers = {"X-Trainshed-Project": str(locked.project.pk),
                "Authorization": f"Bearer {locked.keys['member_all']}"}
-    if route.multipart is not None:
-        response = client.post(path, data=route.multipart(), headers=headers)
-    else:
-        response = client.generic(
-            method, path, data="" if route.body is None else json.dumps(route.body),
-            content_type="application/json", headers=headers,
-        )
+    response = send(client, route, method, path, headers)
     outsider = route.expected["outsider"]
     expected = 403 if outsider == 404 else outsider
     assert _judge(response.status_code, expected), (

@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from tests.e2e.helpers import sign_in
 from tests.factories import PASSWORD, UserFactory
+from tests.totp import totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +50,7 @@ def test_security_key_added_then_sign_in_asks_for_it(live_server, page, authenti
     assert page.locator("img[src^='data:image/svg+xml']").is_visible()
     secret = page.input_value("#authenticator_secret")
     page.screenshot(path=str(screenshots / "2fa-totp-setup.png"), full_page=True)
-    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.fill("input[name=code]", totp_code(secret))
     page.locator("main form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/2fa/recovery-codes/$"))
     page.screenshot(path=str(screenshots / "2fa-recovery-codes.png"), full_page=True)
@@ -99,7 +100,7 @@ def test_owner_requires_two_factor_and_a_member_without_it_sees_the_project_lock
     owner_page.fill("input[name=password]", PASSWORD)
     owner_page.locator("main form button[type=submit]").first.click()
     owner_page.wait_for_url(re.compile(r".*/accounts/2fa/authenticate/$"))
-    owner_page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    owner_page.fill("input[name=code]", totp_code(secret))
     owner_page.locator("main form button[type=submit]").first.click()
     owner_page.wait_for_url(re.compile(r".*/projects/$"))
     owner_page.goto(f"{base}/projects/{project.pk}/")
