@@ -129,16 +129,14 @@ def switcher_choices(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
+    locked = mfa.locked_projects(user=request.user)  # owner-required two-factor: listed apart
     mine = page_of(selectors.projects_owned(user=request.user), request.GET.get("mine_page"),
                    size=DASHBOARD_PAGE_SIZE)
-    shared = page_of(selectors.projects_shared(user=request.user), request.GET.get("shared_page"),
-                     size=DASHBOARD_PAGE_SIZE)
+    shared = page_of(selectors.projects_shared(user=request.user, locked=[p.pk for p in locked]),
+                     request.GET.get("shared_page"), size=DASHBOARD_PAGE_SIZE)
     for row in shared:
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
-    return render(request, "projects/project_list.html", {
-        "locked": mfa.locked_projects(user=request.user),  # owner-required two-factor
-        "mine": mine, "shared": shared,
-    })
+    return render(request, "projects/project_list.html", {"locked": locked, "mine": mine, "shared": shared})
 
 
 @login_required
