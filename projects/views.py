@@ -220,7 +220,10 @@ def _member_table(request, project, status=200, **overrides) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def project_detail(request: HttpRequest, project_id) -> HttpResponse:
-    active = request.project  # the header's, read anyway: when it is this page's, one query serves both
+    # The header's active project (the session's choice, else Personal) and this page's: one query
+    # reads both rows; when they are the same project, one row serves both.
+    access.preload(request.user, [project_id, request.session.get(SESSION_KEY)])
+    active = request.project
     project = active if active and active.pk == project_id else access.project_for(request.user, project_id)
     template = "projects/project_detail.html"
     if request.htmx and "members_page" in request.GET:
