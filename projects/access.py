@@ -33,6 +33,7 @@ Level = Literal["read", "manage", "administer"]
 
 _CACHE_ATTR = "_trainshed_project_perms"
 _FRESH_ATTR = "_trainshed_access_changed"  # this user object's access_version is behind the row's
+_ROWS_ATTR = "_trainshed_project_rows"  # project rows read ahead for this request (`preload`)
 CACHE_ALIAS = "access"
 
 
@@ -79,15 +80,38 @@ def viewable_project(user, pk=None) -> Project | None:
         cache.set(key, (project.pk, held, others), version=version)
     else:
         project_pk, held, others = known
-        try:  # get(), not filter().first(): no ORDER BY to build for a lookup by pk
-            project = Project.objects.select_related("owner").get(pk=project_pk)
-        except Project.DoesNotExist:
-            return None
+        project = user.__dict__.get(_ROWS_ATTR, {}).pop(project_pk, None)  # read by `preload`
+        if project is None:
+            try:  # get(), not filter().first(): no ORDER BY to build for a lookup by pk
+                project = Project.objects.select_related("owner").get(pk=project_pk)
+            except Project.DoesNotExist:
+                return None
     project.has_other_projects = others
     if lacks_required_mfa(user, project):  # the owner requires two-factor: no access until it is on
         held = frozenset()
     user.__dict__.setdefault(_CACHE_ATTR, {})[project.pk] = held
     return project if "view_project" in held else None
+
+
+def preload(user, pks) -> None:
+    """Read in one query the rows of the projects `pks` (None: the Personal project) whose
+    access the cache holds, for the `viewable_project` calls that follow in this request (a page
+    about one project under the header's active one): each row serves one call. Decides nothing:
+    those calls still answer from the cached permissions."""
+    if not _signed_in(user) or user.__dict__.get(_FRESH_ATTR):
+        return
+    cache, wanted = caches[CACHE_ALIAS], set()
+    for pk in pks:
+        try:
+            pk = Project._meta.pk.to_python(pk) if pk is not None else None
+        except ValidationError:
+            continue
+        known = cache.get(f"project-access:{user.pk}:{pk or 'personal'}", version=user.access_version)
+        if known is not None:
+            wanted.add(known[0])
+    if len(wanted) > 1:  # one alone costs the same query later
+        user.__dict__.setdefault(_ROWS_ATTR, {}).update(
+            Project.objects.select_related("owner").in_bulk(wanted))
 
 
 def _read_access(user, pk) -> tuple[Project | None, frozenset[str], bool]:
@@ -137,6 +161,7 @@ def forget(user) -> None:
     its `access_version` is the one read at the start of the request, so skip the cache too."""
     if user is not None:
         user.__dict__.pop(_CACHE_ATTR, None)
+        user.__dict__.pop(_ROWS_ATTR, None)
         user.__dict__[_FRESH_ATTR] = True
 
 

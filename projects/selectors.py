@@ -37,11 +37,16 @@ def projects_owned(*, user) -> QuerySet:
             .values("pk", "name", "is_personal", "created_at", "member_count"))
 
 
-def projects_shared(*, user) -> QuerySet:
-    """The projects shared with `user`: owner, whether they are offered ownership, their access."""
-    return (Membership.objects.filter(user=user)
-            .exclude(locked_for(user, prefix="project__"))  # listed apart, marked locked
-            .order_by("project__name", "pk")
+def projects_shared(*, user, locked=None) -> QuerySet:
+    """The projects shared with `user`: owner, whether they are offered ownership, their access.
+    Those locked for them (listed apart) are left out; `locked`, their ids if the caller has them
+    (`mfa.locked_projects`), spares the query the two-factor condition (almost always none)."""
+    rows = Membership.objects.filter(user=user)
+    if locked is None:
+        rows = rows.exclude(locked_for(user, prefix="project__"))
+    elif locked:
+        rows = rows.exclude(project_id__in=locked)
+    return (rows.order_by("project__name", "pk")
             .values("jobs", "datasets", "models", pk=F("project_id"), name=F("project__name"),
                     owner_email=F("project__owner__email"), transfer_to_id=F("project__transfer_to_id")))
 

@@ -129,16 +129,14 @@ def switcher_choices(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
+    locked = mfa.locked_projects(user=request.user)  # owner-required two-factor: listed apart
     mine = page_of(selectors.projects_owned(user=request.user), request.GET.get("mine_page"),
                    size=DASHBOARD_PAGE_SIZE)
-    shared = page_of(selectors.projects_shared(user=request.user), request.GET.get("shared_page"),
-                     size=DASHBOARD_PAGE_SIZE)
+    shared = page_of(selectors.projects_shared(user=request.user, locked=[p.pk for p in locked]),
+                     request.GET.get("shared_page"), size=DASHBOARD_PAGE_SIZE)
     for row in shared:
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
-    return render(request, "projects/project_list.html", {
-        "locked": mfa.locked_projects(user=request.user),  # owner-required two-factor
-        "mine": mine, "shared": shared,
-    })
+    return render(request, "projects/project_list.html", {"locked": locked, "mine": mine, "shared": shared})
 
 
 @login_required
@@ -222,7 +220,10 @@ def _member_table(request, project, status=200, **overrides) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 def project_detail(request: HttpRequest, project_id) -> HttpResponse:
-    active = request.project  # the header's, read anyway: when it is this page's, one query serves both
+    # The header's active project (the session's choice, else Personal) and this page's: one query
+    # reads both rows; when they are the same project, one row serves both.
+    access.preload(request.user, [project_id, request.session.get(SESSION_KEY)])
+    active = request.project
     project = active if active and active.pk == project_id else access.project_for(request.user, project_id)
     template = "projects/project_detail.html"
     if request.htmx and "members_page" in request.GET:

@@ -240,8 +240,8 @@ def test_member_rows_escape_what_people_typed(client, owner, project):
 def test_project_page_reads_the_same_queries_with_few_or_many_members(
     client, owner, project, members, invited, django_assert_num_queries
 ):
-    """Session, user; the header's active project (Personal here), the page's project, each with
-    the person's permissions on it; the
+    """Session, user; the header's active project (Personal here) and the page's project, both
+    rows in one query, with the person's permissions on them (cached); the
     members' page (which says whether an invitation is pending), the pending invitations only if
     one is; the names of the project's stored GPU types (one query, the list empty or not); who
     of the owner and the page's members has two-factor sign-in."""
@@ -255,7 +255,7 @@ def test_project_page_reads_the_same_queries_with_few_or_many_members(
     client.force_login(owner)
     url = reverse("projects:detail", args=[project.pk])
     client.get(url)
-    with django_assert_num_queries(8 if invited else 7):
+    with django_assert_num_queries(7 if invited else 6):
         page = client.get(url).content.decode()
     assert "<strong>Personal</strong>" in page and f"<h1>{project.name}</h1>" in page  # both projects
     assert "m009@example.com" in page
@@ -349,3 +349,28 @@ def test_dashboard_reads_the_same_queries_with_few_or_many_projects(client, user
     assert "mine 00" in page and "theirs 00" in page
     # a page of each list (mine holds the Personal project too, active: no button)
     assert page.count("Make active") == min(count + 1, DASHBOARD_PAGE_SIZE) - 1 + min(count, DASHBOARD_PAGE_SIZE)
+
+
+def test_project_page_under_another_active_project_shows_changes_on_the_next_view(client, owner, project):
+    """A member looks at one project while another is active (both rows read in one query): a
+    rename of either shows on the next view, and losing the page's project answers 404 at once."""
+    from projects.middleware import SESSION_KEY
+
+    member = UserFactory(email="member@example.com")
+    add_member(project, member)
+    other = ProjectFactory(owner=owner, name="Other Project")
+    add_member(other, member)
+    client.force_login(member)
+    session = client.session
+    session[SESSION_KEY] = str(other.pk)
+    session.save()
+    url = reverse("projects:detail", args=[project.pk])
+    page = client.get(url).content.decode()
+    assert "<strong>Other Project</strong>" in page and f"<h1>{project.name}</h1>" in page
+    services.project_rename(project=other, name="Renamed Other", actor=owner)
+    services.project_rename(project=project, name="Renamed Page", actor=owner)
+    page = client.get(url).content.decode()
+    assert "<strong>Renamed Other</strong>" in page and "<h1>Renamed Page</h1>" in page
+    services.membership_remove(project=project, user=member, actor=owner)
+    assert client.get(url).status_code == 404
+    assert "<strong>Renamed Other</strong>" in client.get(reverse("projects:list")).content.decode()

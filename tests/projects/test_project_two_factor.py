@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.api_keys import api_key_create
 from projects.mfa import SETTING
 from projects.models import AuditEvent
+from tests.factories import ProjectFactory, add_member
 
 
 def give_two_factor(user):
@@ -132,3 +133,51 @@ def test_owner_member_table_shows_who_has_two_factor(client, required, owner, me
     table = page.split('class="two-factor-members"')[1].split("</table>")[0]
     assert "all@example.com</td><td><span class=\"badge warn\">Off</span> — locked out" in table
     assert "read@example.com</td><td><span class=\"badge ok\">On</span>" in table
+
+
+@pytest.mark.django_db
+def test_two_factor_turned_on_shows_on_the_owners_next_view(client, project, owner, member_all):
+    """The member table's rows say who has two-factor (read with them): a member or the owner
+    turning it on shows on the very next view, with members on the page or none."""
+    client.force_login(owner)
+    url = reverse("projects:detail", kwargs={"project_id": project.pk})
+    page = client.get(url).content.decode()
+    assert "You must use two-factor sign-in yourself" in page
+    assert 'all@example.com</td><td><span class="badge warn">Off</span>' in page
+    give_two_factor(member_all)
+    page = client.get(url).content.decode()
+    assert 'all@example.com</td><td><span class="badge ok">On</span>' in page
+    assert "You must use two-factor sign-in yourself" in page
+    give_two_factor(owner)
+    page = client.get(url).content.decode()
+    assert "You must use two-factor sign-in yourself" not in page
+    assert 'all@example.com</td><td><span class="badge ok">On</span>' in page
+
+
+@pytest.mark.django_db
+def test_owner_two_factor_without_members(client, owner):
+    empty = ProjectFactory(owner=owner, name="Empty")
+    client.force_login(owner)
+    url = reverse("projects:detail", kwargs={"project_id": empty.pk})
+    assert "You must use two-factor sign-in yourself" in client.get(url).content.decode()
+    give_two_factor(owner)
+    page = client.get(url).content.decode()
+    assert "You must use two-factor sign-in yourself" not in page and 'id="two-factor"' in page
+
+
+@pytest.mark.django_db
+def test_dashboard_lists_a_locked_project_apart_until_two_factor_is_on(client, required, member_all):
+    """The shared list leaves out exactly the locked projects (read once for both lists): another
+    shared project stays there, and the locked one moves to it on the next view once 2FA is on."""
+    add_member(ProjectFactory(name="Open Project"), member_all)
+    client.force_login(member_all)
+    detail = reverse("projects:detail", kwargs={"project_id": required.pk})
+    listing = client.get(reverse("projects:list")).content.decode()
+    shared = listing.split("<h2>Shared With Me</h2>")[1]
+    assert "Open Project" in shared and "Vision Research" not in shared and detail not in listing
+    assert "Vision Research" in listing.split('<section id="locked-projects">')[1].split("</section>")[0]
+    give_two_factor(member_all)
+    listing = client.get(reverse("projects:list")).content.decode()
+    shared = listing.split("<h2>Shared With Me</h2>")[1]
+    assert "Open Project" in shared and "Vision Research" in shared and detail in shared
+    assert 'id="locked-projects"' not in listing
