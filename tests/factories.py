@@ -9,6 +9,7 @@ import factory
 from accounts.models import User
 from accounts.services import user_create
 from projects import services as project_services
+from projects.middleware import SESSION_KEY
 from projects.models import Project
 
 PASSWORD = "correct horse battery staple"
@@ -77,3 +78,12 @@ def make_node(*, owner=None, name=None, gpu_type="a100", gpus=8, online=True, st
     }
     defaults.update(extra)
     return ComputeNode.objects.create(owner=owner, **defaults)
+
+
+def sign_in_to(client, user, project):
+    """`user` signed in on `client` with `project` active, as after switching to it."""
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = str(project.pk)
+    session.save()
+    return client

@@ -12,17 +12,13 @@ from django.urls import reverse
 
 from accounts.api_keys import api_key_create
 from projects.forms import ACTIVE_PROJECT_FIELD
-from projects.middleware import SESSION_KEY
 from resources.models import Dataset
+from tests.factories import sign_in_to
 
 
 @pytest.fixture
 def signed_in(client, owner, project):
-    client.force_login(owner)
-    session = client.session
-    session[SESSION_KEY] = str(project.pk)
-    session.save()
-    return client
+    return sign_in_to(client, owner, project)
 
 
 def _upload(client, project, files):

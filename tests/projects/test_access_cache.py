@@ -8,15 +8,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import User
 from projects import services
-from projects.middleware import SESSION_KEY
-from tests.factories import UserFactory, add_member
-
-
-def _in(client, user, project):
-    client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = str(project.pk)
-    session.save()
+from tests.factories import UserFactory, add_member, sign_in_to
 
 
 def _jobs_list(client):
@@ -26,7 +18,7 @@ def _jobs_list(client):
 def test_a_cached_page_reads_no_permission_rows(client, owner, project):
     member = UserFactory()
     add_member(project, member, jobs="read")
-    _in(client, member, project)
+    sign_in_to(client, member, project)
     _jobs_list(client)
     with CaptureQueriesContext(connection) as ctx:
         page = _jobs_list(client).content.decode()
@@ -37,7 +29,7 @@ def test_a_cached_page_reads_no_permission_rows(client, owner, project):
 def test_removing_a_member_counts_on_their_very_next_request(client, owner, project):
     member = UserFactory()
     add_member(project, member, jobs="read")
-    _in(client, member, project)
+    sign_in_to(client, member, project)
     assert f"In <strong>{project.name}</strong>" in _jobs_list(client).content.decode()  # cached now
     services.membership_remove(project=project, user=member, actor=owner)
     page = _jobs_list(client).content.decode()
@@ -49,7 +41,7 @@ def test_removing_a_member_counts_on_their_very_next_request(client, owner, proj
 def test_lowering_access_counts_on_the_very_next_request(client, owner, project):
     member = UserFactory()
     add_member(project, member, jobs="all")
-    _in(client, member, project)
+    sign_in_to(client, member, project)
     assert ">New job<" in _jobs_list(client).content.decode()
     add_member(project, member, jobs="read")
     page = _jobs_list(client).content.decode()
@@ -63,7 +55,7 @@ def test_permissions_written_outside_the_services_count_too(client, owner, proje
     # guardian's own helpers, as its object-permission admin uses them
     member = UserFactory()
     add_member(project, member, jobs="read")
-    _in(client, member, project)
+    sign_in_to(client, member, project)
     assert ">New job<" not in _jobs_list(client).content.decode()
     assign_perm("manage_jobs", member, project)
     assert ">New job<" in _jobs_list(client).content.decode()
@@ -74,7 +66,7 @@ def test_permissions_written_outside_the_services_count_too(client, owner, proje
 def test_deleting_the_project_counts_on_the_very_next_request(client, owner, project):
     member = UserFactory()
     add_member(project, member, jobs="read")
-    _in(client, member, project)
+    sign_in_to(client, member, project)
     assert 'id="project-switcher"' in _jobs_list(client).content.decode()
     services.project_delete(project=project, actor=owner)
     page = _jobs_list(client).content.decode()
@@ -85,7 +77,7 @@ def test_an_account_saved_from_an_old_copy_keeps_the_new_version(client, owner, 
     member = UserFactory()
     add_member(project, member, jobs="read")
     stale = User.objects.get(pk=member.pk)  # read before the change, saved after it
-    _in(client, member, project)
+    sign_in_to(client, member, project)
     _jobs_list(client)
     services.membership_remove(project=project, user=member, actor=owner)
     stale.name = "Renamed"
@@ -98,7 +90,7 @@ def test_requiring_two_factor_counts_on_the_very_next_request(client, owner, pro
     # The setting is on the project row, which is read afresh on every request.
     member = UserFactory()
     add_member(project, member, jobs="read")
-    _in(client, member, project)
+    sign_in_to(client, member, project)
     assert f"In <strong>{project.name}</strong>" in _jobs_list(client).content.decode()
     project.require_two_factor = True
     project.save(update_fields=["require_two_factor"])

@@ -13,19 +13,12 @@ from compute.models import GpuType
 from projects.middleware import SESSION_KEY
 from resources import services as resource_services
 from resources.models import Dataset, Job, JobStatus
-from tests.factories import ProjectFactory, UserFactory, add_member
+from tests.factories import ProjectFactory, UserFactory, add_member, sign_in_to
 
 
 def make_job(project, owner, name="job"):
     return Job.objects.create(project=project, name=name, gpu_type=GpuType.objects.get(slug="cpu"),
                               command="echo hi", created_by=owner)
-
-
-def _active(client, user, project):
-    client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = str(project.pk)
-    session.save()
 
 
 @pytest.fixture
@@ -46,7 +39,7 @@ def dataset(owner, project):
 
 def test_a_job_link_works_while_another_project_is_active(client, owner, project, colleague):
     job = make_job(project, owner, name="night run")
-    _active(client, colleague, colleague.own)
+    sign_in_to(client, colleague, colleague.own)
     page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
     assert "night run" in page
     assert "This job belongs to <strong>Vision Research</strong>" in page
@@ -59,7 +52,7 @@ def test_a_job_link_works_while_another_project_is_active(client, owner, project
 
 def test_actions_on_a_linked_job_act_in_its_own_project(client, owner, project, colleague):
     job = make_job(project, owner, name="night run")
-    _active(client, colleague, colleague.own)
+    sign_in_to(client, colleague, colleague.own)
     response = client.post(reverse("resources:job-remove", args=[job.pk]))
     assert response.status_code == 302
     assert response["Location"] == reverse("projects:detail", args=[project.pk])  # not her own list
@@ -69,7 +62,7 @@ def test_actions_on_a_linked_job_act_in_its_own_project(client, owner, project, 
 
 
 def test_dataset_link_rename_and_delete_act_in_its_project(client, project, colleague, dataset):
-    _active(client, colleague, colleague.own)
+    sign_in_to(client, colleague, colleague.own)
     page = client.get(reverse("resources:dataset-detail", args=[dataset.pk])).content.decode()
     assert "This dataset belongs to <strong>Vision Research</strong>" in page
     assert client.get(reverse("resources:dataset-download", args=[dataset.pk])).status_code == 200
@@ -85,7 +78,7 @@ def test_read_access_reads_but_may_not_act(client, owner, project, colleague):
     model = resource_services.resource_create_from_upload(
         kind="models", project=project, name="Weights", created_by=owner,
         files=[SimpleUploadedFile("w.bin", b"01")])
-    _active(client, colleague, colleague.own)
+    sign_in_to(client, colleague, colleague.own)
     assert client.get(reverse("resources:model-detail", args=[model.pk])).status_code == 200
     assert client.post(reverse("resources:model-delete", args=[model.pk])).status_code == 403
 
@@ -113,13 +106,13 @@ def test_no_access_to_the_type_is_a_404(client, owner, project, member_none):
 
 def test_the_active_project_shows_no_banner(client, owner, project, colleague):
     job = make_job(project, owner)
-    _active(client, colleague, project)
+    sign_in_to(client, colleague, project)
     assert "data-other-project" not in client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
 
 
 def test_make_active_stays_on_the_page(client, owner, project, colleague):
     job = make_job(project, owner)
-    _active(client, colleague, colleague.own)
+    sign_in_to(client, colleague, colleague.own)
     detail = reverse("resources:job-detail", args=[job.pk])
     response = client.post(reverse("projects:switch"), {"project": str(project.pk), "next": detail, "stay": "1"})
     assert response["Location"] == detail
@@ -131,7 +124,7 @@ def test_make_active_stays_on_the_page(client, owner, project, colleague):
 def test_a_removed_job_stays_a_404(client, owner, project, colleague):
     job = make_job(project, owner)
     Job.objects.filter(pk=job.pk).update(removed_at=job.created_at)
-    _active(client, colleague, colleague.own)
+    sign_in_to(client, colleague, colleague.own)
     assert client.get(reverse("resources:job-detail", args=[job.pk])).status_code == 404
 
 

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from projects.forms import ACTIVE_PROJECT_FIELD
-from projects.middleware import SESSION_KEY
 from resources.models import Dataset, DatasetFile, MLModel
+from tests.factories import sign_in_to
 
 # The worker commits and checks its connection as in production, which a test wrapped in one
 # transaction cannot survive on PostgreSQL: these tests commit for real.
@@ -67,11 +67,7 @@ def _loopback_allowed(settings):
 
 @pytest.fixture
 def signed_in(client, owner, project):
-    client.force_login(owner)
-    session = client.session
-    session[SESSION_KEY] = str(project.pk)
-    session.save()
-    return client
+    return sign_in_to(client, owner, project)
 
 
 def run_worker():

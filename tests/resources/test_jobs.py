@@ -14,22 +14,13 @@ from compute.models import ComputeNode, GpuType, Reservation
 from compute.services import placement_release, placement_reserve
 from projects.forms import ACTIVE_PROJECT_FIELD
 from projects.keys import secret_set
-from projects.middleware import SESSION_KEY
 from projects.services import project_delete
 from resources import services as resource_services
 from resources.jobs import services
 from resources.jobs.views import PAGE_SIZE
 from resources.models import Job, JobLogChunk, JobRun, JobStatus
-from tests.factories import ProjectFactory, UserFactory, make_node
+from tests.factories import ProjectFactory, UserFactory, make_node, sign_in_to
 from tests.jobs_helpers import local_node, make_job, ready
-
-
-def _in(client, user, project):
-    client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = str(project.pk)
-    session.save()
-    return client
 
 
 def _form(project, **overrides):
@@ -64,7 +55,7 @@ def node(tmp_path, project):
 
 
 def test_create_then_start_from_the_form(client, owner, project, node, django_capture_on_commit_callbacks):
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = client.post(reverse("resources:job-create"),
                                _form(project, env="EPOCHS=3\n# comment\nLR=0.1", start="1"))
@@ -91,7 +82,7 @@ def test_create_then_start_from_the_form(client, owner, project, node, django_ca
 ])
 def test_bad_input_is_a_field_error_and_creates_nothing(client, owner, project, node, overrides, field,
                                                         message):
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     response = client.post(reverse("resources:job-create"), _form(project, **overrides))
     assert response.status_code == 200
     errors = response.context["form"].errors
@@ -103,7 +94,7 @@ def test_a_dataset_of_another_project_is_a_field_error(client, owner, project, n
     other = ProjectFactory(owner=outsider, name="Elsewhere")
     theirs = resource_services.dataset_create_from_upload(
         project=other, name="Theirs", created_by=outsider, files=[SimpleUploadedFile("a.csv", b"a\n")])
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     response = client.post(reverse("resources:job-create"),
                            _form(project, input_datasets=[str(theirs.pk)]))
     assert "is not a ready dataset of this project" in " ".join(
@@ -119,7 +110,7 @@ def test_a_dataset_of_another_project_is_a_field_error(client, owner, project, n
 
 def test_another_projects_job_is_a_404(client, owner, project, node, outsider):
     job = make_job(project, owner)
-    _in(client, outsider, ProjectFactory(owner=outsider, name="Mine"))
+    sign_in_to(client, outsider, ProjectFactory(owner=outsider, name="Mine"))
     for name in ("job-detail", "job-log", "job-remove"):
         assert client.get(reverse(f"resources:{name}", args=[job.pk])).status_code == 404
     for name in ("job-start", "job-stop", "job-remove"):
@@ -130,14 +121,14 @@ def test_another_projects_job_is_a_404(client, owner, project, node, outsider):
 
 def test_read_member_sees_no_buttons_and_cannot_start(client, owner, project, node, member_read):
     job = make_job(project, owner, name="visible")
-    _in(client, member_read, project)
+    sign_in_to(client, member_read, project)
     listing = client.get(reverse("resources:job-list")).content.decode()
     assert "visible" in listing and "New job" not in listing
     page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
     assert ">Start<" not in page and "Remove" not in page
     assert client.post(reverse("resources:job-start", args=[job.pk])).status_code == 403
     assert client.get(reverse("resources:job-create")).status_code == 403
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
     assert ">Start<" in page and "Remove" in page
 
@@ -154,7 +145,7 @@ def test_job_list_runs_the_same_queries_at_10_and_1000_jobs(client, owner, proje
                                         ended_at=now, ended_gpu_seconds=2 * 3600) for i in range(count)])
     JobRun.objects.bulk_create([JobRun(job=j, started_at=hour_ago, ended_at=now, gpu_type=cpu, gpu_count=2)
                                 for j in jobs])
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     client.get(reverse("resources:job-list"))  # warm the session / permission caches
     with django_assert_num_queries(QUERIES):
         response = client.get(reverse("resources:job-list"))
@@ -190,7 +181,7 @@ def _gpu_hours_shown(client, job) -> str:
 
 def test_a_jobs_gpu_time_is_its_ended_runs_plus_the_running_one(client, owner, project, node):
     job = _claimed(make_job(project, owner, type="notebook", gpu_count=2, name="nb"), hours_ago=1)
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     # running: 2 GPUs for an hour so far (and the seconds this test took, on a slow machine)
     assert 2.0 <= float(_gpu_hours_shown(client, job)) < 2.01
     services.run_end(job=job, status=JobStatus.STOPPED)
@@ -222,7 +213,7 @@ def test_log_download_and_tail_hide_secrets(client, owner, project, node):
     secret_set(project=project, name="HF_SECRET", value="hf-very-secret-1", actor=None)
     job = make_job(project, owner)
     JobLogChunk.objects.create(job=job, seq=1, text="loading with hf-very-secret-1\nstep 1\n")
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     page = client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
     assert "loading with ***" in page and "hf-very-secret-1" not in page
     response = client.get(reverse("resources:job-log", args=[job.pk]))
@@ -266,7 +257,7 @@ def test_system_stop_of_a_waiting_job_shows_the_reason(client, owner, project, n
     services.job_stop(job=job, actor=None, reason="out of credits")
     job.refresh_from_db()
     assert (job.status, job.status_reason) == (JobStatus.STOPPED, "out of credits")
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     assert "out of credits" in client.get(reverse("resources:job-detail", args=[job.pk])).content.decode()
     assert job.can_start  # it never ran: it may be started again
 
@@ -296,7 +287,7 @@ def test_the_reaper_fails_a_job_whose_heartbeat_is_stale_and_frees_its_gpus(owne
 
 def test_removing_a_running_job_stops_it_first_and_hides_it(client, owner, project, node):
     job = _running(make_job(project, owner, name="doomed"), node=node)
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     response = client.post(reverse("resources:job-remove", args=[job.pk]))
     assert response.status_code == 302
     job.refresh_from_db()

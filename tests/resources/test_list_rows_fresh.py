@@ -5,22 +5,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compute.models import GpuType
-from projects.middleware import SESSION_KEY
 from resources.models import Dataset, Job
-
-
-def _in(client, user, project):
-    client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = str(project.pk)
-    session.save()
-    return client
+from tests.factories import sign_in_to
 
 
 def test_a_changed_job_shows_its_new_name_and_status_on_the_next_view(client, owner, project):
     job = Job.objects.create(project=project, name="first-name", gpu_type=GpuType.objects.get(slug="cpu"),
                              command="x", created_by=owner, status="finished", created_at=timezone.now())
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     page = client.get(reverse("resources:job-list")).content.decode()
     assert "first-name" in page and 'data-status="finished"' in page
     Job.objects.filter(pk=job.pk).update(name="second-name", status="failed")
@@ -31,7 +23,7 @@ def test_a_changed_job_shows_its_new_name_and_status_on_the_next_view(client, ow
 
 def test_a_changed_dataset_shows_its_new_name_status_and_size_on_the_next_view(client, owner, project):
     dataset = Dataset.objects.create(project=project, name="raw-images", status="downloading", created_by=owner)
-    _in(client, owner, project)
+    sign_in_to(client, owner, project)
     page = client.get(reverse("resources:dataset-list")).content.decode()
     assert "raw-images" in page and 'data-status="downloading"' in page
     Dataset.objects.filter(pk=dataset.pk).update(name="clean-images", status="ready", size_bytes=2048,
