@@ -209,18 +209,26 @@ def _zip_entries(fileobj) -> list[Entry]:
     return entries
 
 
+def _tar_file_path(member: tarfile.TarInfo) -> str | None:
+    """A tar member's safe path if it is a file, None for a folder; links and special files refused."""
+    if member.issym() or member.islnk():
+        raise ValidationError({"files": f"The archive holds a link, “{member.name}”."})
+    path = safe_relpath(member.name)
+    if member.isdir():
+        return None
+    if not member.isfile():
+        raise ValidationError({"files": f"The archive holds a special file, “{member.name}”."})
+    return path
+
+
 def _tar_entries(fileobj) -> list[Entry]:
     # Stays open while the entries are read (their openers read from it); closed with `fileobj`.
     archive = tarfile.open(fileobj=fileobj, mode="r:*")  # noqa: SIM115
     entries = []
     for member in archive.getmembers():
-        if member.issym() or member.islnk():
-            raise ValidationError({"files": f"The archive holds a link, “{member.name}”."})
-        path = safe_relpath(member.name)
-        if member.isdir():
+        path = _tar_file_path(member)
+        if path is None:
             continue
-        if not member.isfile():
-            raise ValidationError({"files": f"The archive holds a special file, “{member.name}”."})
         entries.append(Entry(path=path, size=member.size,
                              open=lambda m=member: archive.extractfile(m)))
     return entries
@@ -336,14 +344,9 @@ def write_tar_stream(prefix: str, stream, store: Storage = default_storage, *,
         try:
             with tarfile.open(fileobj=body, mode="r|", bufsize=CHUNK) as archive:
                 for member in archive:
-                    if member.issym() or member.islnk():
-                        raise ValidationError({"files": f"The archive holds a link, “{member.name}”."})
-                    path = safe_relpath(member.name)
-                    if member.isdir():
+                    path = _tar_file_path(member)
+                    if path is None:
                         continue
-                    if not member.isfile():
-                        raise ValidationError(
-                            {"files": f"The archive holds a special file, “{member.name}”."})
                     _check_new(path, names, folders)
                     if total + member.size > max_bytes():
                         raise ValidationError({"files": f"The upload is larger than the limit of "
