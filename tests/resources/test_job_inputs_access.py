@@ -12,9 +12,9 @@ from django.urls import reverse
 from accounts.api_keys import api_key_create
 from resources import services as resource_services
 from resources.models import Job
-from tests.factories import UserFactory, add_member
+from tests.factories import UserFactory, add_member, sign_in_to
 from tests.jobs_helpers import local_node, make_job, ready
-from tests.resources.test_jobs import _form, _in  # the jobs page as a member signs in to it
+from tests.resources.test_jobs import _form  # the jobs form as a member fills it
 
 
 @pytest.fixture
@@ -43,14 +43,14 @@ def jobs_only(project):
 
 
 def test_job_form_lists_no_dataset_or_model_without_read_access(client, project, node, inputs, jobs_only):
-    _in(client, jobs_only, project)
+    sign_in_to(client, jobs_only, project)
     page = client.get(reverse("resources:job-create")).content.decode()
     assert "Secret Reviews" not in page and "Hidden Weights" not in page
 
 
 def test_job_form_refuses_inputs_without_read_access(client, project, node, inputs, jobs_only):
     dataset, model = inputs
-    _in(client, jobs_only, project)
+    sign_in_to(client, jobs_only, project)
     response = client.post(reverse("resources:job-create"),
                            _form(project, input_datasets=[str(dataset.pk)], input_model=str(model.pk)))
     assert response.status_code == 200
