@@ -73,6 +73,8 @@ def _set_status(job: Job, status: str, *, message: str = "", actor=None, now=Non
                                     actor=actor if getattr(actor, "pk", None) else None, at=now)
     if status in (JobStatus.FINISHED, JobStatus.FAILED) and job.created_by_id:
         _tell_ended(job, event)
+    if status not in JOB_ACTIVE:  # a follower waiting for more text hears that none will come
+        wake.log_wake(job_id=job.pk)
     return job
 
 
@@ -595,6 +597,7 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
                                start=job.log_bytes)
     Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data),
                                          log_lines=F("log_lines") + data.count(b"\n"))
+    wake.log_wake(job_id=job.pk)  # its followers' waiting polls answer when this commits
     return seq
 
 
