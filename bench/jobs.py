@@ -5,7 +5,8 @@ with and without the sandbox, step by step; the agent's log throughput (100,000 
 node API); how far behind the job the CLI's `job logs --follow` of 100,000 lines ends; and how long a
 line takes to show on the job's page, polled as the page polls it.
 
-The control plane is gunicorn (3 sync workers: the agent's waiting claim holds one) on PostgreSQL;
+The control plane is gunicorn as README's production command runs it (gthread workers: an agent's
+waiting claim and a follower's waiting log poll each hold a thread, not a worker) on PostgreSQL;
 the node's agent is a real `trainshed-agent` process on this machine. Start is the `job_start`
 service (what the Start button and the API call); "seen" is the first log chunk's `created_at` on
 the server. Run with `make bench` (needs PostgreSQL on 127.0.0.1:5432). Prints figures and writes
@@ -123,7 +124,8 @@ def start_server(port: int) -> subprocess.Popen:
     import urllib.request
 
     gunicorn = shutil.which("gunicorn", path=str(Path(PY).parent)) or "gunicorn"
-    proc = subprocess.Popen([gunicorn, "config.wsgi", "-w", "3", "-b", f"127.0.0.1:{port}", "--log-level",
+    proc = subprocess.Popen([gunicorn, "config.wsgi", "-k", "gthread", "-w", "3", "--threads", "8",
+                             "-b", f"127.0.0.1:{port}", "--log-level",
                              "warning"], cwd=ROOT, env={**os.environ, **ENV})
     for _ in range(150):
         try:
@@ -508,7 +510,8 @@ def write_results(bare, in_box, whole, moments, flood_bare, seconds, chunks, siz
 
     lines = [
         f"Run {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, "
-        f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, gunicorn -w 3, one "
+        f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, "
+        f"gunicorn -k gthread -w 3 --threads 8, one "
         f"`trainshed-agent` process {'as root (jobs get their own uid)' if os.geteuid() == 0 else ''}. "
         f"Medians of {RUNS} starts each (min–max). Produced by `make bench` (bench/jobs.py).",
         "",
