@@ -360,12 +360,16 @@ def follow_main(runs: int) -> None:
     server = start_server(port)
     try:
         url = f"http://127.0.0.1:{port}"
+        ticks = [lag for _ in range(2) for lag in follow_ticks(project, owner, url)]
         variants = {"CLI started with the job": [follow_lag(project, owner, url) for _ in range(runs)],
                     "output from 1.5 s after the start (the CLI is following)":
                     [follow_lag(project, owner, url, FOLLOWED_LATE) for _ in range(runs)]}
     finally:
         server.terminate()
         server.wait(40)
+    print(f"a line every 0.2 s, followed by the CLI: written → printed, median "
+          f"{statistics.median(ticks) * 1000:.0f} ms, max {max(ticks) * 1000:.0f} ms "
+          f"({len(ticks)} lines, 2 jobs)")
     for label, follows in variants.items():
         lags = [lag for lag, _, _ in follows]
         print(f"{label}: last line printed after it was written:",
@@ -378,6 +382,31 @@ def follow_main(runs: int) -> None:
 TICKS = 25  # lines, one every 0.2 s
 TICKER = (f"{PY} -c \"import time\nfor i in range({TICKS}):\n    print('tick', i, time.time(), flush=True); "
           "time.sleep(0.2)\"")
+
+
+def follow_ticks(project, owner, url: str) -> list[float]:
+    """`trainshed job logs ID --follow` of a job writing a line every 0.2 s: for each line, seconds
+    from the command writing it to the CLI printing it (the follow path alone, no backlog)."""
+    from resources.jobs import services
+
+    agent = Agent(owner, url)
+    project_gpu_types_refresh(project=project, actor=None)
+    cli = shutil.which("trainshed", path=str(Path(PY).parent)) or "trainshed"
+    out = []
+    try:
+        run_job(project, owner, FIRST)  # warm
+        job = services.job_create(project=project, actor=owner, name="ticks", type="training",
+                                  gpu_type="cpu", gpu_count=1, command=TICKER)
+        services.job_start(job=job, actor=owner)
+        proc = subprocess.Popen([cli, "job", "logs", str(job.pk), "--follow"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=api_env(owner, project, url))
+        for line in proc.stdout:
+            if line.startswith(b"tick "):
+                out.append(time.time() - float(line.split()[2]))
+        proc.wait(60)
+    finally:
+        agent.stop()
+    return out
 
 
 def page_lag(project, owner, url: str) -> list[float]:
