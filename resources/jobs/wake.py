@@ -22,6 +22,7 @@ from collections.abc import Callable
 from django.db import connection, transaction
 
 RECHECK = {"postgresql": 5.0}.get  # seconds between rechecks without a wake-up, per vendor
+LOG_RECHECK = 1.0
 _local = threading.Condition()
 _woken: dict[str, int] = {}  # channel -> how many wake-ups this process saw
 
@@ -66,13 +67,15 @@ def claim_waiting(*, node, wait: float, claim: Callable):
 def log_waiting(*, job_id, wait: float, attempt: Callable):
     """`attempt()`, and while it answers None, wait for the log's next chunk (or the job's end),
     up to `wait` seconds; None when nothing came."""
-    return _waiting(_log_channel(job_id), wait=wait, attempt=attempt)
+    # A follower rechecks every second whatever it hears: a wake-up it missed costs it at most that.
+    return _waiting(_log_channel(job_id), wait=wait, attempt=attempt, recheck=LOG_RECHECK)
 
 
-def _waiting(channel: str, *, wait: float, attempt: Callable):
+def _waiting(channel: str, *, wait: float, attempt: Callable, recheck: float | None = None):
     deadline = time.monotonic() + wait
     if wait > 0 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return _waiting_pg(channel, deadline=deadline, attempt=attempt)
+        return _waiting_pg(channel, deadline=deadline, attempt=attempt,
+                           recheck=recheck or RECHECK("postgresql"))
     while True:
         with _local:
             seen = _woken.get(channel, 0)  # before the attempt: a wake-up during it ends the wait
@@ -84,7 +87,7 @@ def _waiting(channel: str, *, wait: float, attempt: Callable):
             _local.wait_for(lambda seen=seen: _woken.get(channel, 0) != seen, timeout=min(remaining, 1.0))
 
 
-def _waiting_pg(channel: str, *, deadline: float, attempt: Callable):
+def _waiting_pg(channel: str, *, deadline: float, attempt: Callable, recheck: float):
     with connection.cursor() as cursor:
         cursor.execute(f'LISTEN "{channel}"')
     pg = connection.connection
@@ -97,7 +100,7 @@ def _waiting_pg(channel: str, *, deadline: float, attempt: Callable):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            for _ in pg.notifies(timeout=min(remaining, RECHECK("postgresql")), stop_after=1):
+            for _ in pg.notifies(timeout=min(remaining, recheck), stop_after=1):
                 pass
     finally:
         with connection.cursor() as cursor:
