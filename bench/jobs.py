@@ -5,7 +5,8 @@ with and without the sandbox, step by step; the agent's log throughput (100,000 
 node API); how far behind the job the CLI's `job logs --follow` of 100,000 lines ends; and how long a
 line takes to show on the job's page, polled as the page polls it.
 
-The control plane is gunicorn (3 sync workers: the agent's waiting claim holds one) on PostgreSQL;
+The control plane is gunicorn as README's production command runs it (gthread workers: an agent's
+waiting claim and a follower's waiting log poll each hold a thread, not a worker) on PostgreSQL;
 the node's agent is a real `trainshed-agent` process on this machine. Start is the `job_start`
 service (what the Start button and the API call); "seen" is the first log chunk's `created_at` on
 the server. Run with `make bench` (needs PostgreSQL on 127.0.0.1:5432). Prints figures and writes
@@ -39,6 +40,8 @@ PY = sys.executable
 FIRST = "echo ready"  # the command whose first output line is timed
 # 41-byte lines, 4.1 MB: under the server's 5 MB log limit
 FLOOD = f"{PY} -c \"[print(f'line {{i:06d}} ' + 'x' * 28) for i in range({LINES})]\""
+# PYTHONPATH passes to the agent and the CLI: another checkout's code run with this venv.
+PASS = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
 ENV = {
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
     "DEBUG": "0",
@@ -121,7 +124,8 @@ def start_server(port: int) -> subprocess.Popen:
     import urllib.request
 
     gunicorn = shutil.which("gunicorn", path=str(Path(PY).parent)) or "gunicorn"
-    proc = subprocess.Popen([gunicorn, "config.wsgi", "-w", "3", "-b", f"127.0.0.1:{port}", "--log-level",
+    proc = subprocess.Popen([gunicorn, "config.wsgi", "-k", "gthread", "-w", "3", "--threads", "8",
+                             "-b", f"127.0.0.1:{port}", "--log-level",
                              "warning"], cwd=ROOT, env={**os.environ, **ENV})
     for _ in range(150):
         try:
@@ -154,7 +158,7 @@ class Agent:
         self.log = open(VAR / f"agent-{Agent.count}.log", "wb")  # noqa: SIM115 (while it runs)
         self.proc = subprocess.Popen(
             [PY, "-m", "trainshed.agent.main"], stdout=self.log, stderr=subprocess.STDOUT,
-            env={"PATH": os.environ["PATH"], "HOME": str(workdir), "TRAINSHED_AGENT_URL": url,
+            env={"PATH": os.environ["PATH"], **PASS, "HOME": str(workdir), "TRAINSHED_AGENT_URL": url,
                  "TRAINSHED_AGENT_TOKEN": node_token_issue(node=self.node, actor=None),
                  "TRAINSHED_AGENT_DIR": str(workdir), "TRAINSHED_AGENT_NETWORK": "none", **env})
 
@@ -269,7 +273,7 @@ def api_env(owner, project, url: str) -> dict:
 
     config = VAR / "cli"
     config.mkdir(exist_ok=True)
-    return {"PATH": os.environ["PATH"], "HOME": str(config), "TRAINSHED_CONFIG_DIR": str(config),
+    return {"PATH": os.environ["PATH"], **PASS, "HOME": str(config), "TRAINSHED_CONFIG_DIR": str(config),
             "TRAINSHED_API_URL": url, "TRAINSHED_API_KEY": api_key_create(user=owner, name="bench")[1],
             "TRAINSHED_PROJECT": str(project.pk)}
 
@@ -279,20 +283,26 @@ FOLLOWED = (f"{PY} -c \"import time; [print(f'line {{i:06d}} ' + 'x' * 28) for i
             "print('last', time.time(), flush=True)\"")
 
 
-def follow_lag(project, owner, url: str) -> tuple[float, float]:
+# The same, its output starting 1.5 s after the command starts: the CLI is up and following when
+# the lines come (the figure above also holds the CLI's own start and its catching up).
+FOLLOWED_LATE = FOLLOWED.replace('-c "import time; ', '-c "import time; time.sleep(1.5); ')
+
+
+def follow_lag(project, owner, url: str, command: str = FOLLOWED) -> tuple[float, float, dict[str, float]]:
     """`trainshed job logs ID --follow` started with the job: (seconds from the command writing
     its last line to the CLI printing it, seconds from the CLI printing the first line to the
-    command writing its last)."""
+    command writing its last, the moments of FOLLOW_STEPS in epoch seconds)."""
     from resources.jobs import services
     from resources.models import Job, JobStatus
 
     agent = Agent(owner, url)
+    agent_log = VAR / f"agent-{Agent.count}.log"
     project_gpu_types_refresh(project=project, actor=None)
     cli = shutil.which("trainshed", path=str(Path(PY).parent)) or "trainshed"
     try:
         run_job(project, owner, FIRST)  # warm
         job = services.job_create(project=project, actor=owner, name="follow", type="training",
-                                  gpu_type="cpu", gpu_count=1, command=FOLLOWED)
+                                  gpu_type="cpu", gpu_count=1, command=command)
         services.job_start(job=job, actor=owner)
         proc = subprocess.Popen([cli, "job", "logs", str(job.pk), "--follow"], stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, env=api_env(owner, project, url))
@@ -305,14 +315,98 @@ def follow_lag(project, owner, url: str) -> tuple[float, float]:
         proc.wait(60)
         assert last is not None, "the follower never printed the last line"
         assert Job.objects.get(pk=job.pk).status == JobStatus.FINISHED
-        return last[0] - last[1], last[1] - first
     finally:
         agent.stop()
+    stored = next(at for at, text in job.log_chunks.order_by("-seq").values_list("created_at", "text")
+                  if "\nlast " in text or text.startswith("last "))
+    moments = {"written": last[1], "stored": stored.timestamp(), "printed": last[0]}
+    answered, after = agent_steps(agent_log).get(str(job.pk), (None, {}))
+    if answered is not None:
+        moments.update({name: answered + seconds for name, seconds in after.items()})
+    return last[0] - last[1], last[1] - first, moments
+
+
+FOLLOW_STEPS = [  # (label, from, to): where the last line's lag goes (agent's, server's, CLI's clocks: one)
+    ("the command's last line written → its output's end read by the agent", "written", "output ended"),
+    ("→ the command's exit seen by the agent", "output ended", "exit seen"),
+    ("→ the last chunk stored on the server (its row's time)", "exit seen", "stored"),
+    ("→ the agent's last send answered", "stored", "last output sent"),
+    ("last chunk stored → printed by the CLI", "stored", "printed"),
+]
+
+
+def follow_rows(follows) -> list[str]:
+    rows = ["| step of the last line (median, min–max) | |", "| --- | ---: |"]
+    for name, frm, to in FOLLOW_STEPS:
+        values = [m[to] - m[frm] for _, _, m in follows if frm in m and to in m]
+        if values:
+            med, lo, hi = median_range(values)
+            rows.append(f"| {name} | {med * 1000:.0f} ms ({lo * 1000:.0f}–{hi * 1000:.0f}) |")
+    return rows
+
+
+def follow_main(runs: int) -> None:
+    """`bench/jobs.py follow [N]`: only the follow phase, N times (prints; writes nothing)."""
+    setup_django()
+    from accounts.services import user_create
+    from billing import services as billing_services
+    from billing.models import BillingAccount
+    from projects.services import project_create
+
+    owner = user_create(email="bench-jobs@example.com", password=None)
+    billing_services.credits_grant(account=BillingAccount.objects.get(owner=owner), amount=1_000_000)
+    project = project_create(owner=owner, name="Bench jobs")
+    port = int(os.environ.get("BENCH_PORT") or free_port())
+    server = start_server(port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        ticks = [lag for _ in range(2) for lag in follow_ticks(project, owner, url)]
+        variants = {"CLI started with the job": [follow_lag(project, owner, url) for _ in range(runs)],
+                    "output from 1.5 s after the start (the CLI is following)":
+                    [follow_lag(project, owner, url, FOLLOWED_LATE) for _ in range(runs)]}
+    finally:
+        server.terminate()
+        server.wait(40)
+    print(f"a line every 0.2 s, followed by the CLI: written → printed, median "
+          f"{statistics.median(ticks) * 1000:.0f} ms, max {max(ticks) * 1000:.0f} ms "
+          f"({len(ticks)} lines, 2 jobs)")
+    for label, follows in variants.items():
+        lags = [lag for lag, _, _ in follows]
+        print(f"{label}: last line printed after it was written:",
+              ", ".join(f"{lag * 1000:.0f} ms" for lag in lags),
+              f"(median {statistics.median(lags) * 1000:.0f} ms;",
+              "first line printed → last written:", ", ".join(f"{run:.2f} s" for _, run, _ in follows) + ")")
+        print("\n".join(follow_rows(follows)))
 
 
 TICKS = 25  # lines, one every 0.2 s
 TICKER = (f"{PY} -c \"import time\nfor i in range({TICKS}):\n    print('tick', i, time.time(), flush=True); "
           "time.sleep(0.2)\"")
+
+
+def follow_ticks(project, owner, url: str) -> list[float]:
+    """`trainshed job logs ID --follow` of a job writing a line every 0.2 s: for each line, seconds
+    from the command writing it to the CLI printing it (the follow path alone, no backlog)."""
+    from resources.jobs import services
+
+    agent = Agent(owner, url)
+    project_gpu_types_refresh(project=project, actor=None)
+    cli = shutil.which("trainshed", path=str(Path(PY).parent)) or "trainshed"
+    out = []
+    try:
+        run_job(project, owner, FIRST)  # warm
+        job = services.job_create(project=project, actor=owner, name="ticks", type="training",
+                                  gpu_type="cpu", gpu_count=1, command=TICKER)
+        services.job_start(job=job, actor=owner)
+        proc = subprocess.Popen([cli, "job", "logs", str(job.pk), "--follow"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=api_env(owner, project, url))
+        for line in proc.stdout:
+            if line.startswith(b"tick "):
+                out.append(time.time() - float(line.split()[2]))
+        proc.wait(60)
+    finally:
+        agent.stop()
+    return out
 
 
 def page_lag(project, owner, url: str) -> list[float]:
@@ -445,7 +539,8 @@ def write_results(bare, in_box, whole, moments, flood_bare, seconds, chunks, siz
 
     lines = [
         f"Run {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, "
-        f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, gunicorn -w 3, one "
+        f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, "
+        f"gunicorn -k gthread -w 3 --threads 8, one "
         f"`trainshed-agent` process {'as root (jobs get their own uid)' if os.geteuid() == 0 else ''}. "
         f"Medians of {RUNS} starts each (min–max). Produced by `make bench` (bench/jobs.py).",
         "",
@@ -487,9 +582,13 @@ def write_results(bare, in_box, whole, moments, flood_bare, seconds, chunks, siz
         "",
         f"Following it: `trainshed job logs ID --follow` started with a job writing {LINES:,} lines, the "
         f"last one stamped with the moment it was written (target: printed within 0.5 s of it). Lag of "
-        f"the last line, 3 runs: **{', '.join(f'{lag * 1000:.0f} ms' for lag, _ in follows)}** (from "
+        f"the last line, 3 runs: **{', '.join(f'{lag * 1000:.0f} ms' for lag, _, _ in follows)}** (from "
         f"the CLI printing the first line to the command writing the last: "
-        f"{', '.join(f'{run:.2f} s' for _, run in follows)}; below 0 when the command ended first).",
+        f"{', '.join(f'{run:.2f} s' for _, run, _ in follows)}; below 0 when the command ended first).",
+        "",
+        "Where the last line's time goes (the agent's own moments, the chunk's row, the CLI's print):",
+        "",
+        *follow_rows(follows),
         "",
         f"The job's page, polled as it polls its log (htmx, every 0.5 s from the offset it shows), "
         f"while the job writes a line every 0.2 s "
@@ -502,4 +601,7 @@ def write_results(bare, in_box, whole, moments, flood_bare, seconds, chunks, siz
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["follow"]:
+        follow_main(int(sys.argv[2]) if len(sys.argv) > 2 else 5)
+    else:
+        main()

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
@@ -95,12 +95,28 @@ def no_credits_message(*, project, actor=None) -> str:
 def spend_refusal(*, project, actor=None) -> str | None:
     """Why new spending in `project` is refused right now, or None. Said so a member can read it:
     no balance figures."""
-    if balance(account_for_project(project)) <= 0:
+    # One read for the three of account_for + balance + the cap: the owner's account with the
+    # balances of both accounts its charges may go to (`account_for`'s choice) and the cap.
+    charge_to = OuterRef("charge_to")
+    state = (BillingAccount.objects.filter(owner_id=project.owner_id)
+             .annotate(own_balance=_balance_of(OuterRef("pk")), target_balance=_balance_of(charge_to),
+                       target_allows=Exists(BillingAccount.allowed_users.through.objects.filter(
+                           billingaccount_id=charge_to, user_id=project.owner_id)),
+                       cap=Subquery(ProjectBudget.objects.filter(project=project).values("monthly_cap")[:1]))
+             .values("charge_to", "own_balance", "target_balance", "target_allows", "cap").get())
+    charged = "target_balance" if state["charge_to"] is not None and state["target_allows"] else "own_balance"
+    if (state[charged] or Decimal("0")) <= 0:
         return no_credits_message(project=project, actor=actor)
-    cap = ProjectBudget.objects.filter(project=project).values_list("monthly_cap", flat=True).first()
+    cap = state["cap"]
     if cap is not None and project_month_spend(project=project) >= cap:
         return CAP_REACHED_MESSAGE
     return None
+
+
+def _balance_of(account):
+    """The balance of `account` (an OuterRef) as a subquery: LedgerEntryQuerySet.balance in SQL."""
+    return Subquery(LedgerEntry.objects.filter(account=account).order_by().values("account")
+                    .annotate(total=Sum("amount")).values("total")[:1])
 
 
 def ensure_can_spend(*, project, actor=None) -> None:

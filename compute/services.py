@@ -374,7 +374,10 @@ def placement_reserve(
             node=fitting[0][0], gpus=gpu_count, disk_gb=disk_gb, holder=holder, label=label[:200],
             project=project,
         )
-        reservation.full_clean(validate_unique=False)
+        # The fields' own checks only: the node was just read (locked) and the project is the
+        # caller's, so full_clean's two foreign-key reads and its query for the gpus >= 1 constraint
+        # (checked above, and by the database) would only read again what is known.
+        reservation.clean_fields(exclude={"node", "project"})
         try:
             with transaction.atomic():
                 reservation.save()

@@ -8,7 +8,9 @@ Logs are served redacted only (each chunk is redacted again with the project's s
 are now), never raw chunks. `GET /jobs/{id}/logs` answers a slice of the log: `?offset=` (bytes of
 the log as stored, as `next_offset` said) or `?tail=` (the last lines), so a client follows a
 running job by asking again from `next_offset` until `ended` and no text is left. A poll costs
-what is new: chunks know their byte offsets, and a poll at the end reads no chunk.
+what is new: chunks know their byte offsets, and a poll at the end reads no chunk. With `?wait=`
+(seconds, at most LOG_WAIT_MAX) a poll at the end of a running job's log waits for its next chunk
+or its end (`wake.log_waiting`: woken by the chunk's insert) instead of answering empty at once.
 """
 
 import uuid
@@ -21,7 +23,7 @@ from ninja.pagination import paginate
 
 from core.api import ERRORS, Pagination, Text
 from projects.api_auth import active_project
-from resources.jobs import selectors, services
+from resources.jobs import selectors, services, wake
 from resources.models import JOB_ACTIVE, Job, JobEvent
 
 router = Router(tags=["jobs"])
@@ -33,6 +35,9 @@ Output_ = Literal["none", "model"]
 #: The most text one answer of `GET /jobs/{id}/logs` carries; ask again from `next_offset`.
 LOG_PAGE_BYTES = 1024 * 1024
 TAIL_MAX = 10_000
+#: The longest a poll may wait for new text: each waiting poll holds a worker thread and its
+#: database connection (idle, not in a transaction), well below gunicorn's 30 s timeout.
+LOG_WAIT_MAX = 10
 
 
 # ---- shapes ------------------------------------------------------------------------------------
@@ -142,6 +147,9 @@ class JobIn(Schema):
 class LogQuery(Schema):
     offset: int = Field(0, ge=0, description="Start at this byte of the (redacted) log.")
     tail: int | None = Field(None, ge=1, le=TAIL_MAX, description="Only the last N lines (ignores offset).")
+    wait: float = Field(0, ge=0, le=LOG_WAIT_MAX, description=(
+        "At the end of a running job's log, wait up to this many seconds for new text (or the "
+        "job's end) before answering empty."))
 
 
 class LogOut(Schema):
@@ -303,9 +311,21 @@ def job_stop(request: HttpRequest, job_id: uuid.UUID):
             url_name="jobs-logs", summary="Read a job's log (secrets replaced by ***)")
 def job_logs(request: HttpRequest, job_id: uuid.UUID, query: Query[LogQuery]):
     """At most 1 MiB of text per answer. To follow a job: ask with `?offset=<next_offset>` again
-    (at once while `next_offset < size`, else after a pause) until `ended` is true and
-    `next_offset == size`."""
+    (at once while `next_offset < size`, else with `wait` or after a pause) until `ended` is true
+    and `next_offset == size`."""
     project = active_project(request, "jobs", "read")
     job = selectors.job_for_log(project=project, pk=job_id)
     job.project = project  # the redactor's project, already read
-    return _log_slice(job, offset=query.offset, tail=query.tail)
+    page = _log_slice(job, offset=query.offset, tail=query.tail)
+    if page["text"] or page["ended"] or not query.wait or query.tail is not None:
+        return page
+
+    def attempt():  # the job read again: its size and status as they are now
+        nonlocal page
+        fresh = selectors.job_for_log(project=project, pk=job_id)
+        fresh.project = project
+        page = _log_slice(fresh, offset=query.offset, tail=None)
+        return page if page["text"] or page["ended"] else None
+
+    wake.log_waiting(job_id=job.pk, wait=query.wait, attempt=attempt)
+    return page

@@ -14,16 +14,18 @@ the job ends; the CLI's `trainshed job logs ID --follow` does the same with the 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable
 
 from trainshed.client import Namespace, _seg
 from trainshed.errors import TrainshedError
 
-#: The pause between polls that found nothing new: a poll at the end of the log reads no chunk,
-#: so a short pause costs the server little and adds at most 0.25 s to when a line shows.
+#: How long a poll at the end of the log asks the server to wait for new text (`?wait=`): the
+#: answer comes as soon as a chunk is stored, so a line shows without a pause between polls.
+FOLLOW_WAIT = 5.0
+#: The least time between polls that found nothing new (a server that does not wait answers at
+#: once: the client then pauses the rest of it).
 FOLLOW_EVERY = 0.25
-#: The pause, as a share of FOLLOW_EVERY, after a poll that brought text (the job is writing).
-FOLLOW_FLOWING = 0.4
 #: Following gives up after this many failures in a row (a refusal ends it at once).
 FOLLOW_RETRIES = 5
 
@@ -91,10 +93,15 @@ class Jobs(Namespace):
         """Remove the job (a running one is stopped first)."""
         await self._client.request("DELETE", self._one(job_id))
 
-    async def logs(self, job_id: str, *, offset: int = 0, tail: int | None = None) -> dict:
+    async def logs(self, job_id: str, *, offset: int = 0, tail: int | None = None,
+                   wait: float | None = None) -> dict:
         """One slice of the redacted log: `{text, offset, next_offset, size, status, ended}`.
-        Ask again from `next_offset` for more (at most 1 MiB comes per answer)."""
+        Ask again from `next_offset` for more (at most 1 MiB comes per answer). With `wait`
+        (seconds, at most 10), a poll at the end of a running job's log answers when new text
+        comes or the job ends, else empty after that long."""
         params: dict = {"tail": tail} if tail else {"offset": offset}
+        if wait and not tail:
+            params["wait"] = wait
         return await self._client.request("GET", f"{self._one(job_id)}/logs", params=params)
 
     async def log_text(self, job_id: str) -> str:
@@ -111,9 +118,11 @@ class Jobs(Namespace):
                      ) -> AsyncIterator[str]:
         """Yield new log text as it comes, until the job has ended and everything was read."""
         failures = 0
+        wait = 0.0  # the first poll answers at once
         while True:
+            asked = time.monotonic()
             try:
-                page = await self.logs(job_id, offset=offset)
+                page = await self.logs(job_id, offset=offset, wait=wait)
             except TrainshedError as exc:  # a passing failure (unreachable, 5xx) is retried
                 failures += 1
                 if (exc.status is not None and exc.status < 500) or failures >= FOLLOW_RETRIES:
@@ -128,6 +137,6 @@ class Jobs(Namespace):
                 continue
             if page["ended"]:
                 return
-            # Output is flowing (this poll brought some): look again sooner, so the end of a
-            # burst is not left waiting a whole pause.
-            await asyncio.sleep(every * FOLLOW_FLOWING if page["text"] else every)
+            wait = FOLLOW_WAIT  # at the end: the next poll waits on the server for what comes
+            if not page["text"] and (rest := every - (time.monotonic() - asked)) > 0:
+                await asyncio.sleep(rest)  # it answered empty at once: it did not wait

@@ -73,6 +73,8 @@ def _set_status(job: Job, status: str, *, message: str = "", actor=None, now=Non
                                     actor=actor if getattr(actor, "pk", None) else None, at=now)
     if status in (JobStatus.FINISHED, JobStatus.FAILED) and job.created_by_id:
         _tell_ended(job, event)
+    if status not in JOB_ACTIVE:  # a follower waiting for more text hears that none will come
+        wake.log_wake(job_id=job.pk)
     return job
 
 
@@ -575,8 +577,10 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
     """Store chunk `seq` of the job's log, redacted (`redact`) before it is written; returns the
     last sequence number stored. A chunk sent again (the agent did not hear the answer) is not
     stored twice; past TRAINSHED_JOB_LOG_MAX_BYTES the rest is dropped with a note."""
-    job = Job.objects.select_for_update(of=("self",)).get(pk=job.pk)
-    last = job.log_chunks.order_by("-seq").values_list("seq", flat=True).first() or 0
+    # The lock and the last chunk's number in one query (the chunks are only written under it).
+    last_seq = JobLogChunk.objects.filter(job=OuterRef("pk")).order_by("-seq").values("seq")[:1]
+    job = Job.objects.select_for_update(of=("self",)).annotate(last_seq=Subquery(last_seq)).get(pk=job.pk)
+    last = job.last_seq or 0
     if seq <= last:
         return last
     if seq != last + 1:
@@ -595,6 +599,7 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
                                start=job.log_bytes)
     Job.objects.filter(pk=job.pk).update(log_bytes=F("log_bytes") + len(data),
                                          log_lines=F("log_lines") + data.count(b"\n"))
+    wake.log_wake(job_id=job.pk)  # its followers' waiting polls answer when this commits
     return seq
 
 

@@ -344,10 +344,12 @@ class JobRun:
         reader = threading.Thread(target=self._read, daemon=True)
         reader.start()
         outcome = self._supervise()
+        self._step("exit seen")
         reader.join(timeout=5)
         # The last lines go out now, not after the sandbox's clean-up and the output's upload
         # (a follower sees the end when the job ends); what fails here goes with the final flush.
         self.log.flush(force=True, retry_for=0)
+        self._step("last output sent")
         status, reason, code = outcome
         if status == "finished" and self.spec["output_model"]:
             status, reason = self._send_output()
@@ -363,6 +365,7 @@ class JobRun:
                 self.log.add(decoder.decode(chunk.decode("utf-8", errors="replace")))
         except (OSError, ValueError):
             pass
+        self._step("output ended")
         self.log.due.set()  # the end of its output: the job's loop looks at once whether it ended
 
     def _supervise(self) -> tuple[str, str, int | None]:

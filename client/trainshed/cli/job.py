@@ -9,7 +9,7 @@ import click
 
 from trainshed.cli.common import client, echo, table
 from trainshed.errors import TrainshedError
-from trainshed.jobs import FOLLOW_EVERY, FOLLOW_RETRIES
+from trainshed.jobs import FOLLOW_EVERY, FOLLOW_RETRIES, FOLLOW_WAIT
 
 STATUSES = ["new", "waiting", "starting", "running", "finished", "failed", "stopped"]
 
@@ -46,13 +46,18 @@ def _env_pairs(values: tuple[str, ...]) -> dict[str, str]:
     return env
 
 
-def _poll(jobs, job_id: str, offset: int, every: float) -> dict:
+def _poll(jobs, job_id: str, offset: int, every: float, wait: float) -> dict:
     """While following, a passing failure (the server unreachable for a moment, a 5xx from a
     proxy or a busy database) is retried; a refusal (4xx), or the same failure FOLLOW_RETRIES
-    times in a row, ends the command with its message."""
+    times in a row, ends the command with its message. A poll with `wait` that the server
+    answered empty at once (it does not wait) is followed by the rest of a pause of `every`."""
     for attempt in range(FOLLOW_RETRIES):
+        asked = time.monotonic()
         try:
-            return jobs.logs(job_id, offset=offset)
+            page = jobs.logs(job_id, offset=offset, wait=wait)
+            if wait and not page["text"] and not page["ended"]:
+                time.sleep(max(0.0, every - (time.monotonic() - asked)))
+            return page
         except TrainshedError as exc:
             transient = exc.status is None or exc.status >= 500
             if not transient or attempt == FOLLOW_RETRIES - 1:
@@ -183,7 +188,7 @@ def job_remove(job_id: str, project_id: str | None) -> None:
 @click.option("--tail", type=click.IntRange(1, 10_000),
               help="Only the last N lines (then follow from there).")
 @click.option("--every", type=click.FloatRange(0.1, 60), default=FOLLOW_EVERY, show_default=True,
-              help="Seconds between polls with --follow.")
+              help="Least seconds between polls with --follow that find nothing new.")
 @project_option
 def job_logs(job_id: str, follow: bool, tail: int | None, every: float, project_id: str | None) -> None:
     """Print the job's output (secrets appear as ***)."""
@@ -195,10 +200,8 @@ def job_logs(job_id: str, follow: bool, tail: int | None, every: float, project_
         more = page["next_offset"] < page["size"] and page["text"]
         if not more and (not follow or page["ended"]):
             break
-        if not more:
-            time.sleep(every)
-        if follow:
-            page = _poll(jobs, job_id, page["next_offset"], every)
+        if follow:  # at the end of the log, the poll waits on the server for what comes next
+            page = _poll(jobs, job_id, page["next_offset"], every, 0 if more else FOLLOW_WAIT)
         else:
             page = jobs.logs(job_id, offset=page["next_offset"])
     if follow and page["status"] != "new":
