@@ -11,7 +11,13 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from django.urls import get_resolver
+
 from config.wsgi import application as trainshed
+
+# Each worker loads the URLconf (and the API's routes) now, as a long-running worker has: else the
+# first request a worker serves pays ~0.4 s of CPU for it, and a subject's row carries it by chance.
+_ = get_resolver().url_patterns
 
 CHUNK = 256 * 1024
 FOLDER = Path(os.environ["BENCH_FLOOR_DIR"])

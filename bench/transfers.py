@@ -41,6 +41,8 @@ BIG_MB = int(os.environ.get("BENCH_TRANSFER_MB", "1024"))
 SMALL_FILES = int(os.environ.get("BENCH_SMALL_FILES", "10000"))
 # BENCH_ONLY_SMALL=1: only the small-files subjects, printed and not written to RESULTS.md.
 ONLY_SMALL = os.environ.get("BENCH_ONLY_SMALL") == "1"
+# BENCH_ONLY_BIG=1: only the one-big-file subjects (use with BENCH_TRANSFER_MB=256), printed only.
+ONLY_BIG = os.environ.get("BENCH_ONLY_BIG") == "1"
 VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-transfers-"))
 FLOOR = VAR / "floor"
 FLOOR.mkdir()
@@ -320,7 +322,7 @@ def main() -> None:
         for _ in range(0 if ONLY_SMALL else BIG_MB):
             f.write(os.urandom(1024 * 1024))
     small = VAR / "small"
-    for i in range(SMALL_FILES):
+    for i in range(0 if ONLY_BIG else SMALL_FILES):
         folder = small / f"part-{i // 1000:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{i:05d}.txt").write_bytes((f"{i:05d} " * 700)[:4096].encode())
@@ -374,6 +376,9 @@ def main() -> None:
         out = VAR / "out"
         if not ONLY_SMALL:
             big_subjects(base, big, size, made, cli_peak, out, pair, session, w)
+        if ONLY_BIG:
+            print(f"server workers' peak memory {peak_mib(workers(proc)):.0f} MiB; CLI peak {cli_peak}")
+            return
 
         def small_up():
             cli_peak["small-up"] = cli("dataset", "create", "small-cli", "--path", str(small))
