@@ -25,6 +25,7 @@ RECHECK = {"postgresql": 5.0}.get  # seconds between rechecks without a wake-up,
 LOG_RECHECK = 1.0
 _local = threading.Condition()
 _woken: dict[str, int] = {}  # channel -> how many wake-ups this process saw
+WOKEN_MAX = 10_000  # channels (a node's, a job log's) remembered before the counts start afresh
 
 
 def _channel(node_id) -> str:
@@ -55,6 +56,8 @@ def log_wake(*, job_id) -> None:
 
 def _wake_local(channel: str) -> None:
     with _local:
+        if len(_woken) >= WOKEN_MAX:  # bounded: a waiter whose count is dropped looks once more
+            _woken.clear()
         _woken[channel] = _woken.get(channel, 0) + 1
         _local.notify_all()
 
