@@ -65,7 +65,8 @@ def test_serve_restarts_a_killed_worker_and_keeps_serving(tmp_path):
             if _answers(port):
                 break
             time.sleep(0.25)
-        workers = [pid for pid, args in _children(proc.pid).items() if "db_worker" in args]
+        started = _children(proc.pid)
+        workers = [pid for pid, args in started.items() if "db_worker" in args]
         assert workers
         os.kill(workers[0], signal.SIGKILL)
         restarted = False
@@ -82,6 +83,16 @@ def test_serve_restarts_a_killed_worker_and_keeps_serving(tmp_path):
         proc.wait(timeout=60)
     out = log.read_text()
     assert "exited with -9; restarting" in out and "started again" in out and "stopped." in out
+    # Nothing it started runs on: not even what the killed worker had started (a reloader's child).
+    assert [pid for pid in started if _running(pid)] == []
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_the_monitor_loop_goes_on_through_database_errors():

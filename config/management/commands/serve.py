@@ -1,5 +1,6 @@
 """`manage.py serve`: the web server and every background process, stopped together by Ctrl-C."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -132,6 +133,10 @@ class _Child:
             return ""
         if self.proc is None or self.proc.poll() is None:
             return ""
+        # What it left behind in its process group (e.g. a reloader's child, orphaned when the
+        # reloader was killed) would otherwise run on beside the new one.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         if now - self.started_at >= self.STEADY_SECONDS:
             self.delay = self.FIRST_DELAY  # it ran fine for a while: this is a fresh failure
         wait = self.delay
