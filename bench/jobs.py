@@ -29,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from settings_env import server_env  # bench/settings_env.py: this script's own folder
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB = os.environ.get("BENCH_DB", "trainshed_bench_jobs")
@@ -42,16 +44,7 @@ FIRST = "echo ready"  # the command whose first output line is timed
 FLOOD = f"{PY} -c \"[print(f'line {{i:06d}} ' + 'x' * 28) for i in range({LINES})]\""
 # PYTHONPATH passes to the agent and the CLI: another checkout's code run with this venv.
 PASS = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
-ENV = {
-    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DB}",
-    "DEBUG": "0",
-    "SECRET_KEY": "bench-" + "k" * 60,
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "SECURE_SSL_REDIRECT": "0",
-    "TRAINSHED_FERNET_KEYS": "ZmFrZS1iZW5jaC1rZXktMzItYnl0ZXMtbG9uZy0wMDA=",
-    "TRAINSHED_VAR_DIR": str(VAR / "var"),
-    "TRAINSHED_RATE_LIMITS": "0",
-}
+ENV = server_env(DB, VAR / "var")
 
 
 def free_port() -> int:
