@@ -281,24 +281,32 @@ FOLLOWED = (f"{PY} -c \"import time; [print(f'line {{i:06d}} ' + 'x' * 28) for i
 FOLLOWED_LATE = FOLLOWED.replace('-c "import time; ', '-c "import time; time.sleep(1.5); ')
 
 
+def started_and_followed(project, owner, url: str, name: str, command: str):
+    """After a warm-up job, a job of `command` started, and `trainshed job logs ID --follow` on it:
+    (the job, the CLI's process with its output on a pipe)."""
+    from resources.jobs import services
+
+    run_job(project, owner, FIRST)  # warm
+    job = services.job_create(project=project, actor=owner, name=name, type="training",
+                              gpu_type="cpu", gpu_count=1, command=command)
+    services.job_start(job=job, actor=owner)
+    cli = shutil.which("trainshed", path=str(Path(PY).parent)) or "trainshed"
+    proc = subprocess.Popen([cli, "job", "logs", str(job.pk), "--follow"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=api_env(owner, project, url))
+    return job, proc
+
+
 def follow_lag(project, owner, url: str, command: str = FOLLOWED) -> tuple[float, float, dict[str, float]]:
     """`trainshed job logs ID --follow` started with the job: (seconds from the command writing
     its last line to the CLI printing it, seconds from the CLI printing the first line to the
     command writing its last, the moments of FOLLOW_STEPS in epoch seconds)."""
-    from resources.jobs import services
     from resources.models import Job, JobStatus
 
     agent = Agent(owner, url)
     agent_log = VAR / f"agent-{Agent.count}.log"
     project_gpu_types_refresh(project=project, actor=None)
-    cli = shutil.which("trainshed", path=str(Path(PY).parent)) or "trainshed"
     try:
-        run_job(project, owner, FIRST)  # warm
-        job = services.job_create(project=project, actor=owner, name="follow", type="training",
-                                  gpu_type="cpu", gpu_count=1, command=command)
-        services.job_start(job=job, actor=owner)
-        proc = subprocess.Popen([cli, "job", "logs", str(job.pk), "--follow"], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=api_env(owner, project, url))
+        job, proc = started_and_followed(project, owner, url, "follow", command)
         first = last = None
         for line in proc.stdout:
             if first is None and line.startswith(b"line "):
@@ -380,19 +388,12 @@ TICKER = (f"{PY} -c \"import time\nfor i in range({TICKS}):\n    print('tick', i
 def follow_ticks(project, owner, url: str) -> list[float]:
     """`trainshed job logs ID --follow` of a job writing a line every 0.2 s: for each line, seconds
     from the command writing it to the CLI printing it (the follow path alone, no backlog)."""
-    from resources.jobs import services
 
     agent = Agent(owner, url)
     project_gpu_types_refresh(project=project, actor=None)
-    cli = shutil.which("trainshed", path=str(Path(PY).parent)) or "trainshed"
     out = []
     try:
-        run_job(project, owner, FIRST)  # warm
-        job = services.job_create(project=project, actor=owner, name="ticks", type="training",
-                                  gpu_type="cpu", gpu_count=1, command=TICKER)
-        services.job_start(job=job, actor=owner)
-        proc = subprocess.Popen([cli, "job", "logs", str(job.pk), "--follow"], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=api_env(owner, project, url))
+        job, proc = started_and_followed(project, owner, url, "ticks", TICKER)
         for line in proc.stdout:
             if line.startswith(b"tick "):
                 out.append(time.time() - float(line.split()[2]))
