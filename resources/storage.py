@@ -169,18 +169,10 @@ def _check_total(entries: list[Entry]) -> None:
         raise ValidationError(
             {"files": f"The upload is {human_size(total)}; the limit is {human_size(max_bytes())}."}
         )
-    paths = [e.path for e in entries]
-    if len(set(paths)) != len(paths):
-        dup = next(p for p in paths if paths.count(p) > 1)
-        raise ValidationError({"files": f"The file “{dup}” appears twice."})
-    # A file "x" and a file "x/y": "x" cannot be a file and a folder at once.
-    files = set(paths)
-    for path in paths:
-        parent = posixpath.dirname(path)
-        while parent:
-            if parent in files:
-                raise ValidationError({"files": f"“{parent}” is both a file and a folder in the upload."})
-            parent = posixpath.dirname(parent)
+    names: set[str] = set()
+    folders: set[str] = set()
+    for entry in entries:
+        _check_new(entry.path, names, folders)
 
 
 def entries_from_archive(fileobj: IO[bytes], filename: str) -> list[Entry]:
@@ -256,8 +248,6 @@ def write_tree(
     deleted again if an entry fails (the caller deletes the prefix if anything later goes wrong).
     Sizes are counted as written, not as claimed."""
     _check_total(entries)
-    if not entries:
-        raise ValidationError({"files": "The upload is empty: choose at least one file."})
     written: list[tuple[str, int]] = []
     total = 0
     try:
@@ -277,9 +267,15 @@ def write_tree(
         # part sent before the lie showed
         delete_tree(prefix, store)
         raise
+    _refuse_empty(written, total)
+    return written
+
+
+def _refuse_empty(written: list[tuple[str, int]], total: int) -> None:
+    if not written:
+        raise ValidationError({"files": "The upload is empty: choose at least one file."})
     if total == 0:
         raise ValidationError({"files": "The upload is empty: every file has zero bytes."})
-    return written
 
 
 def _save(store: Storage, name: str, content, path: str) -> None:
@@ -360,10 +356,7 @@ def write_tar_stream(prefix: str, stream, store: Storage = default_storage, *,
         except (tarfile.TarError, EOFError) as exc:
             raise (body.cut(exc) if length is not None and body.count < length else ValidationError(
                 {"files": f"The upload is not a whole tar archive ({exc})."})) from exc
-        if not written:
-            raise ValidationError({"files": "The upload is empty: choose at least one file."})
-        if total == 0:
-            raise ValidationError({"files": "The upload is empty: every file has zero bytes."})
+        _refuse_empty(written, total)
     except BaseException:
         delete_tree(prefix, store)
         raise
@@ -371,7 +364,8 @@ def write_tar_stream(prefix: str, stream, store: Storage = default_storage, *,
 
 
 def _check_new(path: str, names: set[str], folders: set[str]) -> None:
-    """`path` is neither a file already in the upload, nor a folder of one, nor inside one."""
+    """`path` is neither a file already in the upload, nor a folder of one, nor inside one (a
+    file "x" and a file "x/y": "x" cannot be a file and a folder at once)."""
     if path in names:
         raise ValidationError({"files": f"The file “{path}” appears twice."})
     if path in folders:
