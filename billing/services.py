@@ -48,14 +48,19 @@ def billing_account_create(*, owner) -> BillingAccount:
     return account
 
 
+def _own_account(owner_id):
+    """The owner's own account, with `target_allows`: whether the account it points its charges at
+    (`charge_to`) still allows the owner."""
+    return BillingAccount.objects.filter(owner_id=owner_id).annotate(
+        target_allows=Exists(BillingAccount.allowed_users.through.objects.filter(
+            billingaccount_id=OuterRef("charge_to"), user_id=owner_id)))
+
+
 def account_for(owner) -> BillingAccount:
     """The account an owner's charges go to: their own, or the one they point at (if it still
     allows them)."""
-    own = BillingAccount.objects.select_related("charge_to").get(owner=owner)
-    target = own.charge_to
-    if target is not None and target.allowed_users.filter(pk=owner.pk).exists():
-        return target
-    return own
+    own = _own_account(owner.pk).select_related("charge_to").get()
+    return own.charge_to if own.charge_to is not None and own.target_allows else own
 
 
 def account_for_project(project) -> BillingAccount:
@@ -95,13 +100,11 @@ def no_credits_message(*, project, actor=None) -> str:
 def spend_refusal(*, project, actor=None) -> str | None:
     """Why new spending in `project` is refused right now, or None. Said so a member can read it:
     no balance figures."""
-    # One read for the three of account_for + balance + the cap: the owner's account with the
-    # balances of both accounts its charges may go to (`account_for`'s choice) and the cap.
-    charge_to = OuterRef("charge_to")
-    state = (BillingAccount.objects.filter(owner_id=project.owner_id)
-             .annotate(own_balance=_balance_of(OuterRef("pk")), target_balance=_balance_of(charge_to),
-                       target_allows=Exists(BillingAccount.allowed_users.through.objects.filter(
-                           billingaccount_id=charge_to, user_id=project.owner_id)),
+    # One read for account_for + balance + the cap: the owner's account with the balances of both
+    # accounts its charges may go to (chosen as account_for chooses) and the project's cap.
+    state = (_own_account(project.owner_id)
+             .annotate(own_balance=_balance_of(OuterRef("pk")),
+                       target_balance=_balance_of(OuterRef("charge_to")),
                        cap=Subquery(ProjectBudget.objects.filter(project=project).values("monthly_cap")[:1]))
              .values("charge_to", "own_balance", "target_balance", "target_allows", "cap").get())
     charged = "target_balance" if state["charge_to"] is not None and state["target_allows"] else "own_balance"
