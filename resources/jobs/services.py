@@ -577,10 +577,11 @@ def run_log_append(*, job: Job, seq: int, text: str, redact) -> int:
     """Store chunk `seq` of the job's log, redacted (`redact`) before it is written; returns the
     last sequence number stored. A chunk sent again (the agent did not hear the answer) is not
     stored twice; past TRAINSHED_JOB_LOG_MAX_BYTES the rest is dropped with a note."""
-    # The lock and the last chunk's number in one query (the chunks are only written under it).
-    last_seq = JobLogChunk.objects.filter(job=OuterRef("pk")).order_by("-seq").values("seq")[:1]
-    job = Job.objects.select_for_update(of=("self",)).annotate(last_seq=Subquery(last_seq)).get(pk=job.pk)
-    last = job.last_seq or 0
+    job = Job.objects.select_for_update(of=("self",)).get(pk=job.pk)
+    # Read once the lock is held, in a statement of its own: its snapshot then sees a chunk stored
+    # by whoever held the lock before (a subquery of the locking read would not, and a resent
+    # chunk would meet the unique constraint instead of being acknowledged).
+    last = job.log_chunks.order_by("-seq").values_list("seq", flat=True).first() or 0
     if seq <= last:
         return last
     if seq != last + 1:

@@ -45,10 +45,10 @@ def test_a_log_chunk_costs_the_same_queries_whatever_the_number_of_secrets(
     job, headers = _started(owner, project, tmp_path, secrets=secrets)
     assert Client().post(f"{NODE_API}/claim", **headers).status_code == 200
     _chunk(job, headers, 1, "first secret-value-000\n")
-    # the node, the job, its lock with the last chunk's number, the insert, the job's counters,
-    # the NOTIFY that wakes the log's followers (+ the savepoint the test's transaction wraps the
+    # the node, the job, its lock, the last chunk's number, the insert, the job's counters, the
+    # NOTIFY that wakes the log's followers (+ the savepoint the test's transaction wraps the
     # service's atomic block in: 2)
-    with django_assert_num_queries(8 if connection.vendor == "postgresql" else 7):
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 8):
         assert _chunk(job, headers, 2, "second secret-value-000\n") == {"acked": 2}
     assert "secret-value" not in selectors.job_log_tail(job=job)
     assert JobLogChunk.objects.filter(job=job).count() == 2
