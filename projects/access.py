@@ -59,6 +59,12 @@ def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
+def _access_key(user, pk) -> str:
+    """The access cache's key of `user`'s permissions on project `pk` (None: their Personal one),
+    read under the version `user.access_version`."""
+    return f"project-access:{user.pk}:{pk or 'personal'}"
+
+
 def viewable_project(user, pk=None) -> Project | None:
     """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None.
     Sets `has_other_projects` on it (the header then shows the switcher), and remembers the
@@ -71,7 +77,7 @@ def viewable_project(user, pk=None) -> Project | None:
     if pk is not None:
         pk = Project._meta.pk.to_python(pk)
     cache = caches[CACHE_ALIAS]
-    key, version = f"project-access:{user.pk}:{pk or 'personal'}", user.access_version
+    key, version = _access_key(user, pk), user.access_version
     known = None if user.__dict__.get(_FRESH_ATTR) else cache.get(key, version=version)
     if known is None:
         project, held, others = _read_access(user, pk)
@@ -106,7 +112,7 @@ def preload(user, pks) -> None:
             pk = Project._meta.pk.to_python(pk) if pk is not None else None
         except ValidationError:
             continue
-        known = cache.get(f"project-access:{user.pk}:{pk or 'personal'}", version=user.access_version)
+        known = cache.get(_access_key(user, pk), version=user.access_version)
         if known is not None:
             wanted.add(known[0])
     if len(wanted) > 1:  # one alone costs the same query later
