@@ -325,13 +325,21 @@ _ACCOUNTS_SQL = """
     FROM {account} own
 """
 
+# Each resource's last charged slice: one probe of the (resource, period_end) index, not a scan of
+# the window's ledger rows, so a pass costs the same however much history the ledger holds. The
+# statement's first output counts `spans`, which holds the probes: all of them run before the
+# insert starts, so none reads the rows this statement is adding (on a tiny, new ledger the planner
+# may probe by a sequential scan, and interleaved with the insert that grows quadratic).
+_CHARGED_SQL = """
+LEFT JOIN LATERAL (
+    SELECT l.period_end AS done FROM {ledger} l
+    WHERE l.resource = {resource} AND l.kind = '{kind}' AND l.period_end IS NOT NULL
+    ORDER BY l.period_end DESC LIMIT 1
+) c ON TRUE
+"""
+
 _COMPUTE_SQL = """
 WITH accounts AS ({accounts}),
-charged AS (
-    SELECT resource, MAX(period_end) AS done FROM {ledger}
-    WHERE kind = 'compute' AND (%(since)s::timestamptz IS NULL OR period_end > %(since)s)
-    GROUP BY resource
-),
 runs AS (
     SELECT r.id, r.started_at, r.ended_at, r.started_by_id, r.gpu_count, g.credits_per_gpu_hour AS rate,
            j.id AS job_id, j.name AS job_name, p.id AS project_id, p.name AS project_name,
@@ -348,11 +356,11 @@ runs AS (
     WHERE r.started_at < %(now)s
       AND (%(since)s::timestamptz IS NULL OR r.ended_at IS NULL OR r.ended_at > %(since)s)
 ),
-spans AS (
+spans AS MATERIALIZED (
     SELECT runs.*, EXTRACT(EPOCH FROM until - started_at) AS seconds,
            CASE WHEN c.done > runs.started_at
                 THEN ROUND(EXTRACT(EPOCH FROM c.done - runs.started_at) / 60)::bigint ELSE 0 END AS first
-    FROM runs LEFT JOIN charged c ON c.resource = 'job:' || runs.job_id::text
+    FROM runs {charged_compute}
 ),
 bounds AS (
     SELECT spans.*, FLOOR(seconds / 60)::bigint
@@ -377,16 +385,11 @@ inserted AS (
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING 1
 )
-SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM inserted)
+SELECT (SELECT COUNT(*) FROM spans), (SELECT COUNT(*) FROM inserted)
 """
 
 _STORAGE_SQL = """
 WITH accounts AS ({accounts}),
-charged AS (
-    SELECT resource, MAX(period_end) AS done FROM {ledger}
-    WHERE kind = 'storage' AND (%(since)s::timestamptz IS NULL OR period_end > %(since)s)
-    GROUP BY resource
-),
 stored AS (
     SELECT 'dataset:' || id::text AS ref, id, name, size_bytes, created_at, created_by_id, project_id
     FROM {dataset} WHERE status = 'ready' AND size_bytes > 0
@@ -394,7 +397,7 @@ stored AS (
     SELECT 'model:' || id::text, id, name, size_bytes, created_at, created_by_id, project_id
     FROM {model} WHERE status = 'ready' AND size_bytes > 0
 ),
-spans AS (
+spans AS MATERIALIZED (
     SELECT s.*, p.name AS project_name, a.account_id,
            (DATE_TRUNC('hour', s.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') + interval '1 hour'
                AS first_start,
@@ -402,7 +405,7 @@ spans AS (
     FROM stored s
     JOIN {project} p ON p.id = s.project_id
     JOIN accounts a ON a.owner_id = p.owner_id
-    LEFT JOIN charged c ON c.resource = s.ref
+    {charged_storage}
 ),
 slices AS (
     SELECT spans.*, hour,
@@ -426,13 +429,18 @@ inserted AS (
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING 1
 )
-SELECT (SELECT COUNT(*) FROM stored), (SELECT COUNT(*) FROM inserted)
+SELECT (SELECT COUNT(*) FROM spans), (SELECT COUNT(*) FROM inserted)
 """
 
 
 def _run_sql(template: str, params: dict) -> PassResult:
     tables = _tables()
-    sql = template.format(accounts=_ACCOUNTS_SQL.format(**tables), **tables)
+    sql = template.format(
+        accounts=_ACCOUNTS_SQL.format(**tables),
+        charged_compute=_CHARGED_SQL.format(resource="'job:' || runs.job_id::text", kind="compute", **tables),
+        charged_storage=_CHARGED_SQL.format(resource="s.ref", kind="storage", **tables),
+        **tables,
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         considered, created = cursor.fetchone()

@@ -118,8 +118,9 @@ class LedgerEntry(models.Model):
         indexes = [
             models.Index(fields=["account", "-created_at"]),
             models.Index(fields=["project", "created_at"]),
-            # A job page sums its job's charges on every poll (`job_credits_spent`).
-            models.Index(fields=["resource"], name="ledger_resource"),
+            # A job page sums its job's charges on every poll (`job_credits_spent`); accrual reads
+            # each resource's last charged slice.
+            models.Index(fields=["resource", "period_end"], name="ledger_resource_end"),
         ]
         constraints = [
             # A constraint rather than unique=True: no second (LIKE) index beside it.

@@ -590,7 +590,11 @@ def start(spec: SandboxSpec) -> Sandbox:
             sandbox.host_port = _slirp(child_pid, spec.port, outside_uid if root else None, cleanups)
         elif spec.network == "host":
             sandbox.host_port = spec.port
-        os.write(block_w, b"1")  # go
+        try:
+            os.write(block_w, b"1")  # go
+        except BrokenPipeError:
+            # bwrap ended before the job's first instruction: say what it printed, not a bare errno.
+            raise SandboxError(f"bubblewrap ended before the job started: {_ended_with(proc)}") from None
         return sandbox
     except BaseException:
         for fd in fds_to_close:
@@ -607,6 +611,12 @@ def start(spec: SandboxSpec) -> Sandbox:
         raise
 
 
+def _ended_with(proc) -> str:
+    """What an ended bwrap printed, else its exit code."""
+    out = proc.stdout.read().decode(errors="replace").strip() if proc.wait(5) is not None else ""
+    return out or f"exit code {proc.returncode}"
+
+
 def _read_child_pid(status, proc, timeout: float = 20) -> int:
     buf = b""
     deadline = time.monotonic() + timeout
@@ -616,8 +626,7 @@ def _read_child_pid(status, proc, timeout: float = 20) -> int:
             raise SandboxError("bubblewrap did not start in time")
         chunk = status.read(4096)
         if not chunk:
-            out = proc.stdout.read().decode(errors="replace").strip() if proc.wait(5) is not None else ""
-            raise SandboxError(f"bubblewrap failed: {out or f'exit code {proc.returncode}'}")
+            raise SandboxError(f"bubblewrap failed: {_ended_with(proc)}")
         buf += chunk
     return int(json.loads(buf.split(b"\n", 1)[0])["child-pid"])
 
