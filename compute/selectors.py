@@ -72,7 +72,9 @@ def available_gpu_type_names(*, project: Project) -> list[str]:
     ids = caches["fragments"].get_or_set(key, lambda: _stored_gpu_type_ids(project), 3600)
     if ids is None:  # never refreshed
         return list(gpu_types_now(project=project).values_list("name", flat=True))
-    # An empty list reads nothing; a removed type's id simply matches no row.
+    if not ids:
+        return []
+    # A removed type's id simply matches no row.
     return list(GpuType.objects.filter(pk__in=ids).order_by("credits_per_gpu_hour", "name")
                 .values_list("name", flat=True))
 
