@@ -91,6 +91,7 @@ def main() -> None:
         ("project page (1,000 members)", f"/projects/{big.pk}/", s(w["me"]), False),
         ("keys section", f"/projects/{big.pk}/keys/", s(w["me"]), True),
         ("audit log", f"/projects/{big.pk}/audit/", s(w["me"]), True),
+        ("two-factor panel", f"/projects/{big.pk}/two-factor/?members_page=1", s(w["me"]), True),
         ("switcher choices (500)", "/projects/switcher/", s(w["many"]), False),
     ]
     only = os.environ.get("BENCH_ONLY")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import caches
 from django.db.models import Max, Prefetch, Q, QuerySet
 
 from compute.models import ComputeNode, GpuType, ProjectCompute, Reservation
@@ -62,17 +63,27 @@ def available_gpu_types(*, project: Project) -> list[GpuType]:
 
 
 def available_gpu_type_names(*, project: Project) -> list[str]:
-    """The names of `available_gpu_types` (the project page's badges), by the same rule, and in one
-    query whether or not the stored list is empty: names only, the project's compute row joined
-    to its list (a row with an empty list gives one None, no row gives nothing)."""
+    """The names of `available_gpu_types` (the project page's badges), by the same rule. Which types
+    a shared project stores changes only with its `updated_at` (a refresh, the admin), so their ids
+    are cached by it; names and order are read each time (a type may be renamed by any means)."""
     if project.is_personal:
         return list(gpu_types_now(project=project).values_list("name", flat=True))
-    names = list(ProjectCompute.objects.filter(project=project)
-                 .order_by("gpu_types__credits_per_gpu_hour", "gpu_types__name")
-                 .values_list("gpu_types__name", flat=True))
-    if names:
-        return [name for name in names if name is not None]
-    return list(gpu_types_now(project=project).values_list("name", flat=True))  # never refreshed
+    key = f"gpu-type-ids:{project.pk}:{project.updated_at.isoformat()}"
+    ids = caches["fragments"].get_or_set(key, lambda: _stored_gpu_type_ids(project), 3600)
+    if ids is None:  # never refreshed
+        return list(gpu_types_now(project=project).values_list("name", flat=True))
+    if not ids:
+        return []
+    # A removed type's id simply matches no row.
+    return list(GpuType.objects.filter(pk__in=ids).order_by("credits_per_gpu_hour", "name")
+                .values_list("name", flat=True))
+
+
+def _stored_gpu_type_ids(project: Project) -> list[int] | None:
+    """The ids of the types `project` stores, in one query: its compute row joined to its list (an
+    empty list gives one None); None when it has no compute row."""
+    ids = list(ProjectCompute.objects.filter(project=project).values_list("gpu_types", flat=True))
+    return [pk for pk in ids if pk is not None] if ids else None
 
 
 def max_gpus_for(*, project: Project, gpu_type) -> int:

@@ -181,7 +181,6 @@ def _detail_context(request, project, **overrides) -> dict:
         row["levels"] = [(rt, row[rt]) for rt in RESOURCE_TYPES]
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
     context["members_page"] = page
-    context.update(mfa.owner_panel(project=project, member_rows=page, is_owner=is_owner))
     if is_owner:
         # Each member row says whether an invitation is pending: most projects have none, and
         # then their page reads no invitations.

@@ -3,20 +3,34 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from core.forms import error_text
-from projects import access
+from core.paging import page_of
+from projects import access, mfa, selectors
 from projects.services import project_two_factor_set
+from projects.views import MEMBERS_PAGE_SIZE
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def two_factor_setting(request: HttpRequest, project_id) -> HttpResponse:
+    """GET: the setting and who of a page of members has two-factor sign-in (the project page loads
+    it when scrolled into view; without JavaScript, its own page). POST: turn it on or off."""
     project = access.project_for(request.user, project_id, "project", "administer")
+    if request.method == "GET":
+        if project.is_personal:
+            raise Http404  # nobody else can join it
+        page = page_of(selectors.member_rows(project=project), request.GET.get("members_page"),
+                       size=MEMBERS_PAGE_SIZE)
+        template = "projects/_two_factor_setting.html" if request.htmx else "projects/project_two_factor.html"
+        return render(request, template, {
+            "project": project, **mfa.owner_panel(project=project, member_rows=page, is_owner=True)})
     required = request.POST.get("require_two_factor") in ("on", "true", "1")
     try:
         project = project_two_factor_set(project=project, actor=request.user, required=required)

@@ -37,7 +37,8 @@ ROUTES = {
     "projects:delete": Route(kwargs=_project, get=OWNER_ADMIN, post=OWNER_ADMIN),
     "projects:audit": Route(kwargs=_project, get=OWNER_ADMIN),
     # Turning it on needs the owner's own two-factor (refused with a message, still a 302 "ok").
-    "projects:two-factor": Route(kwargs=_project, post=OWNER_ADMIN, data=lambda w: {"require_two_factor": "on"}),
+    "projects:two-factor": Route(kwargs=_project, get=OWNER_ADMIN, post=OWNER_ADMIN,
+                                 data=lambda w: {"require_two_factor": "on"}),
     "projects:member-add": Route(
         kwargs=_project, post=OWNER_ADMIN,
         data=lambda w: {"email": "new@example.com", "jobs": "all", "datasets": "read", "models": "read"},

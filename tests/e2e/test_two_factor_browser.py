@@ -104,9 +104,12 @@ def test_owner_requires_two_factor_and_a_member_without_it_sees_the_project_lock
     owner_page.locator("main form button[type=submit]").first.click()
     owner_page.wait_for_url(re.compile(r".*/projects/$"))
     owner_page.goto(f"{base}/projects/{project.pk}/")
+    owner_page.evaluate("document.getElementById('two-factor').scrollIntoView()")  # loads when revealed
     owner_page.check("input[name=require_two_factor]")
     owner_page.locator("#two-factor button[type=submit]").click()
     owner_page.wait_for_selector("text=Members must now use two-factor sign-in")
+    owner_page.evaluate("document.getElementById('two-factor').scrollIntoView()")
+    owner_page.wait_for_selector("#two-factor .two-factor-members")
     owner_page.locator("#two-factor").screenshot(path=str(screenshots / "project-two-factor-setting.png"))
     owner_page.screenshot(path=str(screenshots / "project-two-factor-setting-page.png"), full_page=True)
     assert "locked out" in owner_page.inner_text("#two-factor")

@@ -36,7 +36,7 @@ def required(client, project, owner, member_all):
 @pytest.mark.django_db
 def test_owner_without_two_factor_cannot_turn_it_on(client, project, owner):
     client.force_login(owner)
-    page = client.get(reverse("projects:detail", kwargs={"project_id": project.pk})).content.decode()
+    page = _two_factor_panel(client, project)
     assert "Members must use two-factor sign-in" in page
     assert "You must use two-factor sign-in yourself" in page
     response = turn_on(client, project)
@@ -129,7 +129,7 @@ def test_api_key_of_member_without_two_factor_gets_403_naming_the_setting(client
 def test_owner_member_table_shows_who_has_two_factor(client, required, owner, member_all, member_read):
     give_two_factor(member_read)
     client.force_login(owner)
-    page = client.get(reverse("projects:detail", kwargs={"project_id": required.pk})).content.decode()
+    page = _two_factor_panel(client, required)
     table = page.split('class="two-factor-members"')[1].split("</table>")[0]
     assert "all@example.com</td><td><span class=\"badge warn\">Off</span> — locked out" in table
     assert "read@example.com</td><td><span class=\"badge ok\">On</span>" in table
@@ -137,19 +137,18 @@ def test_owner_member_table_shows_who_has_two_factor(client, required, owner, me
 
 @pytest.mark.django_db
 def test_two_factor_turned_on_shows_on_the_owners_next_view(client, project, owner, member_all):
-    """The member table's rows say who has two-factor (read with them): a member or the owner
+    """The panel's rows say who of the page's members has two-factor: a member or the owner
     turning it on shows on the very next view, with members on the page or none."""
     client.force_login(owner)
-    url = reverse("projects:detail", kwargs={"project_id": project.pk})
-    page = client.get(url).content.decode()
+    page = _two_factor_panel(client, project)
     assert "You must use two-factor sign-in yourself" in page
     assert 'all@example.com</td><td><span class="badge warn">Off</span>' in page
     give_two_factor(member_all)
-    page = client.get(url).content.decode()
+    page = _two_factor_panel(client, project)
     assert 'all@example.com</td><td><span class="badge ok">On</span>' in page
     assert "You must use two-factor sign-in yourself" in page
     give_two_factor(owner)
-    page = client.get(url).content.decode()
+    page = _two_factor_panel(client, project)
     assert "You must use two-factor sign-in yourself" not in page
     assert 'all@example.com</td><td><span class="badge ok">On</span>' in page
 
@@ -158,11 +157,35 @@ def test_two_factor_turned_on_shows_on_the_owners_next_view(client, project, own
 def test_owner_two_factor_without_members(client, owner):
     empty = ProjectFactory(owner=owner, name="Empty")
     client.force_login(owner)
-    url = reverse("projects:detail", kwargs={"project_id": empty.pk})
-    assert "You must use two-factor sign-in yourself" in client.get(url).content.decode()
+    assert "You must use two-factor sign-in yourself" in _two_factor_panel(client, empty)
     give_two_factor(owner)
-    page = client.get(url).content.decode()
+    page = _two_factor_panel(client, empty)
     assert "You must use two-factor sign-in yourself" not in page and 'id="two-factor"' in page
+
+
+@pytest.mark.django_db
+def test_the_project_page_loads_the_panel_of_its_members_page_when_scrolled_to(client, owner, project,
+                                                                             member_all):
+    """The owner's page holds a placeholder that loads the panel (htmx, revealed) for the members'
+    page it shows; without JavaScript its link opens the panel as a page of its own."""
+    client.force_login(owner)
+    page = client.get(reverse("projects:detail", kwargs={"project_id": project.pk})).content.decode()
+    url = reverse("projects:two-factor", kwargs={"project_id": project.pk}) + "?members_page=1"
+    placeholder = page.split('<article id="two-factor"')[1].split("</article>")[0]
+    assert f'hx-get="{url}" hx-trigger="revealed"' in placeholder and f'href="{url}"' in placeholder
+    assert "two-factor-members" not in page
+    full = client.get(url).content.decode()
+    assert "<html" in full and 'all@example.com</td><td><span class="badge warn">Off</span>' in full
+    personal = owner.owned_projects.get(is_personal=True)
+    assert client.get(reverse("projects:two-factor", kwargs={"project_id": personal.pk})).status_code == 404
+
+
+def _two_factor_panel(client, project, members_page=1) -> str:
+    """The panel as the project page loads it (htmx), for one page of its member table."""
+    url = reverse("projects:two-factor", kwargs={"project_id": project.pk})
+    response = client.get(url, {"members_page": members_page}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.content.decode()
 
 
 @pytest.mark.django_db
@@ -181,3 +204,21 @@ def test_dashboard_lists_a_locked_project_apart_until_two_factor_is_on(client, r
     shared = listing.split("<h2>Shared With Me</h2>")[1]
     assert "Open Project" in shared and "Vision Research" in shared and detail in shared
     assert 'id="locked-projects"' not in listing
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("members", [3, 30])
+def test_the_panel_reads_the_same_queries_with_few_or_many_members(client, owner, project, members,
+                                                                  django_assert_max_num_queries):
+    from tests.factories import UserFactory
+
+    for i in range(members):
+        add_member(project, UserFactory(email=f"p{i:03d}@example.com"))
+    client.force_login(owner)
+    _two_factor_panel(client, project)
+    # Session, user, the project; the members' page; who of them and the owner has two-factor.
+    with django_assert_max_num_queries(5):
+        page = _two_factor_panel(client, project, members_page=2 if members > 10 else 1)
+    # The rows of the members' page asked for: the second page starts at the 11th member.
+    shown = "p010@example.com" if members > 10 else "p000@example.com"
+    assert f"{shown}</td><td><span" in page and ("p000@example.com" in page) == (members <= 10)
