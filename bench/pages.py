@@ -285,9 +285,11 @@ def main() -> None:
                 small_path = big_path = path
             q_small, q_big = query_count(small_s, small_path), query_count(big_s, big_path)
             measure(label, q_small, q_big, big_path, big_s)
-        # The project page's keys and audit sections load when scrolled into view (htmx GETs).
+        # The project page's keys, audit and two-factor sections load when scrolled into view (htmx GETs).
         for label, suffix in (("project page's keys section (loaded when scrolled to)", "keys/"),
-                              ("project page's audit log (loaded when scrolled to)", "audit/")):
+                              ("project page's audit log (loaded when scrolled to)", "audit/"),
+                              ("project page's two-factor panel (loaded when scrolled to)",
+                               "two-factor/?members_page=1")):
             small_path, big_path = (f"/projects/{w[p].pk}/{suffix}" for p in ("small", "big"))
             owner = session_for(w["me"])
             q_small = query_count(owner, small_path, htmx=True)
