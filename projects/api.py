@@ -30,10 +30,9 @@ class AccessOut(RowSchema):
     models: Level
 
 
+# Resolved from the object for one project; a list's page is shaped by `_project_row`, after the
+# access rules of the page alone were read (a comment: a docstring is the schema's description).
 class ProjectOut(RowSchema):
-    """Resolved from the object for one project; a list's page is shaped by `_project_row`, after
-    the access rules of the page alone were read."""
-
     id: uuid.UUID
     name: str
     owner_email: str

@@ -44,9 +44,9 @@ LOG_WAIT_MAX = 10
 # ---- shapes ------------------------------------------------------------------------------------
 
 
+# A detail answer resolves a job from the object; a list's page is shaped by `_job_row` (a comment,
+# not a docstring: that would become the schema's public description).
 class JobOut(RowSchema):
-    """A job: a detail answer resolves it from the object, a list's page is shaped by `_job_row`."""
-
     id: uuid.UUID
     name: str
     type: JobType_
