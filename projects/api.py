@@ -108,7 +108,7 @@ def _membership(project: Project, address: str) -> Membership | None:
 
 
 def _project_row(user, project: Project) -> dict:
-    """`ProjectOut`'s fields, as its resolvers give them (tests/api/test_api_lists.py compares)."""
+    """`ProjectOut`'s fields, as its resolvers give them (tests/api/test_api_list_items.py compares)."""
     return {"id": project.pk, "name": project.name, "owner_email": project.owner.email,
             "is_owner": access.is_owner(user, project), "is_personal": project.is_personal,
             "owned_compute_only": project.owned_compute_only,

@@ -170,7 +170,7 @@ def _absolute(request: HttpRequest, url: str | None) -> str | None:
 
 def _job_row(request: HttpRequest, row: dict, input_datasets: list, now) -> dict:
     """`JobOut`'s fields of a list's row (`selectors.jobs_for_api_list`), as its resolvers give
-    them for the job object (tests/api/test_api_lists.py compares both field by field)."""
+    them for the job object (tests/api/test_api_list_items.py compares both field by field)."""
     seconds = job_gpu_seconds(ended_gpu_seconds=row["ended_gpu_seconds"], status=row["status"],
                               started_at=row["started_at"], gpu_count=row["gpu_count"], now=now)
     url = selectors.job_url_of(pk=row["pk"], job_type=row["type"], status=row["status"],
