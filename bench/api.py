@@ -10,6 +10,9 @@ median ratio kept), and the CPU time of one request in-process (Django's test cl
 Then the CLI's `trainshed job list` at 10 and at 10,000 jobs (wall time, and how many requests and
 connections gunicorn saw). Writes its section of bench/RESULTS.md. Run with `make bench`.
 
+    BENCH_DB=ts_api_bench .venv/bin/python bench/api.py                 # seeds (a few minutes)
+    BENCH_REUSE=1 BENCH_DB=ts_api_bench .venv/bin/python bench/api.py   # reuses that seed
+
 Not a test: figures vary with the machine. Goal: the same query count at both sizes; `GET
 /projects` (501 projects) and `GET /jobs` (10,000 jobs) within 4× `/me`.
 """
@@ -114,8 +117,18 @@ def requests_and_connections(action) -> tuple[int, int]:
     return len(lines), len({line.split()[0] for line in lines})
 
 
+def seeded() -> dict:
+    """bench/pages.py's data: seeded now, or with BENCH_REUSE=1 read back from an earlier seed."""
+    if os.environ.get("BENCH_REUSE") != "1":
+        return prepare()
+    from bench import pages, pages_cpu
+
+    pages.setup_django()
+    return pages_cpu.world()
+
+
 def main() -> None:
-    w = prepare()
+    w = seeded()
     keys = keys_for(w)
 
     floor_headers = headers_for(keys["me"], w["big"])
