@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
+import tempfile
 from pathlib import Path
 
 from django.urls import get_resolver
@@ -27,7 +28,9 @@ def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/bench-floor/upload" and environ["REQUEST_METHOD"] == "POST":
         left, body = int(environ.get("CONTENT_LENGTH") or 0), environ["wsgi.input"]
-        with open(FOLDER / "upload.bin", "wb") as out:
+        # a new file each time, as each subject makes (truncating the last one would drop its
+        # pages unwritten, which no subject gets to do)
+        with tempfile.NamedTemporaryFile(dir=FOLDER, prefix="upload-", delete=False) as out:
             while left and (data := body.read(min(CHUNK, left))):
                 out.write(data)
                 left -= len(data)

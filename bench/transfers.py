@@ -21,6 +21,7 @@ and CLI within 1.5× the floor, each byte written once, memory flat in the size.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import platform
 import re
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 from settings_env import server_env  # bench/settings_env.py: this script's own folder
 
@@ -43,6 +45,9 @@ SMALL_FILES = int(os.environ.get("BENCH_SMALL_FILES", "10000"))
 ONLY_SMALL = os.environ.get("BENCH_ONLY_SMALL") == "1"
 # BENCH_ONLY_BIG=1: only the one-big-file subjects (use with BENCH_TRANSFER_MB=256), printed only.
 ONLY_BIG = os.environ.get("BENCH_ONLY_BIG") == "1"
+# BENCH_TRANSFER_ROUNDS: each subject and its floor run this many times, alternated; medians shown.
+# On a shared machine one round's ratio is noise (the same upload's floor took 2.9 to 11.6 s).
+ROUNDS = int(os.environ.get("BENCH_TRANSFER_ROUNDS", "3"))
 VAR = Path(tempfile.mkdtemp(prefix="trainshed-bench-transfers-"))
 FLOOR = VAR / "floor"
 FLOOR.mkdir()
@@ -163,6 +168,10 @@ def peak_mib(pids: list[int]) -> float:
 
 
 def timed(fn) -> float:
+    """Seconds `fn` takes, started with no dirty page in the cache: a transfer does not pay for
+    writing back what the one before it left (1 GiB or more), whichever of a floor and its
+    subject ran first (without this the same bare upload's server system time ranged 2.1–4.1 s)."""
+    os.sync()
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
@@ -246,6 +255,7 @@ def cli(*args) -> float:
 
 
 LAST_CLI_CPU: list[tuple[float, float]] = []  # (user, system) seconds of each CLI run
+SEQ = itertools.count(1)  # names of the datasets the rounds make
 
 
 def sdk():
@@ -280,16 +290,16 @@ def form_upload(base: str, session: str, name: str, file: Path) -> None:
 
 def big_subjects(base, big, size, made, cli_peak, out, pair, session, w) -> None:
     def api_up():
-        made["api"] = sdk().datasets.create("big-api", path=big)["id"]
+        made["api"] = sdk().datasets.create(f"big-api-{next(SEQ)}", path=big)["id"]
 
     pair(f"upload {BIG_MB} MiB file: API (SDK)", lambda: floor_upload(base, big), api_up, size)
 
     def cli_up():
-        cli_peak["up"] = cli("dataset", "create", "big-cli", "--path", str(big))
+        cli_peak["up"] = cli("dataset", "create", f"big-cli-{next(SEQ)}", "--path", str(big))
 
     pair(f"upload {BIG_MB} MiB file: CLI", lambda: floor_upload(base, big), cli_up, size)
     pair(f"upload {BIG_MB} MiB file: browser form", lambda: floor_upload(base, big),
-         lambda: form_upload(base, session, "big-form", big), size)
+         lambda: form_upload(base, session, f"big-form-{next(SEQ)}", big), size)
     shutil.copy(big, FLOOR / "big.bin")
     pair(f"download {BIG_MB} MiB: API (tar, read to the end)",
          lambda: floor_download(base, "big.bin", None),
@@ -333,42 +343,56 @@ def main() -> None:
     proc, port, args = start_server()
     base = f"http://127.0.0.1:{port}"
     ENV["TRAINSHED_API_URL"] = base
-    rows = []  # (label, seconds, floor seconds, note)
+    rows = []  # (label, seconds, floor seconds, ratio, note)
 
     def pair(label, floor, subject, size, note="", one_stream=None):
-        """`one_stream`: for a folder, also the floor of its bytes as one stream (one file)."""
+        """`one_stream`: for a folder, also the floor of its bytes as one stream (one file).
+        ROUNDS times the floor then the subject; each figure is the median of the rounds, the
+        ratio the median of each round's ratio."""
         pids = workers(proc)
         if one_stream is not None:
-            single = timed(one_stream)
-        cpu0, floor_before = cpu_by(pids), written_by(pids)
-        f = timed(floor)
-        LAST_CLI_CPU.clear()
-        cpu1, floor_written = cpu_by(pids), written_by(pids) - floor_before
-        before = written_by(pids)
-        s = timed(subject)
-        written = written_by(pids) - before
-        cpu2 = cpu_by(pids)
-        if LAST_CLI_CPU:
-            cu, cs = LAST_CLI_CPU.pop()
-            note = (note + "; " if note else "") + f"CLI CPU user+sys {cu:.2f}+{cs:.2f} s"
+            single = median(timed(one_stream) for _ in range(ROUNDS))
+        got = []  # per round: (floor s, subject s, floor cpu, subject cpu, floor written, written, CLI cpu)
+        for _ in range(ROUNDS):
+            cpu0, floor_before = cpu_by(pids), written_by(pids)
+            f = timed(floor)
             LAST_CLI_CPU.clear()
-        fu, fs = cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
-        su, ss = cpu2[0] - cpu1[0], cpu2[1] - cpu1[1]
+            cpu1, floor_written = cpu_by(pids), written_by(pids) - floor_before
+            before = written_by(pids)
+            s = timed(subject)
+            written = written_by(pids) - before
+            cpu2 = cpu_by(pids)
+            cli_cpu = LAST_CLI_CPU.pop() if LAST_CLI_CPU else None
+            LAST_CLI_CPU.clear()
+            got.append((f, s, (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]), (cpu2[0] - cpu1[0], cpu2[1] - cpu1[1]),
+                        floor_written, written, cli_cpu))
+        f, s = median(g[0] for g in got), median(g[1] for g in got)
+        ratio = median(g[1] / g[0] for g in got)
+        fu, fs = median(g[2][0] for g in got), median(g[2][1] for g in got)
+        su, ss = median(g[3][0] for g in got), median(g[3][1] for g in got)
+        if got[0][6] is not None:
+            cu, cs = median(g[6][0] for g in got), median(g[6][1] for g in got)
+            note = (note + "; " if note else "") + f"CLI CPU user+sys {cu:.2f}+{cs:.2f} s"
         note = (note + "; " if note else "") + (f"server CPU user+sys {su:.2f}+{ss:.2f} s "
                                                 f"(floor {fu:.2f}+{fs:.2f} s)")
         if size:
-            note = (note + "; " if note else "") + (f"server wrote {written / size:.2f}× the bytes "
-                                                    f"(floor {floor_written / size:.2f}×)")
+            note = (note + "; " if note else "") + (
+                f"server wrote {median(g[5] for g in got) / size:.2f}× the bytes "
+                f"(floor {median(g[4] for g in got) / size:.2f}×)")
+        if ROUNDS > 1:
+            note = (note + "; " if note else "") + ("rounds' ratios " + ", ".join(
+                f"{g[1] / g[0]:.2f}" for g in got))
         if one_stream is not None:
             note = ((note + "; " if note else "")
                     + f"{s / single:.1f}× its bytes as one stream ({single:.2f} s)")
-        rows.append((label, s, f, note))
-        print(f"{label}: {s:.2f} s = {s / f:.2f}× floor ({f:.2f} s){'; ' + note if note else ''}")
+        rows.append((label, s, f, ratio, note))
+        print(f"{label}: {s:.2f} s = {ratio:.2f}× floor ({f:.2f} s){'; ' + note if note else ''}")
 
     try:
         # What every CLI subject below pays before it transfers anything: Python and the CLI start.
         start = timed(lambda: cli("--help"))
-        rows.append(("CLI start alone (`trainshed --help`), included in every CLI row", start, start, ""))
+        rows.append(("CLI start alone (`trainshed --help`), included in every CLI row", start, start, 1.0,
+                     ""))
         print(f"CLI start: {start:.2f} s")
         size = BIG_MB * 1024**2
         made = {}
@@ -381,13 +405,14 @@ def main() -> None:
             return
 
         def small_up():
-            cli_peak["small-up"] = cli("dataset", "create", "small-cli", "--path", str(small))
+            made["small"] = f"small-cli-{next(SEQ)}"
+            cli_peak["small-up"] = cli("dataset", "create", made["small"], "--path", str(small))
 
         pair(f"upload {SMALL_FILES:,} × 4 KiB folder: CLI", lambda: floor_folder_upload(base, small),
              small_up, small_bytes, one_stream=lambda: floor_upload(base, packed))
         from resources.models import Dataset
 
-        small_id = str(Dataset.objects.get(name="small-cli").pk)
+        small_id = str(Dataset.objects.get(name=made["small"]).pk)
         shutil.copy(packed, FLOOR / "small.bin")
         shutil.copytree(small, FLOOR / "small")
 
@@ -424,8 +449,9 @@ def write_results(rows, args, memory) -> None:
     lines = [
         f"Run {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}), PostgreSQL, `{command}` "
-        "on loopback, DEBUG off. Produced by `make bench` (bench/transfers.py). Each subject ran once, "
-        "right after its floor in the same server: a bare WSGI upload (the body written once to a "
+        "on loopback, DEBUG off. Produced by `make bench` (bench/transfers.py). Each subject ran "
+        f"{ROUNDS} time(s), each right after its floor in the same server (medians shown; dirty pages "
+        "flushed to disk before each transfer): a bare WSGI upload (the body written once to a "
         "file) or a bare WSGI download streamed in chunks (read to the end; written to a file "
         "when the CLI's subject writes files); for the folder, a tar unpacked into its files as it "
         "arrives, or its files sent as a tar (read to the end, or unpacked into files), with its "
@@ -434,8 +460,8 @@ def write_results(rows, args, memory) -> None:
         "| subject | seconds | floor seconds | × floor | note |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
-    for label, s, f, note in rows:
-        lines.append(f"| {label} | {s:.2f} | {f:.2f} | {s / f:.2f} | {note} |")
+    for label, s, f, ratio, note in rows:
+        lines.append(f"| {label} | {s:.2f} | {f:.2f} | {ratio:.2f} | {note} |")
     lines += ["", memory + "."]
     write_section("transfers", lines)
 

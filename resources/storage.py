@@ -40,7 +40,9 @@ class LocalStorage(FileSystemStorage):
     def save_new(self, name: str, content) -> int:
         """Write `content` (read to its end) as the file `name`, which must not exist yet; returns
         the bytes written. For a resource's fresh prefix: none of `save`'s free-name lookups
-        (a stat per file, each costly on a folder of 10,000), one create that fails if it exists."""
+        (a stat per file, each costly on a folder of 10,000), one create that fails if it exists.
+        A member of a tar stream hands over views of the body as received (`views()`): written
+        as they are, never copied first."""
         path = self.path(name)  # Django's safe join: refuses a name outside the storage
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
         try:
@@ -50,17 +52,28 @@ class LocalStorage(FileSystemStorage):
                         exist_ok=True)
             fd = os.open(path, flags, 0o666)
         count = 0
+        views = getattr(content, "views", None)
+        pieces = views() if views is not None else iter(lambda: content.read(CHUNK), b"")
         try:
-            with os.fdopen(fd, "wb", buffering=0) as out:
+            try:
                 if self.file_permissions_mode is not None:
-                    os.fchmod(out.fileno(), self.file_permissions_mode)
-                while data := content.read(CHUNK):
-                    out.write(data)
+                    os.fchmod(fd, self.file_permissions_mode)
+                for data in pieces:
+                    _write_all(fd, data)
                     count += len(data)
+            finally:
+                os.close(fd)
         except BaseException:
             os.unlink(path)
             raise
         return count
+
+
+def _write_all(fd: int, data) -> None:
+    """os.write until all of `data` is written (a write may take less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def location_for(project):
@@ -295,20 +308,59 @@ def _save_counted(store: Storage, name: str, reader: _CountingReader) -> int:
     return reader.count
 
 
+READ_SIZE = 1024 * 1024  # a tar stream's body is read in pieces this large (memory stays flat)
+
+
 class _Body:
-    """A request body read by tarfile: counts what arrived, and turns a broken connection into a
-    refusal that says so (not a server error)."""
+    """A request body holding an uncompressed tar, read in large pieces and handed out as views
+    of them: a member's bytes go from the piece the server received straight to its file (tarfile
+    copies each byte 4 times through its own buffers). Counts what arrived, and turns a broken
+    connection into a refusal that says so (not a server error)."""
 
     def __init__(self, stream, length: int | None):
-        self.stream, self.length, self.count = stream, length, 0
+        self.stream, self.length = stream, length
+        self.count = 0  # bytes received
+        self.used = 0  # bytes handed out (`tell`: where tarfile's header parsing is)
+        self._piece = memoryview(b"")
 
-    def read(self, size: int = -1) -> bytes:
+    def _fill(self) -> bool:
+        want = READ_SIZE if self.length is None else min(READ_SIZE, self.length - self.count)
+        if want <= 0:
+            return False
         try:
-            data = self.stream.read(size)
+            data = self.stream.read(want)
         except OSError as exc:  # e.g. the client went away in the middle of the body
             raise self.cut(exc) from exc
         self.count += len(data)
-        return data
+        self._piece = memoryview(data)
+        return bool(data)
+
+    def view(self, size: int) -> memoryview:
+        """Up to `size` of the next bytes, without copying them; empty at the end of the body."""
+        if not self._piece and not self._fill():
+            return memoryview(b"")
+        out, self._piece = self._piece[:size], self._piece[size:]
+        self.used += len(out)
+        return out
+
+    # ---- what `tarfile.TarInfo.fromtarfile` reads a member's header (PAX, GNU long names) with
+    def read(self, size: int) -> bytes:
+        if size > READ_SIZE:  # a header claiming more: refused before it could fill the memory
+            raise ValidationError({"files": "The upload is not a tar archive (a header is too large)."})
+        parts = []
+        while size and (part := self.view(size)):
+            parts.append(part)
+            size -= len(part)
+        return b"".join(parts)
+
+    def tell(self) -> int:
+        return self.used
+
+    def skip(self, size: int) -> None:
+        while size and (part := self.view(size)):
+            size -= len(part)
+        if size:
+            raise self.cut()
 
     def cut(self, why=None) -> ValidationError:
         of = f" of {self.length:,}" if self.length is not None else ""
@@ -318,10 +370,60 @@ class _Body:
 
     def drain(self) -> None:
         """Read the rest (the tar's closing blocks); a body shorter than announced was cut."""
-        while self.read(CHUNK):
+        while self.view(READ_SIZE):
             pass
         if self.length is not None and self.count < self.length:
             raise self.cut()
+
+
+class _Headers:
+    """The part of a TarFile that `TarInfo.fromtarfile` uses to read the next member's header,
+    its PAX and GNU extensions included, from the body: tarfile parses the headers, its stream
+    never sees the members' bytes."""
+
+    encoding, errors = tarfile.ENCODING, "surrogateescape"  # tarfile.open's defaults
+
+    def __init__(self, body: _Body):
+        self.fileobj, self.pax_headers, self.offset = body, {}, 0
+
+    def next(self) -> tarfile.TarInfo | None:
+        """The next member (its bytes are next in the body), or None at the end of the archive."""
+        try:
+            return tarfile.TarInfo.fromtarfile(self)
+        except (tarfile.EOFHeaderError, tarfile.EmptyHeaderError):  # the end blocks, or no more bytes
+            return None
+
+
+class _Member:
+    """The `size` bytes of the member that comes next in `body`, for `LocalStorage.save_new`
+    (`views`: as received) or any other storage (`read`: bytes). A body that ends first was cut."""
+
+    def __init__(self, body: _Body, size: int):
+        self.body, self.left, self.size = body, size, size
+
+    def views(self):
+        while self.left:
+            view = self.body.view(self.left)
+            if not view:
+                raise self.body.cut()
+            self.left -= len(view)
+            yield view
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.left:
+            return b""
+        view = self.body.view(min(self.left, size if size and size > 0 else CHUNK))
+        if not view:
+            raise self.body.cut()
+        self.left -= len(view)
+        return bytes(view)
+
+    def chunks(self, chunk_size=CHUNK):
+        while data := self.read(chunk_size):
+            yield data
+
+    def __iter__(self):
+        return self.chunks()
 
 
 def write_tar_stream(prefix: str, stream, store: Storage = default_storage, *,
@@ -336,24 +438,30 @@ def write_tar_stream(prefix: str, stream, store: Storage = default_storage, *,
     folders: set[str] = set()
     total = 0
     body = _Body(stream, length)
+    headers = _Headers(body)
+    save_new = getattr(store, "save_new", None)
     try:
         try:
-            with tarfile.open(fileobj=body, mode="r|", bufsize=CHUNK) as archive:
-                for member in archive:
-                    path = _tar_file_path(member)
-                    if path is None:
-                        continue
-                    _check_new(path, names, folders)
-                    if total + member.size > max_bytes():
-                        raise ValidationError({"files": f"The upload is larger than the limit of "
-                                                        f"{human_size(max_bytes())}."})
-                    reader = _CountingReader(archive.extractfile(member), path=path,
-                                             claimed=member.size, limit=max_bytes() - total)
-                    size = _save_counted(store, prefix + path, reader)
-                    total += size
-                    written.append((path, size))
+            while (member := headers.next()) is not None:
+                if member.issparse():
+                    raise ValidationError({"files": f"The archive holds a special file, “{member.name}”."})
+                path = _tar_file_path(member)
+                if path is None:  # a folder: no bytes follow its header
+                    continue
+                _check_new(path, names, folders)
+                if total + member.size > max_bytes():
+                    raise ValidationError({"files": f"The upload is larger than the limit of "
+                                                    f"{human_size(max_bytes())}."})
+                content = _Member(body, member.size)
+                if save_new is not None:
+                    save_new(prefix + path, content)
+                else:
+                    _save(store, prefix + path, File(content, name=posixpath.basename(path)), path)
+                body.skip(_tar_padding(member.size))
+                total += member.size
+                written.append((path, member.size))
             body.drain()
-        except (tarfile.TarError, EOFError) as exc:
+        except tarfile.TarError as exc:  # a header that is not one
             raise (body.cut(exc) if length is not None and body.count < length else ValidationError(
                 {"files": f"The upload is not a whole tar archive ({exc})."})) from exc
         _refuse_empty(written, total)

@@ -14,12 +14,11 @@ is an error, never a short file.
 
 from __future__ import annotations
 
+import io
 import os
-import queue
 import shutil
 import stat
 import tarfile
-import threading
 from pathlib import Path, PurePosixPath
 
 import httpx
@@ -117,115 +116,165 @@ def _safe_member(name: str) -> PurePosixPath | None:
     return candidate
 
 
+#: Header types whose data belongs to the header that follows (PAX records, GNU long names).
+_EXTENSIONS = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+               tarfile.GNUTYPE_LONGLINK)
+#: The most header bytes one member may have (its PAX records or long name): more is refused.
+_MAX_HEADER = 1024 * 1024
+
+
+class _HeaderGroup:
+    """The part of a TarFile that `TarInfo.fromtarfile` uses: one member's header blocks, whole."""
+
+    encoding, errors = tarfile.ENCODING, "surrogateescape"  # tarfile.open's defaults
+
+    def __init__(self, blocks: bytes, pax_headers: dict):
+        self.fileobj, self.pax_headers, self.offset = io.BytesIO(blocks), pax_headers, 0
+
+
 class _Unpacker:
-    """Unpacks a tar into `dest` in a thread while the download writes it in (`write`): nothing
-    is kept whole, on disk or in memory (a few chunks queued at most). A new `dest` is filled as
-    a hidden folder beside it, renamed into place once whole (no per-file temporary names); an
-    existing one gets each file under a temporary name, renamed when complete."""
+    """Unpacks a tar into `dest` as the download writes it in (`write`), in the same thread: each
+    piece received goes straight to its file with os.write (tarfile's stream copies each byte 4–5
+    times); only a member's header is gathered, for tarfile to parse. Nothing is kept whole, on
+    disk or in memory. A new `dest` is filled as a hidden folder beside it, renamed into place
+    once whole (no per-file temporary names); an existing one gets each file under a temporary
+    name, renamed when complete."""
 
     def __init__(self, dest: Path):
-        self.dest, self.written, self.error = dest, [], None
+        self.dest, self.written = dest, []
         self.fresh = not dest.exists()
         self.folder = dest.with_name(f".{dest.name}.trainshed-part-{os.getpid()}") if self.fresh else dest
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
-        self._pending = b""
-        self._thread = threading.Thread(target=self._run, name="trainshed-unpack", daemon=True)
-        self._thread.start()
+        self._root: Path | None = None
+        self._folders: set[Path] = set()
+        self._pax_headers: dict = {}
+        self._header = bytearray()  # the blocks of the next member's header, as they arrive
+        self._need = BLOCK  # header bytes still needed before it can be parsed
+        self._left = 0  # bytes of the current member still to write
+        self._pad = 0  # padding after it still to skip
+        self._fd: int | None = None
+        self._file: tuple[Path, Path, str] | None = None  # (being written, final path, rel path)
+        self._ended = False
 
     # ---- the download's side
-    def write(self, data: bytes) -> int:
-        if self.error is not None:
-            raise self.error  # stops the download: nothing more can be unpacked
-        self._queue.put(bytes(data))
+    def write(self, data) -> int:
+        try:
+            self._take(memoryview(data))
+        except tarfile.TarError as exc:
+            raise TrainshedError(f"The download is not a whole tar archive: {exc}") from exc
+        except OSError as exc:
+            raise TrainshedError(f"Cannot write into {self.dest}: {exc.strerror or exc}") from exc
         return len(data)
 
     def finish(self, *, raise_error: bool = True) -> list[str]:
-        """The end of the download: waits for the last file, returns the paths written or raises
-        what went wrong while unpacking (a new `dest` is then left uncreated)."""
-        self._queue.put(None)
-        self._thread.join()
+        """The end of the download: returns the paths written, or raises when the tar is not
+        whole (a new `dest` is then left uncreated; a file being written is removed)."""
+        error = None
+        if self._fd is not None or self._need != BLOCK or self._header or self._pad:
+            error = TrainshedError("The download is not a whole tar archive: it ends in a member.")
+            self._abandon()
         if self.fresh:
-            if self.error is None and raise_error:
+            if error is None and raise_error:
                 try:
-                    os.rename(self.folder, self.dest)
+                    os.rename(self._folder(), self.dest)  # made here if the tar held no file
                 except OSError as exc:
-                    self.error = TrainshedError(f"Cannot write into {self.dest}: {exc.strerror or exc}")
-            if self.error is not None or not raise_error:
+                    error = TrainshedError(f"Cannot write into {self.dest}: {exc.strerror or exc}")
+            if error is not None or not raise_error:
                 shutil.rmtree(self.folder, ignore_errors=True)
-        if self.error is not None and raise_error:
-            raise self.error
+        if error is not None and raise_error:
+            raise error
         return self.written
 
-    # ---- the thread's side: a file object for tarfile's stream mode
-    def read(self, size: int = -1) -> bytes:
-        while not self._pending:
-            chunk = self._queue.get()
-            if chunk is None:
-                self._queue.put(None)  # stays at the end for later reads
-                return b""
-            self._pending = memoryview(chunk)  # sliced without copying the rest each time
-        size = len(self._pending) if size is None or size < 0 else size
-        out, self._pending = self._pending[:size], self._pending[size:]
-        return bytes(out)
+    # ---- the parsing
+    def _folder(self) -> Path:
+        if self._root is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._root = self.folder.resolve()
+            self._folders.add(self._root)
+        return self._root
 
-    def _run(self) -> None:
-        try:
-            self._unpack()
-        except tarfile.ReadError as exc:
-            self.error = TrainshedError(f"The download is not a whole tar archive: {exc}")
-        except OSError as exc:
-            self.error = TrainshedError(f"Cannot write into {self.dest}: {exc.strerror or exc}")
-        except Exception as exc:  # handed to the caller's thread, raised there
-            self.error = exc if isinstance(exc, TrainshedError) else TrainshedError(str(exc))
-        finally:
-            while self._queue.get() is not None:  # let a blocked `write` go on to its error
-                pass
+    def _take(self, view: memoryview) -> None:
+        while view:
+            if self._left:  # the current member's bytes: straight to its file
+                piece = view[:self._left]
+                done = os.write(self._fd, piece)
+                self._left -= done
+                view = view[done:]
+                if not self._left:
+                    self._close()
+            elif self._pad:
+                skipped = min(self._pad, len(view))
+                self._pad -= skipped
+                view = view[skipped:]
+            elif self._ended:
+                return  # what follows the end blocks is not the archive's
+            else:
+                taken = min(self._need, len(view))
+                self._header += view[:taken]
+                self._need -= taken
+                view = view[taken:]
+                if not self._need:
+                    self._header_complete()
 
-    def _unpack(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        root = self.folder.resolve()
-        folders = {root}
-        # read in big blocks: tarfile's default (10 KiB) costs a Python loop per block
-        with tarfile.open(fileobj=self, mode="r|", bufsize=CHUNK) as archive:
-            for member in archive:
-                rel = _safe_member(member.name)
-                if rel is None or not (member.isreg() or member.isdir()):
-                    raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
-                target = root / rel
-                if not self.fresh:  # a folder of the user's: a link in it must not lead out
-                    target = target.resolve()
-                    if root not in target.parents:
-                        raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
-                if member.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    folders.add(target)
-                    continue
-                if target.parent not in folders:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    folders.add(target.parent)
-                if self.fresh:  # our own hidden folder: renamed into place only once whole
-                    _write_to(target, archive.extractfile(member))
-                else:
-                    _write_whole(target, archive.extractfile(member))
-                self.written.append(rel.as_posix())
+    def _header_complete(self) -> None:
+        last = self._header[-BLOCK:]
+        if not any(last):  # a zero block: the end of the archive
+            self._ended = True
+            self._header.clear()
+            self._need = BLOCK
+            return
+        info = tarfile.TarInfo.frombuf(bytes(last), tarfile.ENCODING, "surrogateescape")
+        if info.type in _EXTENSIONS:  # its data, then the member's own header, are still to come
+            self._need = info.size + -info.size % BLOCK + BLOCK
+            if len(self._header) + self._need > _MAX_HEADER:
+                raise TrainshedError("Refused a tar header of more than 1 MiB in the download.")
+            return
+        blocks = bytes(self._header)
+        self._header.clear()
+        self._need = BLOCK
+        member = tarfile.TarInfo.fromtarfile(_HeaderGroup(blocks, self._pax_headers))
+        self._start(member)
 
+    def _start(self, member: tarfile.TarInfo) -> None:
+        rel = _safe_member(member.name)
+        if rel is None or member.issparse() or not (member.isreg() or member.isdir()):
+            raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
+        root = self._folder()
+        target = root / rel
+        if not self.fresh:  # a folder of the user's: a link in it must not lead out
+            target = target.resolve()
+            if root not in target.parents:
+                raise TrainshedError(f"Refused the unsafe entry {member.name!r} in the download.")
+        if member.isdir():
+            target.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target)
+            return
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        # our own hidden folder is renamed into place only once whole: its files need no
+        # temporary names; in the user's folder a file is never a part of one
+        part = target if self.fresh else target.with_name(f".{target.name}.trainshed-part")
+        self._fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+        self._file = (part, target, rel.as_posix())
+        self._left, self._pad = member.size, -member.size % BLOCK
+        if not self._left:
+            self._close()
 
-def _write_to(target: Path, src) -> None:
-    with open(target, "wb") as out:
-        while data := src.read(CHUNK):
-            out.write(data)
+    def _close(self) -> None:
+        part, target, rel = self._file
+        os.close(self._fd)
+        self._fd = self._file = None
+        if part != target:
+            os.replace(part, target)
+        self.written.append(rel)
 
-
-def _write_whole(target: Path, src) -> None:
-    """`src` into `target` under a temporary name, renamed when complete: a file in the
-    destination is never a part of one (a download cut in its middle removes the part)."""
-    part = target.with_name(f".{target.name}.trainshed-part")
-    try:
-        _write_to(part, src)
-        os.replace(part, target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    def _abandon(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            part, target, _rel = self._file
+            if part != target:
+                part.unlink(missing_ok=True)
+            self._fd = self._file = None
 
 
 class _Resources(Namespace):

@@ -184,3 +184,33 @@ def test_a_tar_upload_to_a_node_goes_through_its_relay(client, owner, project, t
         assert {p.relative_to(node_dir).as_posix() for p in node_dir.rglob("*") if p.is_file()} == set(on_node)
     finally:
         agent.relay.stop()
+
+
+class _Trickle(io.BytesIO):
+    """A body that arrives in small pieces, as a slow connection hands it over."""
+
+    def read(self, size=-1):
+        return super().read(min(size, 700) if size and size > 0 else 700)
+
+
+@pytest.mark.parametrize("backend", [storage.LocalStorage, FileSystemStorage])
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
+def test_a_tar_stream_in_small_pieces_arrives_whole(tmp_path, backend, fmt):
+    """Headers and members split across the body's pieces, PAX records (a global one too) and GNU
+    long names: every file as it was sent."""
+    files = {**FILES, "gnu/" + "g" * 120: b"g" * 5000}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt,
+                      pax_headers={"comment": "made here"} if fmt == tarfile.PAX_FORMAT else {}) as tf:
+        folder = tarfile.TarInfo("made")
+        folder.type = tarfile.DIRTYPE
+        tf.addfile(folder)
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    body = buf.getvalue()
+    store = backend(location=tmp_path)
+    written = storage.write_tar_stream("p/", _Trickle(body), store, length=len(body))
+    assert dict(written) == {p: len(d) for p, d in files.items()}
+    assert {p: (tmp_path / "p" / p).read_bytes() for p in files} == files
