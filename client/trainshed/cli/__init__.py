@@ -18,9 +18,8 @@ from trainshed.errors import TrainshedError
 COMMANDS = ["configure", "project", "job", "dataset", "model", "billing"]
 
 # httpcore reads an answer 64 KiB at a time, and through asyncio each read costs as much Python as
-# writing it: a 512 MiB download took 0.40–0.51 s of CPU, 0.23–0.28 s with 1 MiB reads (a bare
-# synchronous download: 0.18–0.20 s). The CLI owns its process, so its reads are large; an
-# application using the SDK keeps its own setting.
+# writing it (bench/RESULTS.md, transfers). The CLI owns its process, so its reads are large; an
+# application using the SDK keeps httpcore's setting.
 httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = 1024 * 1024
 
 
