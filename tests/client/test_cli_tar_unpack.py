@@ -2,13 +2,14 @@
 headers, long and non-ASCII names, folders and empty files arrive whole; a tar cut in a member or
 holding an unsafe entry is an error that leaves no file behind."""
 
-import io
 import os
 import tarfile
 
 import pytest
 from trainshed.errors import TrainshedError
 from trainshed.resources import _Unpacker
+
+from tests.tarballs import tar_bytes as _tar
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -18,25 +19,6 @@ def _data_migrations_at_start():
 
 FILES = {"labels.csv": b"id,label\n" + b"1,cat\n" * 20_000, "images/cat.jpg": os.urandom(300_000),
          "images/\u00fcn\u00ef/" + "n" * 150: b"long name", "empty": b"", "gnu/" + "g" * 120: b"gnu long"}
-
-
-def _tar(files: dict[str, bytes], *, fmt=tarfile.PAX_FORMAT, folders=(), symlinks=None,
-         global_pax=None) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=fmt, pax_headers=global_pax or {}) as tf:
-        for name in folders:
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.DIRTYPE
-            tf.addfile(info)
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-        for name, target in (symlinks or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = tarfile.SYMTYPE, target
-            tf.addfile(info)
-    return buf.getvalue()
 
 
 def _feed(unpacker: _Unpacker, body: bytes, piece: int) -> None:

@@ -16,26 +16,13 @@ from resources import storage
 from resources.models import Dataset
 from tests.factories import make_node
 from tests.jobs_helpers import agent_for
+from tests.tarballs import tar_bytes as _tar
 
 from .test_transfers import _written_bytes
 
 API = "/api/v1"
 FILES = {"a.txt": b"alpha\n", "sub/b.bin": bytes(range(256)) * 40, "sub/\u00fcn\u00ef/c": b"",
          "long/" + "x" * 180: b"long name\n"}
-
-
-def _tar(files: dict[str, bytes], *, links: dict[str, str] | None = None) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = tarfile.SYMTYPE, target
-            tf.addfile(info)
-    return buf.getvalue()
 
 
 def _post(client, owner, project, body: bytes, *, name="tree", **extra):
@@ -85,7 +72,7 @@ def test_a_tar_upload_writes_each_byte_once(client, owner, project, settings):
     ({}, None, "The upload is empty"),
 ])
 def test_a_bad_member_refuses_the_whole_upload(client, owner, project, settings, files, links, said):
-    response = _post(client, owner, project, _tar(files, links=links))
+    response = _post(client, owner, project, _tar(files, symlinks=links))
     assert response.status_code == 400, response.content
     assert said in response.json()["detail"]
     assert not Dataset.objects.exists()
