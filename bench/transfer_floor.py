@@ -7,7 +7,6 @@ bench/transfers.py runs this."""
 from __future__ import annotations
 
 import os
-import shutil
 import tarfile
 import tempfile
 from pathlib import Path
@@ -37,7 +36,9 @@ def application(environ, start_response):
         start_response("204 No Content", [])
         return [b""]
     if path == "/bench-floor/unpack" and environ["REQUEST_METHOD"] == "POST":
-        unpack(environ["wsgi.input"], FOLDER / "unpacked")
+        # a new folder each time, as each subject makes (deleting the last one's files is not part
+        # of an upload)
+        unpack(environ["wsgi.input"], Path(tempfile.mkdtemp(dir=FOLDER, prefix="unpacked-")))
         start_response("204 No Content", [])
         return [b""]
     if path.startswith("/bench-floor/tar/"):
@@ -63,7 +64,6 @@ def _chunks(handle):
 
 def unpack(stream, folder: Path) -> None:
     """A tar read from `stream` as it arrives, each regular member written to its own new file."""
-    shutil.rmtree(folder, ignore_errors=True)
     made = set()
     with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as archive:
         for member in archive:
