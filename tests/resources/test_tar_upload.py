@@ -186,17 +186,8 @@ def test_a_tar_stream_in_small_pieces_arrives_whole(tmp_path, backend, fmt):
     """Headers and members split across the body's pieces, PAX records (a global one too) and GNU
     long names: every file as it was sent."""
     files = {**FILES, "gnu/" + "g" * 120: b"g" * 5000}
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=fmt,
-                      pax_headers={"comment": "made here"} if fmt == tarfile.PAX_FORMAT else {}) as tf:
-        folder = tarfile.TarInfo("made")
-        folder.type = tarfile.DIRTYPE
-        tf.addfile(folder)
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    body = buf.getvalue()
+    body = _tar(files, fmt=fmt, folders=["made"],
+                global_pax={"comment": "made here"} if fmt == tarfile.PAX_FORMAT else None)
     store = backend(location=tmp_path)
     written = storage.write_tar_stream("p/", _Trickle(body), store, length=len(body))
     assert dict(written) == {p: len(d) for p, d in files.items()}
