@@ -161,6 +161,11 @@ def project_create(request: HttpRequest) -> HttpResponse:
 # ---- the project page ----------------------------------------------------------------------
 
 
+def members_page(project, number):
+    """One page of the project's member rows (the member table, and the two-factor panel beside it)."""
+    return page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
+
+
 def _detail_context(request, project, **overrides) -> dict:
     user = request.user
     is_owner = access.is_owner(user, project)
@@ -175,8 +180,7 @@ def _detail_context(request, project, **overrides) -> dict:
         return context | overrides
     # The member table is paged (a project may have thousands of members); the page is kept
     # across htmx re-renders through `members_page`.
-    number = request.GET.get("members_page") or request.POST.get("members_page")
-    page = page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
+    page = members_page(project, request.GET.get("members_page") or request.POST.get("members_page"))
     for row in page:
         row["levels"] = [(rt, row[rt]) for rt in RESOURCE_TYPES]
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]

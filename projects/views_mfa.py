@@ -10,10 +10,9 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from core.forms import error_text
-from core.paging import page_of
-from projects import access, mfa, selectors
+from projects import access, mfa
 from projects.services import project_two_factor_set
-from projects.views import MEMBERS_PAGE_SIZE
+from projects.views import members_page
 
 
 @login_required
@@ -26,8 +25,7 @@ def two_factor_setting(request: HttpRequest, project_id) -> HttpResponse:
     if request.method == "GET":
         if project.is_personal:
             raise Http404  # nobody else can join it
-        page = page_of(selectors.member_rows(project=project), request.GET.get("members_page"),
-                       size=MEMBERS_PAGE_SIZE)
+        page = members_page(project, request.GET.get("members_page"))
         template = "projects/_two_factor_setting.html" if request.htmx else "projects/project_two_factor.html"
         return render(request, template, {
             "project": project, **mfa.owner_panel(project=project, member_rows=page, is_owner=True)})

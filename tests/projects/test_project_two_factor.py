@@ -178,6 +178,9 @@ def test_the_project_page_loads_the_panel_of_its_members_page_when_scrolled_to(c
     assert "<html" in full and 'all@example.com</td><td><span class="badge warn">Off</span>' in full
     personal = owner.owned_projects.get(is_personal=True)
     assert client.get(reverse("projects:two-factor", kwargs={"project_id": personal.pk})).status_code == 404
+    # and the Personal project's page offers no panel to load
+    assert 'id="two-factor"' not in client.get(
+        reverse("projects:detail", kwargs={"project_id": personal.pk})).content.decode()
 
 
 def _two_factor_panel(client, project, members_page=1) -> str:
