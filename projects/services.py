@@ -527,6 +527,8 @@ def project_two_factor_set(*, project: Project, actor, required: bool) -> Projec
     if before != required:
         project.require_two_factor = required
         project.save(update_fields=["require_two_factor", "updated_at"])
+        # Members' project lists keep whether they belong to such a project (mfa.locked_projects).
+        access.access_changed(project.memberships.values_list("user_id", flat=True))
         audit_record(project=project, actor=actor, action="settings.updated",
                      before={"require_two_factor": before}, after={"require_two_factor": required})
     return project

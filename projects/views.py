@@ -334,12 +334,13 @@ def _membership(project, membership_id) -> Membership:
 def member_update(request: HttpRequest, project_id, membership_id) -> HttpResponse:
     project = access.project_for(request.user, project_id, "project", "administer")
     membership = _membership(project, membership_id)
-    form = MemberAccessForm(request.POST)
+    # Every row's selects belong to the table's one form: this row's are named by its id.
+    form = MemberAccessForm(request.POST, prefix=str(membership.pk))
     if form.is_valid():
         services.membership_set(project=project, user=membership.user, actor=request.user,
                                 **form.cleaned_data)
         return _after_member_change(request, project, f"Updated {membership.user.email}.")
-    return _member_error(request, project, row_errors={membership.pk: form.errors})
+    return _member_error(request, project, member_form=form, member_email=membership.user.email)
 
 
 @login_required

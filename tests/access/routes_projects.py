@@ -46,7 +46,8 @@ ROUTES = {
     "projects:member-update": Route(
         kwargs=lambda w: {"project_id": w.project.pk, "membership_id": w.membership.pk},
         post=OWNER_ADMIN,
-        data=lambda w: {"jobs": "read", "datasets": "read", "models": "none"},
+        data=lambda w: {f"{w.membership.pk}-{rt}": level for rt, level in
+                        (("jobs", "read"), ("datasets", "read"), ("models", "none"))},
     ),
     "projects:member-remove": Route(
         kwargs=lambda w: {"project_id": w.project.pk, "membership_id": w.membership.pk},

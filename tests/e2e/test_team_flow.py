@@ -87,7 +87,7 @@ def test_owner_builds_a_team_and_members_see_then_lose_it(live_server, browser, 
 
     # alice makes bob's jobs Read-Only with Update: bob's next click on Start is refused.
     row = alice.locator("#member-table tr:has-text('bob@example.com')")
-    row.locator("select[name=jobs]").select_option("read")
+    row.locator("select[name$=-jobs]").select_option("read")
     row.get_by_role("button", name="Update").click()
     alice.wait_for_selector("#member-table >> text=Updated bob@example.com.")
     bob.get_by_role("button", name="Start").click()

@@ -91,7 +91,7 @@ def test_htmx_update_re_renders_only_the_member_table(client, owner, project, me
     membership = Membership.objects.get(user=member_read)
     response = client.post(
         reverse("projects:member-update", args=[project.pk, membership.pk]),
-        {"jobs": "all", "datasets": "none", "models": "read"},
+        {f"{membership.pk}-jobs": "all", f"{membership.pk}-datasets": "none", f"{membership.pk}-models": "read"},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
@@ -109,7 +109,7 @@ def test_plain_post_update_works_without_javascript(client, owner, project, memb
     membership = Membership.objects.get(user=member_read)
     response = client.post(
         reverse("projects:member-update", args=[project.pk, membership.pk]),
-        {"jobs": "none", "datasets": "all", "models": "all"},
+        {f"{membership.pk}-jobs": "none", f"{membership.pk}-datasets": "all", f"{membership.pk}-models": "all"},
         follow=True,
     )
     assert response.redirect_chain[-1][0].endswith("#members")
@@ -121,10 +121,13 @@ def test_plain_post_update_works_without_javascript(client, owner, project, memb
 def test_update_with_invalid_level_is_refused(client, owner, project, member_read):
     client.force_login(owner)
     membership = Membership.objects.get(user=member_read)
-    client.post(
+    response = client.post(
         reverse("projects:member-update", args=[project.pk, membership.pk]),
-        {"jobs": "admin", "datasets": "all", "models": "all"},
+        {f"{membership.pk}-jobs": "admin", f"{membership.pk}-datasets": "all", f"{membership.pk}-models": "all"},
     )
+    assert response.status_code == 200
+    assert ("read@example.com was not updated. Jobs: Select a valid choice. admin is not one of the "
+            "available choices.") in response.content.decode()
     membership.refresh_from_db()
     assert membership.access() == {"jobs": "read", "datasets": "read", "models": "read"}
 
@@ -154,7 +157,7 @@ def test_downgrade_is_effective_on_the_next_request(client, owner, project, memb
     membership = Membership.objects.get(user=member_all)
     client.post(
         reverse("projects:member-update", args=[project.pk, membership.pk]),
-        {"jobs": "read", "datasets": "read", "models": "none"},
+        {f"{membership.pk}-jobs": "read", f"{membership.pk}-datasets": "read", f"{membership.pk}-models": "none"},
     )
     fresh = type(member_all).objects.get(pk=member_all.pk)  # what the next request loads
     assert not access.can(fresh, project, "datasets", "manage")
@@ -213,39 +216,56 @@ def test_dashboard_lists_mine_then_shared_with_owner_and_access(client, owner, p
     assert "Read-Only" in shared and "None" in shared and "All" in shared
 
 
-def test_member_row_is_one_form_whose_buttons_post_with_each_requests_own_csrf_token(owner, project):
-    """A member row is cached up to its CSRF token: each request still gets a form carrying its own
-    token, Update posts to the form's action and Remove (its second button) to its formaction;
-    both work with CSRF checks on, and a changed level shows on the next page (the key holds it)."""
+def test_member_rows_post_through_one_form_that_carries_each_requests_own_csrf_token(owner, project):
+    """The member rows are one cached fragment without a CSRF token: their selects and buttons
+    belong to one form after the table, which carries each request's own token. Update and Remove
+    post to their formaction with CSRF checks on, and a changed level shows on the next page (the
+    fragment's key holds it)."""
     bob = UserFactory(email="bob@example.com")
     membership = add_member(project, bob, jobs="read", datasets="read", models="read")
+    add_member(project, UserFactory(email="carol@example.com"))
     detail = reverse("projects:detail", args=[project.pk])
     update = reverse("projects:member-update", args=[project.pk, membership.pk])
     remove = reverse("projects:member-remove", args=[project.pk, membership.pk])
 
-    def row_and_token(client):
+    def rows_and_token(client):
         page = client.get(detail).content.decode()
-        row = page[page.index(f'<tr id="member-{membership.pk}">'):]
-        row = row[:row.index("</tr>")]
-        token = row.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
-        return row, token
+        table = page[page.index('<table class="members">'):]
+        rows = table[:table.index("</table>")]
+        form = table[table.index('<form id="member-rows" method="post">'):]
+        form = form[:form.index("</form>")]
+        token = form.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+        return rows, form, token
 
     first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
     first.force_login(owner)
     second.force_login(owner)
-    row, token = row_and_token(first)
-    other_row, other_token = row_and_token(second)  # the same row from the cache, another token
-    assert row.count("<form") == 1 and row.count("csrfmiddlewaretoken") == 1
-    assert f'action="{update}"' in row and f'formaction="{remove}"' in row and f'hx-post="{remove}"' in row
-    assert other_token != token and other_row.replace(other_token, token) == row
+    rows, form, token = rows_and_token(first)
+    other_rows, _, other_token = rows_and_token(second)  # the same rows from the cache, another token
+    assert "<form" not in rows and "csrfmiddlewaretoken" not in rows and other_token != token
+    assert other_rows == rows and 'name="members_page" value="1"' in form
+    bob_row = rows[rows.index(f'<tr id="member-{membership.pk}">'):]
+    bob_row = bob_row[:bob_row.index("</tr>")]
+    assert bob_row.count('form="member-rows"') == 5  # three selects, two buttons
+    assert f'formaction="{update}"' in bob_row and f'formaction="{remove}"' in bob_row
+    assert f'hx-post="{remove}"' in bob_row and 'hx-confirm="Remove bob@example.com from Vision Research?"' in bob_row
 
+    # what a browser sends: every row's selects (each named by its row), the page and the token
+    carol = Membership.objects.get(user__email="carol@example.com")
     fields = {"csrfmiddlewaretoken": token, "members_page": "1",
-              "jobs": "all", "datasets": "read", "models": "none"}
+              f"{membership.pk}-jobs": "all", f"{membership.pk}-datasets": "read", f"{membership.pk}-models": "none",
+              f"{carol.pk}-jobs": "none", f"{carol.pk}-datasets": "none", f"{carol.pk}-models": "none"}
     assert first.post(update, fields).status_code == 302
-    row, token = row_and_token(first)
-    assert '<option value="all" selected>All</option>' in row.split('name="jobs"')[1].split("</select>")[0]
-    assert '<option value="none" selected>' in row.split('name="models"')[1].split("</select>")[0]
+    membership.refresh_from_db()
+    carol.refresh_from_db()
+    assert membership.access() == {"jobs": "all", "datasets": "read", "models": "none"}
+    assert carol.access() == {"jobs": "all", "datasets": "read", "models": "read"}  # only the row asked for
+    rows, _, token = rows_and_token(first)
+    jobs = rows.split(f'name="{membership.pk}-jobs"')[1].split("</select>")[0]
+    assert '<option value="all" selected>All</option>' in jobs
+    assert '<option value="none" selected>' in rows.split(f'name="{membership.pk}-models"')[1].split("</select>")[0]
 
     assert first.post(remove, fields | {"csrfmiddlewaretoken": token}).status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert f'<tr id="member-{membership.pk}">' not in first.get(detail).content.decode()
+    assert second.post(remove, fields | {"csrfmiddlewaretoken": "x" * 64}).status_code == 403

@@ -225,3 +225,37 @@ def test_the_panel_reads_the_same_queries_with_few_or_many_members(client, owner
     # The rows of the members' page asked for: the second page starts at the 11th member.
     shown = "p010@example.com" if members > 10 else "p000@example.com"
     assert f"{shown}</td><td><span" in page and ("p000@example.com" in page) == (members <= 10)
+
+
+@pytest.mark.django_db
+def test_a_dashboard_seen_before_the_setting_shows_the_project_locked_right_after(client, project, owner,
+                                                                                  member_all):
+    """Whether someone belongs to any project that requires two-factor is kept between views (most
+    belong to none): the owner turning the setting on shows on the member's very next view."""
+    client.force_login(member_all)
+    listing = client.get(reverse("projects:list")).content.decode()
+    assert 'id="locked-projects"' not in listing and "Vision Research" in listing.split("<h2>Shared With Me</h2>")[1]
+    give_two_factor(owner)
+    client.force_login(owner)
+    turn_on(client, project)
+    client.force_login(member_all)
+    listing = client.get(reverse("projects:list")).content.decode()
+    assert "Vision Research" in listing.split('<section id="locked-projects">')[1].split("</section>")[0]
+    assert "Vision Research" not in listing.split("<h2>Shared With Me</h2>")[1]
+    client.force_login(owner)
+    client.post(reverse("projects:two-factor", kwargs={"project_id": project.pk}), {})
+    client.force_login(member_all)
+    listing = client.get(reverse("projects:list")).content.decode()
+    assert 'id="locked-projects"' not in listing and "Vision Research" in listing.split("<h2>Shared With Me</h2>")[1]
+
+
+@pytest.mark.django_db
+def test_a_new_member_of_a_project_that_requires_it_sees_it_locked_on_their_next_view(client, required):
+    from tests.factories import UserFactory
+
+    newcomer = UserFactory(email="newcomer@example.com")
+    client.force_login(newcomer)
+    assert 'id="locked-projects"' not in client.get(reverse("projects:list")).content.decode()
+    add_member(required, newcomer)
+    listing = client.get(reverse("projects:list")).content.decode()
+    assert "Vision Research" in listing.split('<section id="locked-projects">')[1].split("</section>")[0]
