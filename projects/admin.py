@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from guardian.admin import GuardedModelAdmin
 
 from core.admin_utils import ReadOnlyModelAdmin
@@ -8,12 +9,34 @@ from projects.models import AuditEvent, Invitation, LastProject, Membership, Pro
 
 @admin.register(Project)
 class ProjectAdmin(GuardedModelAdmin):
-    list_display = ["name", "owner", "is_personal", "owned_compute_only", "created_at"]
-    list_filter = ["is_personal", "owned_compute_only"]
+    """Operators look: a project, its owner, its settings and its object permissions change only
+    through the services (the owner's pages, the API, the management commands), which keep the
+    permission rows, every member's cached access and the audit log in step."""
+
+    list_display = ["name", "owner", "is_personal", "owned_compute_only", "require_two_factor", "created_at"]
+    list_filter = ["is_personal", "owned_compute_only", "require_two_factor"]
     search_fields = ["name", "owner__email", "id"]
-    readonly_fields = ["id", "is_personal", "created_at", "updated_at"]
-    autocomplete_fields = ["owner"]
     list_select_related = ["owner"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Without an object it is guardian's question for its permissions page (read-only below).
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def obj_perms_manage_user_view(self, request, object_pk, user_id):
+        if request.method == "POST":
+            raise PermissionDenied("Object permissions follow memberships: change them through the project.")
+        return super().obj_perms_manage_user_view(request, object_pk, user_id)
+
+    def obj_perms_manage_group_view(self, request, object_pk, group_id):
+        if request.method == "POST":
+            raise PermissionDenied("Object permissions follow memberships: change them through the project.")
+        return super().obj_perms_manage_group_view(request, object_pk, group_id)
 
 
 @admin.register(Membership)

@@ -37,6 +37,33 @@ def test_guardian_object_permissions_admin_on_project(admin_client):
     assert project.owner.email in response.content.decode()
 
 
+def test_projects_and_their_object_permissions_are_read_only_in_admin(admin_client):
+    """Ownership, settings and permissions change only through the services, which keep every
+    member's cached access and the audit log in step: the admin shows them and changes nothing."""
+    from django.contrib.auth.models import Permission
+
+    from projects.models import Project, ProjectUserObjectPermission
+
+    project = ProjectFactory(name="Team")
+    member = UserFactory(email="member@example.com")
+    add_member(project, member, jobs="read", datasets="none", models="none")
+    change = reverse("admin:projects_project_change", args=[project.pk])
+    page = admin_client.get(change)
+    assert page.status_code == 200 and "Team" in page.content.decode() and 'name="name"' not in page.content.decode()
+    assert admin_client.post(change, {"name": "Renamed", "owner": member.pk, "require_two_factor": "on"}).status_code == 403
+    assert admin_client.get(reverse("admin:projects_project_add")).status_code == 403
+    assert admin_client.post(reverse("admin:projects_project_delete", args=[project.pk]), {"post": "yes"}).status_code == 403
+    held = set(ProjectUserObjectPermission.objects.filter(user=member, content_object=project).values_list("permission__codename", flat=True))
+    perms_of_member = reverse("admin:projects_project_permissions_manage_user", args=[project.pk, member.pk])
+    manage = Permission.objects.get(codename="manage_datasets")
+    assert admin_client.post(perms_of_member, {"permissions": [manage.pk]}).status_code == 403
+    project.refresh_from_db()
+    assert (project.name, project.owner_id, project.require_two_factor) == ("Team", project.owner_id, False)
+    assert Project.objects.filter(pk=project.pk).exists()
+    after = set(ProjectUserObjectPermission.objects.filter(user=member, content_object=project).values_list("permission__codename", flat=True))
+    assert after == held and "manage_datasets" not in after
+
+
 def test_audit_log_is_read_only_in_admin(admin_client):
     project = ProjectFactory()
     event = project.audit_events.first()
