@@ -7,6 +7,9 @@ from projects import services
 from projects.models import AuditEvent, Invitation, LastProject, Membership, Project
 
 
+PERMISSIONS_READ_ONLY = "Object permissions follow memberships: change them through the project."
+
+
 @admin.register(Project)
 class ProjectAdmin(GuardedModelAdmin):
     """Operators look: a project, its owner, its settings and its object permissions change only
@@ -30,12 +33,12 @@ class ProjectAdmin(GuardedModelAdmin):
 
     def obj_perms_manage_user_view(self, request, object_pk, user_id):
         if request.method == "POST":
-            raise PermissionDenied("Object permissions follow memberships: change them through the project.")
+            raise PermissionDenied(PERMISSIONS_READ_ONLY)
         return super().obj_perms_manage_user_view(request, object_pk, user_id)
 
     def obj_perms_manage_group_view(self, request, object_pk, group_id):
         if request.method == "POST":
-            raise PermissionDenied("Object permissions follow memberships: change them through the project.")
+            raise PermissionDenied(PERMISSIONS_READ_ONLY)
         return super().obj_perms_manage_group_view(request, object_pk, group_id)
 
 
