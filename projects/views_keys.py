@@ -7,12 +7,15 @@ method is checked, so a member cannot tell these URLs from missing ones.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.vary import vary_on_headers
@@ -56,16 +59,18 @@ def section_context(
     for row in keys.keys_for_display(project=project):
         form = key_form if key_form is not None and key_form.spec.kind == row.spec.kind else None
         is_open = form is not None and form.is_bound
-        if form is None:  # an empty form, its initial values the stored key's public ones
-            form = KeyForm(spec=row.spec, is_set=row.key is not None,
-                           initial=dict(row.key.public or {}) if row.key else {})
+        if form is None:  # an empty form, its initial values the stored key's public ones; built
+            # only if its cached fields (keyed by the key's version) are missing
+            form = SimpleLazyObject(partial(KeyForm, spec=row.spec, is_set=row.key is not None,
+                                            initial=dict(row.key.public or {}) if row.key else {}))
         rows.append({"row": row, "form": form, "open": is_open})
+    secret_open = secret_form is not None and secret_form.is_bound
     return {
         "project": project,
         "key_rows": rows,
         "secrets": keys.secrets_for_display(project=project),
-        "secret_form": secret_form or SecretForm(),
-        "secret_form_open": secret_form is not None and secret_form.is_bound,
+        "secret_form": secret_form if secret_open else SimpleLazyObject(SecretForm),
+        "secret_form_open": secret_open,
         "notice": notice,
         "next_url": next_url or request.get_full_path(),
         "keys_ready": True,
