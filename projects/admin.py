@@ -6,7 +6,6 @@ from core.admin_utils import ReadOnlyModelAdmin
 from projects import services
 from projects.models import AuditEvent, Invitation, LastProject, Membership, Project
 
-
 PERMISSIONS_READ_ONLY = "Object permissions follow memberships: change them through the project."
 
 
