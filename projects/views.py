@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
@@ -196,12 +197,15 @@ def _detail_context(request, project, **overrides) -> dict:
         if project.transfer_to_id == user.pk:  # an offer to this person: what to know first
             context["offer_warnings"] = selectors.ownership_warnings(project=project, user=user)
     context |= overrides
-    if is_owner:  # the owner's forms, bound when they come back with errors
-        context.setdefault("rename_form",
-                           ProjectRenameForm(initial={"name": project.name}, auto_id="id_rename_%s"))
+    if is_owner:  # the owner's forms, bound when they come back with errors; empty, they are
+        # built only if their cached fields are missing
+        context["rename_bound"] = "rename_form" in context
+        context.setdefault("rename_form", SimpleLazyObject(
+            lambda: ProjectRenameForm(initial={"name": project.name}, auto_id="id_rename_%s")))
         context.setdefault("transfer_form", None)
-        add_form = context.setdefault("add_form", MemberAddForm())
-        context["add_access_fields"] = [add_form[rt] for rt in RESOURCE_TYPES]
+        context["add_bound"] = "add_form" in context
+        add_form = context.setdefault("add_form", SimpleLazyObject(MemberAddForm))
+        context["add_access_fields"] = SimpleLazyObject(lambda: [add_form[rt] for rt in RESOURCE_TYPES])
     return context
 
 
