@@ -173,3 +173,30 @@ def test_the_notices_page_costs_the_same_at_any_size(client, user, count, django
     with django_assert_max_num_queries(4):
         response = client.get(reverse("accounts:notices"))
     assert response.status_code == 200 and response.content.decode().count('<li class="notice') == min(count, 25)
+
+
+def test_an_smtp_server_that_never_answers_costs_the_change_nothing(told, owner, project, settings, caplog):
+    """A mail server that takes the connection and then says nothing: the send gives up after
+    EMAIL_TIMEOUT and is logged, and the change it reports stands (no request hangs on it)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held = []
+    threading.Thread(target=lambda: held.append(listener.accept()), daemon=True).start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = listener.getsockname()
+    settings.EMAIL_TIMEOUT = 1
+    try:
+        with caplog.at_level("ERROR", logger="accounts.notify"):
+            told(services.member_add_by_email, project=project, email=UserFactory(email="bob@example.com").email,
+                 jobs="all", datasets="read", models="none", actor=owner)
+    finally:
+        listener.close()
+    assert project.memberships.filter(user__email="bob@example.com").exists()
+    assert Notice.objects.filter(user__email="bob@example.com").count() == 1
+    assert any("could not send" in r.getMessage() and "bob@example.com" in r.getMessage() for r in caplog.records)
+    assert held  # the server did take the connection: the send timed out waiting for its greeting
+
