@@ -38,8 +38,8 @@ def lacks_required_mfa(user, project: Project) -> bool:
 
 def locked_projects(*, user) -> list[Project]:
     """The projects shared with `user` that they cannot open until they turn two-factor on, for
-    their project list: none read when they are a member of no project that requires it, else
-    one query (two when the cache has to learn that), whatever the number."""
+    their project list, whatever their number: one query when they belong to a project that
+    requires it, none otherwise (plus one whenever the cache has to learn which)."""
     if not getattr(user, "is_authenticated", False):
         return []
     # Almost always none: whether the account is a member of any project that requires it is kept
