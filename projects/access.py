@@ -69,8 +69,8 @@ def viewable_project(user, pk=None) -> Project | None:
     """The project `pk` (without one, `user`'s Personal project) if `user` may view it, else None.
     Sets `has_other_projects` on it (the header then shows the switcher), and remembers the
     person's permissions there for this request, so the `can()`/`require()` calls that follow ask
-    nothing more. One query: the project with its owner when the permissions are cached, else
-    the person's permission rows on it, each with the project and its owner.
+    nothing more. One query: the project with its owner's e-mail when the permissions are cached,
+    else the person's permission rows on it, each with the project and its owner's e-mail.
     Raises ValidationError if `pk` is no project id."""
     if not _signed_in(user):
         return None
@@ -89,7 +89,7 @@ def viewable_project(user, pk=None) -> Project | None:
         project = user.__dict__.get(_ROWS_ATTR, {}).pop(project_pk, None)  # read by `preload`
         if project is None:
             try:  # get(), not filter().first(): no ORDER BY to build for a lookup by pk
-                project = Project.objects.select_related("owner").get(pk=project_pk)
+                project = Project.objects.with_owner_email().get(pk=project_pk)
             except Project.DoesNotExist:
                 return None
     project.has_other_projects = others
@@ -117,7 +117,7 @@ def preload(user, pks) -> None:
             wanted.add(known[0])
     if len(wanted) > 1:  # one alone costs the same query later
         user.__dict__.setdefault(_ROWS_ATTR, {}).update(
-            Project.objects.select_related("owner").in_bulk(wanted))
+            Project.objects.with_owner_email().in_bulk(wanted))
 
 
 def _read_access(user, pk) -> tuple[Project | None, frozenset[str], bool]:
@@ -130,10 +130,12 @@ def _read_access(user, pk) -> tuple[Project | None, frozenset[str], bool]:
         rows = rows.filter(content_object_id=pk)
     others = (ProjectUserObjectPermission.objects.filter(user_id=user.pk, permission__codename="view_project")
               .exclude(content_object_id=OuterRef("content_object_id")))
-    rows = list(rows.select_related("content_object__owner")
-                .annotate(codename=F("permission__codename"), has_other_projects=Exists(others)))
+    rows = list(rows.select_related("content_object")
+                .annotate(codename=F("permission__codename"), has_other_projects=Exists(others),
+                          owner_email=F("content_object__owner__email")))
     if not rows:
         return None, frozenset(), False
+    rows[0].content_object.owner_email = rows[0].owner_email
     return rows[0].content_object, frozenset(row.codename for row in rows), rows[0].has_other_projects
 
 

@@ -3,7 +3,7 @@ import uuid
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, Q
+from django.db.models import Exists, F, Q
 from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -47,6 +47,11 @@ class ProjectQuerySet(models.QuerySet):
         return self.filter(
             user_perms__user_id=user_id, user_perms__permission__codename="view_project"
         ).exclude(locked_for(user_id))  # owner-required two-factor
+
+    def with_owner_email(self) -> "ProjectQuerySet":
+        """With `owner_email`, all the header and a project's pages show of its owner: one column
+        instead of the owner's whole row."""
+        return self.annotate(owner_email=F("owner__email"))
 
     def personal_of(self, user) -> "Project":
         return self.get(owner=user, is_personal=True)
