@@ -66,7 +66,7 @@ class Page(Sequence):
         return (self.number - 1) * self.size + len(self.items)
 
 
-def _number(raw) -> int:
+def page_number(raw) -> int:
     try:
         number = int(raw)
     except (TypeError, ValueError):
@@ -85,7 +85,7 @@ def page_of(rows, number, *, size: int) -> Page:
 
     A page past the end (an old link, a hand-made URL) shows the first page instead, like
     Paginator.get_page shows the last."""
-    number = _number(number)
+    number = page_number(number)
     items, has_next = read_slice(rows, (number - 1) * size, size)
     if not items and number > 1:
         return page_of(rows, 1, size=size)

@@ -90,6 +90,9 @@ class Project(models.Model):
     # Bumped by every write to the project's keys, secrets and retired values: the job-log
     # redactor is kept per process under it (projects.keys.redaction), read with the project.
     secrets_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # Bumped by every write to the project's memberships and invitations and by a member's new
+    # e-mail address (projects.receivers): the member table is kept in the cache under it.
+    members_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

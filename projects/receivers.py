@@ -4,11 +4,17 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts.models import User
 from accounts.signals import account_created
 from projects.access import access_changed
 from projects.middleware import SESSION_KEY
-from projects.models import LastProject, ProjectUserObjectPermission
-from projects.services import accept_invitations_for_verified, invitations_accept_for, personal_project_create
+from projects.models import Invitation, LastProject, Membership, Project, ProjectUserObjectPermission
+from projects.services import (
+    accept_invitations_for_verified,
+    invitations_accept_for,
+    members_changed,
+    personal_project_create,
+)
 
 
 @receiver(account_created, dispatch_uid="projects.personal_project")
@@ -52,3 +58,21 @@ def restore_last_project(sender, request, user, **kwargs):
 @receiver(post_delete, sender=ProjectUserObjectPermission, dispatch_uid="projects.access_changed_delete")
 def permission_row_written(sender, instance, **kwargs):
     access_changed([instance.user_id])
+
+
+# The member table is kept in the cache under its project's members_version (projects.views): every
+# write of a membership or an invitation, whoever makes it (services, the admin, a cascade), and a
+# member's new e-mail address make it out of date. `invitations_expire` updates rows itself.
+@receiver(post_save, sender=Membership, dispatch_uid="projects.members_changed_membership_save")
+@receiver(post_delete, sender=Membership, dispatch_uid="projects.members_changed_membership_delete")
+@receiver(post_save, sender=Invitation, dispatch_uid="projects.members_changed_invitation_save")
+@receiver(post_delete, sender=Invitation, dispatch_uid="projects.members_changed_invitation_delete")
+def member_row_written(sender, instance, **kwargs):
+    members_changed(Project.objects.filter(pk=instance.project_id))
+
+
+@receiver(post_save, sender=User, dispatch_uid="projects.members_changed_email")
+def member_email_saved(sender, instance, created, update_fields=None, **kwargs):
+    if created or (update_fields is not None and "email" not in update_fields):
+        return
+    members_changed(Project.objects.filter(memberships__user=instance))

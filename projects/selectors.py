@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import CharField, Count, Exists, F, OuterRef, QuerySet, Value
+from django.db.models import CharField, Count, F, QuerySet, Value
 from django.utils import timezone
 
 from core.paging import Chain
@@ -52,13 +52,9 @@ def projects_shared(*, user, locked=None) -> QuerySet:
 
 
 def member_rows(*, project: Project) -> QuerySet:
-    """The project's members for its member table, by e-mail (rows to page). Each row also says
-    whether the project has a pending invitation, so a page of members reads no invitations
-    when there are none (most projects)."""
-    pending = Invitation.objects.pending().filter(project=OuterRef("project"))
+    """The project's members for its member table, by e-mail (rows to page)."""
     return (Membership.objects.filter(project=project).order_by("user__email")
-            .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email"),
-                    invitations_pending=Exists(pending)))
+            .values("pk", "user_id", "jobs", "datasets", "models", email=F("user__email")))
 
 
 def member_list_rows(*, project: Project, invitations: bool) -> QuerySet | Chain:

@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -345,6 +346,12 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
     return invitation
 
 
+def members_changed(projects) -> None:
+    """Call in the transaction that writes the member or invitation rows of `projects` (a
+    queryset): their cached member tables are then out of date (a new `members_version`)."""
+    projects.update(members_version=F("members_version") + 1)
+
+
 def invitations_expire(*, project: Project | None = None) -> int:
     """Mark pending invitations past their date as expired (with an audit entry each)."""
     now = timezone.now()
@@ -357,7 +364,8 @@ def invitations_expire(*, project: Project | None = None) -> int:
             updated = Invitation.objects.filter(
                 pk=invitation.pk, status=Invitation.Status.PENDING
             ).update(status=Invitation.Status.EXPIRED, closed_at=now)
-            if updated:
+            if updated:  # update() sends no signal
+                members_changed(Project.objects.filter(pk=invitation.project_id))
                 count += 1
                 audit_record(project=invitation.project, actor=None, action="invitation.expired",
                              target=invitation.email)

@@ -2,11 +2,13 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -15,7 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.reauth import require_recent_sign_in
 from core.forms import apply_service_errors, error_text
 from core.http import next_url
-from core.paging import page_of
+from core.paging import page_number, page_of
 from projects import access, mfa, selectors, services
 from projects.badges import access_badge
 from projects.forms import (
@@ -163,8 +165,22 @@ def project_create(request: HttpRequest) -> HttpResponse:
 
 
 def members_page(project, number):
-    """One page of the project's member rows (the member table, and the two-factor panel beside it)."""
-    return page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE)
+    """One page of the project's member rows (the member table, and the two-factor panel beside it),
+    read once per process for each `members_version` of the project (projects.receivers bumps it)."""
+    return caches["fragments"].get_or_set(
+        f"member-page:{project.pk}:{page_number(number)}",
+        lambda: page_of(selectors.member_rows(project=project), number, size=MEMBERS_PAGE_SIZE),
+        version=project.members_version)
+
+
+def _invitations(project) -> list[Invitation]:
+    """The project's pending invitations; read again (and expired) when one passed its date."""
+    pending = caches["fragments"].get_or_set(
+        f"invitations:{project.pk}", lambda: services.invitations_pending(project=project),
+        version=project.members_version)
+    if any(invitation.expires_at <= timezone.now() for invitation in pending):
+        pending = services.invitations_pending(project=project)
+    return pending
 
 
 def _detail_context(request, project, **overrides) -> dict:
@@ -187,15 +203,10 @@ def _detail_context(request, project, **overrides) -> dict:
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
     context["members_page"] = page
     if is_owner:
-        # Each member row says whether an invitation is pending: most projects have none, and
-        # then their page reads no invitations.
-        pending = not page.items or page.items[0]["invitations_pending"]
-        context["invitations"] = services.invitations_pending(project=project) if pending else []
+        context["invitations"] = _invitations(project)
         context["access_levels"] = Access.choices
-    else:
-        context["my_membership"] = Membership.objects.filter(project=project, user=user).first()
-        if project.transfer_to_id == user.pk:  # an offer to this person: what to know first
-            context["offer_warnings"] = selectors.ownership_warnings(project=project, user=user)
+    elif project.transfer_to_id == user.pk:  # an offer to this person: what to know first
+        context["offer_warnings"] = selectors.ownership_warnings(project=project, user=user)
     context |= overrides
     if is_owner:  # the owner's forms, bound when they come back with errors; empty, they are
         # built only if their cached fields are missing
@@ -289,6 +300,7 @@ def project_delete(request: HttpRequest, project_id) -> HttpResponse:
 
 def _after_member_change(request, project, message: str) -> HttpResponse:
     if request.htmx:
+        project.refresh_from_db(fields=["members_version"])  # the change bumped it: show the new table
         return _member_table(request, project, flash=message)
     messages.success(request, message)
     return redirect(reverse("projects:detail", kwargs={"project_id": project.pk}) + "#members")
