@@ -50,8 +50,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
                    size=PAGE_SIZE)
     for job in page:
         job.badge = job_badge(job.status)
+    # The rows' cached fragment is keyed by all they show (a job's creation time never changes).
+    rows_key = [(job.pk, job.name, job.type, job.status, job.gpu_count, job.gpu_type.name,
+                 job.node and job.node.name, job.gpu_hours, job.created_by and job.created_by.email)
+                for job in page]
     context = {
-        "project": project, "page": page, "status": status, "statuses": JobStatus.choices,
+        "project": project, "page": page, "rows_key": rows_key, "status": status, "statuses": JobStatus.choices,
         "can_manage": access.can(request.user, project, "jobs", "manage"),
         "polling": any(job.is_active for job in page),
     }

@@ -1,4 +1,4 @@
-"""The list pages keep each row in the fragment cache under everything it shows: a job or a
+"""The list pages keep their rows in the fragment cache under everything they show: a job or a
 dataset that changed shows its new values on the very next view, never the cached row."""
 
 from django.urls import reverse
@@ -19,6 +19,10 @@ def test_a_changed_job_shows_its_new_name_and_status_on_the_next_view(client, ow
     page = client.get(reverse("resources:job-list")).content.decode()
     assert "second-name" in page and "first-name" not in page
     assert 'data-status="failed"' in page and 'data-status="finished"' not in page
+    type(owner).objects.filter(pk=owner.pk).update(email="renamed-owner@example.com")
+    Job.objects.filter(pk=job.pk).update(gpu_count=3)
+    page = client.get(reverse("resources:job-list")).content.decode()
+    assert "<td>renamed-owner@example.com</td>" in page and "<td>3 × " in page
 
 
 def test_a_changed_dataset_shows_its_new_name_status_and_size_on_the_next_view(client, owner, project):
