@@ -77,8 +77,11 @@ def resource_list(request: HttpRequest, kind: str) -> HttpResponse:
     page = page_of(resources, request.GET.get("page"), size=PAGE_SIZE)
     for resource in page:
         resource.badge = resource_badge(resource.status)
+    # The rows' cached fragment is keyed by all they show (a row's creation time never changes).
+    rows_key = [(r.pk, r.name, r.status, r.size_bytes, r.file_count, r.created_by and r.created_by.email,
+                 r.location_label) for r in page]
     context = _ctx(
-        kind, project=project, page=page, status=status, sort=sort,
+        kind, project=project, page=page, rows_key=rows_key, status=status, sort=sort,
         statuses=StoredStatus.choices,
         can_manage=access.can(request.user, project, kind, "manage"),
         polling=any(resource.in_progress for resource in page),

@@ -55,7 +55,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
                  job.node and job.node.name, job.gpu_hours, job.created_by and job.created_by.email)
                 for job in page]
     context = {
-        "project": project, "page": page, "rows_key": rows_key, "status": status, "statuses": JobStatus.choices,
+        "project": project, "page": page, "rows_key": rows_key,
+        "status": status, "statuses": JobStatus.choices,
         "can_manage": access.can(request.user, project, "jobs", "manage"),
         "polling": any(job.is_active for job in page),
     }
