@@ -8,6 +8,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -373,9 +374,13 @@ def invitations_expire(*, project: Project | None = None) -> int:
 
 
 def invitations_pending(*, project: Project) -> list[Invitation]:
-    """The project's pending invitations, by e-mail. A service, not a selector: any found past
-    their date are marked expired first and left out (one read when none are)."""
-    pending = list(Invitation.objects.pending().filter(project=project).order_by("email"))
+    """The project's pending invitations, by e-mail, kept in the cache under its `members_version`
+    (as its member table is). A service, not a selector: any found past their date, read now or
+    kept from before it, are marked expired first and left out."""
+    pending = caches["fragments"].get_or_set(
+        f"invitations:{project.pk}",
+        lambda: list(Invitation.objects.pending().filter(project=project).order_by("email")),
+        version=project.members_version)
     now = timezone.now()
     if any(invitation.expires_at <= now for invitation in pending):
         invitations_expire(project=project)

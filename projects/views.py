@@ -8,7 +8,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -173,15 +172,6 @@ def members_page(project, number):
         version=project.members_version)
 
 
-def _invitations(project) -> list[Invitation]:
-    """The project's pending invitations; read again (and expired) when one passed its date."""
-    pending = caches["fragments"].get_or_set(
-        f"invitations:{project.pk}", lambda: services.invitations_pending(project=project),
-        version=project.members_version)
-    if any(invitation.expires_at <= timezone.now() for invitation in pending):
-        pending = services.invitations_pending(project=project)
-    return pending
-
 
 def _detail_context(request, project, **overrides) -> dict:
     user = request.user
@@ -203,7 +193,7 @@ def _detail_context(request, project, **overrides) -> dict:
         row["badges"] = [access_badge(row[rt]) for rt in RESOURCE_TYPES]
     context["members_page"] = page
     if is_owner:
-        context["invitations"] = _invitations(project)
+        context["invitations"] = services.invitations_pending(project=project)
         context["access_levels"] = Access.choices
     elif project.transfer_to_id == user.pk:  # an offer to this person: what to know first
         context["offer_warnings"] = selectors.ownership_warnings(project=project, user=user)
